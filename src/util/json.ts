@@ -26,3 +26,81 @@ export function jsonNumber(v: JsonValue | undefined): number | undefined {
 export function isJsonObject(v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof JsonFloat);
 }
+
+/**
+ * Formats a float the way serde_json (via ryu) does: shortest round-trip
+ * digits, `.0` kept on integral values, exponent form outside 1e-5..1e16.
+ * NaN and infinities have no JSON form and become null.
+ */
+export function formatFloat(v: number): string {
+  if (!Number.isFinite(v)) return 'null';
+  if (v === 0) return Object.is(v, -0) ? '-0.0' : '0.0';
+  const sign = v < 0 ? '-' : '';
+  const [mantissa, exp] = Math.abs(v).toExponential().split('e');
+  const digits = mantissa!.replace('.', '');
+  const kk = Number(exp) + 1; // position of the decimal point relative to the digits
+  if (kk > 0 && kk <= 16) {
+    if (digits.length <= kk) return `${sign}${digits}${'0'.repeat(kk - digits.length)}.0`;
+    return `${sign}${digits.slice(0, kk)}.${digits.slice(kk)}`;
+  }
+  if (kk > -5 && kk <= 0) return `${sign}0.${'0'.repeat(-kk)}${digits}`;
+  const rest = digits.length > 1 ? `.${digits.slice(1)}` : '';
+  return `${sign}${digits[0]}${rest}e${kk - 1}`;
+}
+
+function formatNumber(v: number): string {
+  if (!Number.isInteger(v)) return formatFloat(v);
+  // Integers print every digit, as serde_json does for i64/u64.
+  return Math.abs(v) < 1e21 ? String(v) : BigInt(v).toString();
+}
+
+export interface JsonTextOptions {
+  /** Two-space indented output like serde_json's pretty printer. */
+  pretty?: boolean;
+  /** Sort object keys (serde_json without preserve_order). */
+  sortKeys?: boolean;
+}
+
+/** Serialises a JsonValue exactly as serde_json would, keeping `5.0` for JsonFloat. */
+export function toJsonText(value: JsonValue, options: JsonTextOptions = {}): string {
+  const pretty = options.pretty === true;
+  const sortKeys = options.sortKeys === true;
+  const write = (v: JsonValue, indent: string): string => {
+    if (v === null) return 'null';
+    switch (typeof v) {
+      case 'boolean':
+        return v ? 'true' : 'false';
+      case 'number':
+        return formatNumber(v);
+      case 'string':
+        return JSON.stringify(v);
+    }
+    if (v instanceof JsonFloat) return formatFloat(v.value);
+    const inner = indent + '  ';
+    if (Array.isArray(v)) {
+      if (v.length === 0) return '[]';
+      const items = v.map((x) => write(x, inner));
+      return pretty ? `[\n${inner}${items.join(`,\n${inner}`)}\n${indent}]` : `[${items.join(',')}]`;
+    }
+    let keys = Object.keys(v);
+    if (keys.length === 0) return '{}';
+    if (sortKeys) keys = keys.sort();
+    const sep = pretty ? ': ' : ':';
+    const items = keys.map((k) => `${JSON.stringify(k)}${sep}${write(v[k]!, inner)}`);
+    return pretty ? `{\n${inner}${items.join(`,\n${inner}`)}\n${indent}}` : `{${items.join(',')}}`;
+  };
+  return write(value, '');
+}
+
+import { parse as parseLossless } from 'lossless-json';
+
+function parseJsonNumber(text: string): number | JsonFloat {
+  const n = Number(text);
+  if (/[.eE]/.test(text)) return Number.isInteger(n) ? new JsonFloat(n) : n;
+  return n;
+}
+
+/** Parses JSON text, keeping `1.0` as a JsonFloat so it re-serialises as `1.0`. */
+export function fromJsonText(text: string): JsonValue {
+  return parseLossless(text, null, parseJsonNumber) as JsonValue;
+}
