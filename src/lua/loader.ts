@@ -1,0 +1,68 @@
+/**
+ * Where `require` looks: the --lua-path / KUMO_LUA_PATH directories, then the
+ * policy's own directory, then kumo-lua's `lua/` (our policy-extras), then
+ * Fengari's defaults. Only Lua files load; Fengari's `.js` searchers are gone.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { lua, to_luastring, type LuaState } from './fengari.ts';
+import { keyBytes, toText } from './strings.ts';
+
+/** kumo-lua's own Lua directory (policy-extras written by us). */
+export const BUNDLED_LUA_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../lua');
+
+/** KumoMTA helper modules that kumo-lua does not ship. */
+const KUMOMTA_HELPERS_NOT_SHIPPED = new Set([
+  'policy-extras.shaping',
+  'policy-extras.sources',
+  'policy-extras.dkim_sign',
+  'policy-extras.queue',
+  'policy-extras.listener_domains',
+  'policy-extras.rollup',
+  'policy-extras.tsa',
+]);
+
+export function modulePath(dirs: readonly string[]): string {
+  return dirs.flatMap((d) => [path.join(d, '?.lua'), path.join(d, '?', 'init.lua')]).join(';');
+}
+
+function notShippedSearcher(L: LuaState): number {
+  const name = toText(L, 1);
+  if (KUMOMTA_HELPERS_NOT_SHIPPED.has(name) || name.startsWith('policy-extras.')) {
+    lua.lua_pushstring(
+      L,
+      to_luastring(
+        `\n\tkumo-lua does not ship KumoMTA's '${name}'; point --lua-path (or KUMO_LUA_PATH) at the directory ` +
+          `that holds KumoMTA's policy-extras, e.g. --lua-path /opt/kumomta/share`,
+      ),
+    );
+    return 1;
+  }
+  return 0;
+}
+
+/** Sets package.path and replaces package.searchers. */
+export function configureLoader(L: LuaState, searchDirs: readonly string[]): void {
+  lua.lua_getglobal(L, keyBytes('package'));
+  lua.lua_getfield(L, -1, keyBytes('path'));
+  const defaults = toText(L, -1);
+  lua.lua_pop(L, 1);
+  lua.lua_pushstring(L, to_luastring(`${modulePath(searchDirs)};${defaults}`));
+  lua.lua_setfield(L, -2, keyBytes('path'));
+  lua.lua_pushliteral(L, '');
+  lua.lua_setfield(L, -2, keyBytes('jspath'));
+  lua.lua_pushliteral(L, '');
+  lua.lua_setfield(L, -2, keyBytes('cpath'));
+
+  // Keep the preload and Lua-file searchers (1 and 2), drop the JS ones.
+  lua.lua_getfield(L, -1, keyBytes('searchers'));
+  lua.lua_createtable(L, 3, 0);
+  for (const i of [1, 2]) {
+    lua.lua_rawgeti(L, -2, i);
+    lua.lua_rawseti(L, -2, i);
+  }
+  lua.lua_pushcfunction(L, notShippedSearcher);
+  lua.lua_rawseti(L, -2, 3);
+  lua.lua_setfield(L, -3, keyBytes('searchers'));
+  lua.lua_pop(L, 2);
+}

@@ -1,0 +1,218 @@
+/**
+ * Lua ⇄ JSON values with KumoMTA's rules (lua-api.md §14).
+ *
+ * Lua → JSON: a table with raw length > 0 is an array of 1..#t (other keys
+ * dropped, holes become null); any other table is an object unless it is an
+ * empty table carrying the array marker and the path keeps markers
+ * (set_meta does, json_encode does not). Strings that are not UTF-8 become
+ * arrays of byte values. Integral floats stay floats (JsonFloat), except those
+ * beyond Fengari's 32-bit integers, which can only be floats here and are
+ * treated as the integers they would be in KumoMTA.
+ *
+ * JSON → Lua: null members are absent, null array elements are holes, arrays
+ * get the marker metatable `{__metatable = false}`.
+ */
+import { JsonFloat, type JsonObject, type JsonValue } from '../util/json.ts';
+import {
+  lua,
+  lauxlib,
+  type LuaState,
+  LUA_REGISTRYINDEX,
+  LUA_TBOOLEAN,
+  LUA_TLIGHTUSERDATA,
+  LUA_TNIL,
+  LUA_TNUMBER,
+  LUA_TSTRING,
+  LUA_TTABLE,
+  LUA_TUSERDATA,
+} from './fengari.ts';
+import { decodeUtf8Strict, keyBytes, pushBytes, pushText, toBytes } from './strings.ts';
+
+/** KumoMTA's null sentinel: a light userdata that stands for JSON null. */
+export const LUA_NULL: object = Object.freeze({ kumoLuaNull: true });
+
+/** Host objects that know their own JSON form (used when userdata is serialised). */
+export interface JsonConvertible {
+  toJsonValue(): JsonValue;
+}
+
+const ARRAY_MARKER = keyBytes('kumo-lua.array-marker');
+const MAX_DEPTH = 128;
+const INT32_MAX = 2147483647;
+const INT32_MIN = -2147483648;
+
+export class MarshalError extends Error {}
+
+function pushArrayMarker(L: LuaState): void {
+  if (lua.lua_getfield(L, LUA_REGISTRYINDEX, ARRAY_MARKER) === LUA_TNIL) {
+    lua.lua_pop(L, 1);
+    lua.lua_createtable(L, 0, 1);
+    lua.lua_pushboolean(L, false);
+    lua.lua_setfield(L, -2, keyBytes('__metatable'));
+    lua.lua_pushvalue(L, -1);
+    lua.lua_setfield(L, LUA_REGISTRYINDEX, ARRAY_MARKER);
+  }
+}
+
+export function hasArrayMarker(L: LuaState, idx: number): boolean {
+  const abs = lua.lua_absindex(L, idx);
+  if (!lua.lua_getmetatable(L, abs)) return false;
+  pushArrayMarker(L);
+  const same = lua.lua_rawequal(L, -1, -2);
+  lua.lua_pop(L, 2);
+  return same;
+}
+
+export interface PushJsonOptions {
+  /** Give arrays the marker metatable (true for json_parse / get_meta). */
+  arrayMarker?: boolean;
+  /** Push null as the null sentinel instead of nil (disposition hook records). */
+  nullSentinel?: boolean;
+}
+
+export function pushNumber(L: LuaState, n: number): void {
+  if (Number.isInteger(n) && n >= INT32_MIN && n <= INT32_MAX) lua.lua_pushinteger(L, n);
+  else lua.lua_pushnumber(L, n);
+}
+
+/** Pushes a JSON value as a Lua value. */
+export function pushJson(L: LuaState, v: JsonValue | undefined, options: PushJsonOptions = {}): void {
+  if (v === null || v === undefined) {
+    if (options.nullSentinel && v === null) lua.lua_pushlightuserdata(L, LUA_NULL);
+    else lua.lua_pushnil(L);
+    return;
+  }
+  switch (typeof v) {
+    case 'boolean':
+      lua.lua_pushboolean(L, v);
+      return;
+    case 'number':
+      pushNumber(L, v);
+      return;
+    case 'string':
+      pushText(L, v);
+      return;
+  }
+  if (v instanceof JsonFloat) {
+    lua.lua_pushnumber(L, v.value);
+    return;
+  }
+  lauxlib.luaL_checkstack(L, 3, null);
+  if (Array.isArray(v)) {
+    lua.lua_createtable(L, v.length, 0);
+    for (let i = 0; i < v.length; i++) {
+      const item = v[i];
+      if (item === null && !options.nullSentinel) continue;
+      pushJson(L, item, options);
+      lua.lua_rawseti(L, -2, i + 1);
+    }
+    if (options.arrayMarker !== false) {
+      pushArrayMarker(L);
+      lua.lua_setmetatable(L, -2);
+    }
+    return;
+  }
+  const keys = Object.keys(v);
+  lua.lua_createtable(L, 0, keys.length);
+  for (const k of keys) {
+    const item = (v as JsonObject)[k];
+    if ((item === null && !options.nullSentinel) || item === undefined) continue;
+    pushJson(L, item, options);
+    lua.lua_setfield(L, -2, keyBytes(k));
+  }
+}
+
+export interface ToJsonOptions {
+  /** Empty tables with the array marker become [] (set_meta path). */
+  keepArrayMarker?: boolean;
+}
+
+/** Converts a Lua number at idx to its JSON form. */
+export function numberToJson(L: LuaState, idx: number): number | JsonFloat | null {
+  if (lua.lua_isinteger(L, idx)) return lua.lua_tointeger(L, idx) as number;
+  const n = lua.lua_tonumber(L, idx) as number;
+  if (!Number.isFinite(n)) return null;
+  if (Number.isInteger(n) && n >= INT32_MIN && n <= INT32_MAX) return new JsonFloat(n);
+  return n;
+}
+
+/** A Lua string's JSON form: text when UTF-8, else an array of byte values. */
+export function stringToJson(L: LuaState, idx: number): JsonValue {
+  const bytes = toBytes(L, idx);
+  const text = decodeUtf8Strict(bytes);
+  return text !== undefined ? text : Array.from(bytes);
+}
+
+function keyToString(L: LuaState, idx: number): string {
+  const t = lua.lua_type(L, idx);
+  if (t === LUA_TSTRING) {
+    const bytes = toBytes(L, idx);
+    const text = decodeUtf8Strict(bytes);
+    if (text === undefined) throw new MarshalError('table key is not valid UTF-8');
+    return text;
+  }
+  if (t === LUA_TNUMBER) {
+    if (lua.lua_isinteger(L, idx)) return String(lua.lua_tointeger(L, idx));
+    const n = lua.lua_tonumber(L, idx) as number;
+    return Number.isInteger(n) ? `${n}.0` : String(n);
+  }
+  throw new MarshalError(`cannot use a ${typeNameAt(L, idx)} as a JSON object key`);
+}
+
+export function typeNameAt(L: LuaState, idx: number): string {
+  return new TextDecoder().decode(lauxlib.luaL_typename(L, idx) as Uint8Array);
+}
+
+/** Converts the Lua value at idx to JSON; throws MarshalError for functions, threads, cycles. */
+export function toJson(L: LuaState, idx: number, options: ToJsonOptions = {}): JsonValue {
+  return convert(L, lua.lua_absindex(L, idx), options, 0);
+}
+
+function convert(L: LuaState, idx: number, options: ToJsonOptions, depth: number): JsonValue {
+  switch (lua.lua_type(L, idx)) {
+    case LUA_TNIL:
+      return null;
+    case LUA_TBOOLEAN:
+      return lua.lua_toboolean(L, idx) as boolean;
+    case LUA_TNUMBER:
+      return numberToJson(L, idx);
+    case LUA_TSTRING:
+      return stringToJson(L, idx);
+    case LUA_TLIGHTUSERDATA:
+      if (lua.lua_touserdata(L, idx) === LUA_NULL) return null;
+      throw new MarshalError('cannot serialise a lightuserdata');
+    case LUA_TUSERDATA: {
+      const box = lua.lua_touserdata(L, idx) as { obj?: Partial<JsonConvertible> } | null;
+      if (box?.obj && typeof box.obj.toJsonValue === 'function') return box.obj.toJsonValue();
+      throw new MarshalError(`cannot serialise userdata ${typeNameAt(L, idx)}`);
+    }
+    case LUA_TTABLE:
+      return tableToJson(L, idx, options, depth);
+    default:
+      throw new MarshalError(`cannot serialise a ${typeNameAt(L, idx)}`);
+  }
+}
+
+function tableToJson(L: LuaState, idx: number, options: ToJsonOptions, depth: number): JsonValue {
+  if (depth >= MAX_DEPTH) throw new MarshalError('recursive table or nesting too deep to serialise');
+  lauxlib.luaL_checkstack(L, 4, null);
+  const len = lua.lua_rawlen(L, idx) as number;
+  if (len > 0) {
+    const out: JsonValue[] = new Array(len);
+    for (let i = 1; i <= len; i++) {
+      lua.lua_rawgeti(L, idx, i);
+      out[i - 1] = convert(L, lua.lua_gettop(L), options, depth + 1);
+      lua.lua_pop(L, 1);
+    }
+    return out;
+  }
+  if (options.keepArrayMarker && hasArrayMarker(L, idx)) return [];
+  const out: JsonObject = {};
+  lua.lua_pushnil(L);
+  while (lua.lua_next(L, idx) !== 0) {
+    const key = keyToString(L, -2);
+    out[key] = convert(L, lua.lua_gettop(L), options, depth + 1);
+    lua.lua_pop(L, 1);
+  }
+  return out;
+}

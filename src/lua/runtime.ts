@@ -1,0 +1,204 @@
+/**
+ * One Lua state and the coroutine runner that drives it. Every entry into Lua
+ * (policy top level, event handlers, connection methods) runs in its own
+ * coroutine so host functions can suspend it; hundreds of them interleave on
+ * this one state (fengari-notes.md Q1).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { lua, lauxlib, lualib, to_luastring, type LuaState, LUA_OK, LUA_YIELD, LUA_REGISTRYINDEX, LUA_MASKCOUNT, LUA_TSTRING, LUA_TNUMBER, LUA_TUSERDATA } from './fengari.ts';
+import { LuaError, nativeErrorHandler } from './errors.ts';
+import { isHostOp } from './host-function.ts';
+import { installForwardingCoroutines } from './coroutines.ts';
+import { installSandbox } from './sandbox.ts';
+import { configureLoader, BUNDLED_LUA_DIR } from './loader.ts';
+import { decodeText, keyBytes, toBytes } from './strings.ts';
+
+export interface LuaRuntimeOptions {
+  /** Directories searched by `require`, in order, before kumo-lua's own lua/ directory. */
+  searchDirs?: readonly string[];
+  /** Longest a handler may run without waiting on I/O before it is stopped. */
+  cpuLimitMs?: number;
+  /** Where `print` writes; defaults to stdout. */
+  print?: (line: string) => void;
+}
+
+/** Pushes the values a call receives; returns how many. */
+export type PushArgs = (co: LuaState) => number;
+/** Reads a call's results (at stack indices 1..n of `co`) before the thread is released. */
+export type ReadResults<R> = (co: LuaState, n: number) => R;
+
+const HOOK_EVERY_INSTRUCTIONS = 10_000;
+
+export class LuaRuntime {
+  readonly L: LuaState;
+  readonly cpuLimitMs: number;
+  /** The handler coroutine currently executing, and the event it serves. */
+  private activeRoot: LuaState | null = null;
+  private readonly threadLabels = new WeakMap<LuaState, string>();
+  private sliceStartedAt = 0;
+  private closed = false;
+
+  constructor(options: LuaRuntimeOptions = {}) {
+    this.cpuLimitMs = options.cpuLimitMs ?? 10_000;
+    const L = lauxlib.luaL_newstate() as LuaState;
+    this.L = L;
+    lua.lua_atnativeerror(L, nativeErrorHandler);
+    lualib.luaL_openlibs(L);
+    installSandbox(L);
+    installForwardingCoroutines(L);
+    configureLoader(L, [...(options.searchDirs ?? []), BUNDLED_LUA_DIR]);
+    this.installPrint(options.print ?? ((line) => process.stdout.write(line + '\n')));
+    // Set on the main thread before any coroutine exists: new threads inherit it.
+    lua.lua_sethook(L, (Lh: LuaState) => this.cpuHook(Lh), LUA_MASKCOUNT, HOOK_EVERY_INSTRUCTIONS);
+  }
+
+  /** Label (event name) of the handler running right now, if any. */
+  get activeLabel(): string | undefined {
+    return this.activeRoot ? this.threadLabels.get(this.activeRoot) : undefined;
+  }
+
+  private cpuHook(L: LuaState): void {
+    if (Date.now() - this.sliceStartedAt > this.cpuLimitMs) {
+      const label = this.activeLabel ? ` in '${this.activeLabel}'` : '';
+      lauxlib.luaL_error(L, to_luastring(`kumo-lua stopped a handler${label} that ran for more than ${this.cpuLimitMs}ms without waiting (infinite loop?)`));
+    }
+  }
+
+  private installPrint(write: (line: string) => void): void {
+    const L = this.L;
+    lua.lua_pushcfunction(L, (Lp: LuaState) => {
+      const n = lua.lua_gettop(Lp);
+      const parts: string[] = [];
+      for (let i = 1; i <= n; i++) {
+        lauxlib.luaL_tolstring(Lp, i);
+        parts.push(decodeText(toBytes(Lp, -1)));
+        lua.lua_pop(Lp, 1);
+      }
+      write(parts.join('\t'));
+      return 0;
+    });
+    lua.lua_setglobal(L, keyBytes('print'));
+  }
+
+  /** Anchors the value at idx of the main stack in the registry (and pops it). */
+  ref(): number {
+    return lauxlib.luaL_ref(this.L, LUA_REGISTRYINDEX) as number;
+  }
+
+  unref(ref: number): void {
+    lauxlib.luaL_unref(this.L, LUA_REGISTRYINDEX, ref);
+  }
+
+  /** Pushes a registry-anchored value onto `L`'s stack. */
+  pushRef(L: LuaState, ref: number): void {
+    lua.lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+  }
+
+  /**
+   * Runs a function in a fresh coroutine until it finishes, waiting on every
+   * host operation it starts. `pushFn` pushes the function, `pushArgs` its
+   * arguments; `read` sees the results. A Lua error rejects with LuaError.
+   */
+  async call<R>(label: string, pushFn: (co: LuaState) => void, pushArgs: PushArgs, read: ReadResults<R>): Promise<R> {
+    if (this.closed) throw new Error('the Lua runtime has been shut down');
+    const L = this.L;
+    const co = lua.lua_newthread(L) as LuaState;
+    const threadRef = this.ref();
+    this.threadLabels.set(co, label);
+    try {
+      pushFn(co);
+      let nargs = pushArgs(co);
+      for (;;) {
+        const previous = this.activeRoot;
+        this.activeRoot = co;
+        this.sliceStartedAt = Date.now();
+        const status = lua.lua_resume(co, null, nargs);
+        this.activeRoot = previous;
+        nargs = 0;
+        if (status === LUA_OK) return read(co, lua.lua_gettop(co));
+        if (status !== LUA_YIELD) throw this.errorFrom(co);
+        const op = lua.lua_gettop(co) >= 1 ? isHostOp(co, -1) : undefined;
+        lua.lua_settop(co, 0);
+        if (op) await op.wait();
+        else await new Promise<void>((resolve) => setImmediate(resolve)); // a bare coroutine.yield()
+      }
+    } finally {
+      this.unref(threadRef);
+    }
+  }
+
+  /** Calls a registry-anchored function. */
+  callRef<R>(label: string, fnRef: number, pushArgs: PushArgs, read: ReadResults<R>): Promise<R> {
+    return this.call(label, (co) => this.pushRef(co, fnRef), pushArgs, read);
+  }
+
+  private errorFrom(co: LuaState): LuaError {
+    const L = this.L;
+    let payload: unknown;
+    let message: string;
+    const t = lua.lua_type(co, -1);
+    if (t === LUA_TSTRING || t === LUA_TNUMBER) {
+      message = decodeText(toBytes(co, -1));
+    } else {
+      if (t === LUA_TUSERDATA) payload = (lua.lua_touserdata(co, -1) as { obj?: unknown } | null)?.obj;
+      // tostring() may run a __tostring metamethod; do it protected on the main thread.
+      lua.lua_getglobal(L, keyBytes('tostring'));
+      lua.lua_pushvalue(co, -1);
+      lua.lua_xmove(co, L, 1);
+      message = lua.lua_pcall(L, 1, 1, 0) === LUA_OK && lua.lua_type(L, -1) === LUA_TSTRING ? decodeText(toBytes(L, -1)) : '(error object is not a string)';
+      lua.lua_pop(L, 1);
+    }
+    lauxlib.luaL_traceback(L, co, null, 0);
+    const traceback = decodeText(toBytes(L, -1));
+    lua.lua_pop(L, 1);
+    return new LuaError(message, traceback, payload);
+  }
+
+  /** Compiles a file; syntax errors become LuaError with file:line. */
+  private loadChunk(source: Uint8Array, chunkName: string): number {
+    const L = this.L;
+    if (lauxlib.luaL_loadbuffer(L, source, source.length, to_luastring(chunkName)) !== LUA_OK) {
+      const message = decodeText(toBytes(L, -1));
+      lua.lua_pop(L, 1);
+      throw new LuaError(message, '');
+    }
+    return this.ref();
+  }
+
+  /** Runs a Lua file's top level (as a coroutine, so it may wait on I/O). */
+  async runFile(file: string, label = 'policy'): Promise<void> {
+    const abs = path.resolve(file);
+    let source: Buffer;
+    try {
+      source = fs.readFileSync(abs);
+    } catch (e) {
+      throw new LuaError(`cannot read ${abs}: ${(e as Error).message}`, '');
+    }
+    await this.runSource(new Uint8Array(source), `@${abs}`, label);
+  }
+
+  async runSource(source: Uint8Array | string, chunkName: string, label = 'chunk'): Promise<void> {
+    const bytes = typeof source === 'string' ? to_luastring(source) : source;
+    const ref = this.loadChunk(bytes, chunkName);
+    try {
+      await this.callRef(label, ref, () => 0, () => undefined);
+    } finally {
+      this.unref(ref);
+    }
+  }
+
+  /** Evaluates an expression or chunk and returns its results converted by `read`. */
+  async evaluate<R>(code: string, read: ReadResults<R>, label = 'eval'): Promise<R> {
+    const ref = this.loadChunk(to_luastring(code), `=${label}`);
+    try {
+      return await this.callRef(label, ref, () => 0, read);
+    } finally {
+      this.unref(ref);
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+}

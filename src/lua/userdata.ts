@@ -1,0 +1,96 @@
+/**
+ * Host objects as Lua userdata (Message, HTTP client, Regex...). A class is
+ * declared once in TypeScript; each Lua state gets its metatable lazily.
+ * Methods are called with colon syntax; fields are read with dot syntax.
+ */
+import { lua, lauxlib, to_luastring, type LuaCFunction, type LuaState, LUA_TNIL } from './fengari.ts';
+import { keyBytes, toText } from './strings.ts';
+
+export interface ClassSpec<T> {
+  /** Type name, shown in argument errors ("Message expected"). */
+  name: string;
+  /** obj:method(...) — the object is argument 1. */
+  methods?: Record<string, LuaCFunction>;
+  /** obj.field — read-only computed fields; push one value, return 1. */
+  fields?: Record<string, (L: LuaState, self: T) => number>;
+  /** Other metamethods (__tostring, __eq, __call, __pairs, __concat...). */
+  meta?: Record<string, LuaCFunction>;
+}
+
+interface Box<T> {
+  obj: T;
+}
+
+export class LuaClass<T> {
+  private readonly tname: Uint8Array;
+  constructor(readonly spec: ClassSpec<T>) {
+    this.tname = to_luastring(`kumo-lua.${spec.name}`);
+  }
+
+  /** Pushes `obj` as a new userdata of this class. */
+  push(L: LuaState, obj: T): void {
+    const box = lua.lua_newuserdata(L, 0) as Box<T>;
+    box.obj = obj;
+    if (lauxlib.luaL_getmetatable(L, this.tname) === LUA_TNIL) {
+      lua.lua_pop(L, 1);
+      this.createMetatable(L);
+    }
+    lua.lua_setmetatable(L, -2);
+  }
+
+  /** The object at idx, or undefined when it is not of this class. */
+  test(L: LuaState, idx: number): T | undefined {
+    const box = lauxlib.luaL_testudata(L, idx, this.tname) as Box<T> | null;
+    return box ? box.obj : undefined;
+  }
+
+  /** The object at idx, or a Lua argument error. */
+  check(L: LuaState, idx: number): T {
+    const box = lauxlib.luaL_testudata(L, idx, this.tname) as Box<T> | null;
+    if (!box) {
+      const got = lua.lua_type(L, idx) === -1 ? 'no value' : lauxlib.luaL_typename(L, idx);
+      lauxlib.luaL_argerror(L, idx, to_luastring(`${this.spec.name} expected, got ${decodeTypename(got)}; call methods with ':'`));
+    }
+    return box!.obj;
+  }
+
+  private createMetatable(L: LuaState): void {
+    lauxlib.luaL_newmetatable(L, this.tname);
+    const { methods = {}, fields = {}, meta = {} } = this.spec;
+    lua.lua_pushstring(L, keyBytes(this.spec.name));
+    lua.lua_setfield(L, -2, keyBytes('__name'));
+    for (const [name, fn] of Object.entries(meta)) {
+      lua.lua_pushcfunction(L, fn);
+      lua.lua_setfield(L, -2, keyBytes(name));
+    }
+    // Methods live in their own table, the upvalue of __index, so lookups of
+    // methods cost one table read and fields are computed only when asked for.
+    lua.lua_createtable(L, 0, Object.keys(methods).length);
+    for (const [name, fn] of Object.entries(methods)) {
+      lua.lua_pushcfunction(L, fn);
+      lua.lua_setfield(L, -2, keyBytes(name));
+    }
+    const fieldMap = new Map(Object.entries(fields));
+    const cls = this;
+    lua.lua_pushcclosure(
+      L,
+      (Ls: LuaState) => {
+        lua.lua_pushvalue(Ls, 2);
+        if (lua.lua_rawget(Ls, lua.lua_upvalueindex(1)) !== LUA_TNIL) return 1;
+        lua.lua_pop(Ls, 1);
+        if (fieldMap.size > 0 && lua.lua_type(Ls, 2) === lua.LUA_TSTRING) {
+          const getter = fieldMap.get(toText(Ls, 2));
+          if (getter) return getter(Ls, cls.check(Ls, 1));
+        }
+        lua.lua_pushnil(Ls);
+        return 1;
+      },
+      1,
+    );
+    lua.lua_setfield(L, -2, keyBytes('__index'));
+  }
+}
+
+function decodeTypename(t: Uint8Array | string): string {
+  return typeof t === 'string' ? t : new TextDecoder().decode(t);
+}
