@@ -67,6 +67,8 @@ export interface RecordEvent {
   tls?: TlsInfo;
   providerName?: string;
   sessionId?: string;
+  /** Feedback only: the parsed ARF report, keys in log-record.md §4.8 order. */
+  feedbackReport?: JsonObject | null;
   /** Rejection only: the transaction so far and the connection meta. */
   rejection?: { sender: string; recipient: string; connMeta: JsonObject };
 }

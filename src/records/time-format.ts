@@ -1,0 +1,69 @@
+/**
+ * Time rendering for log records (log-record.md §4.4) and segment file names
+ * (lua-api.md §7.2): UTC, with a fraction of 0, 3, 6 or 9 digits, the
+ * shortest one that is exact.
+ */
+
+/** An instant split into whole Unix seconds and the nanoseconds within that second. */
+export interface Instant {
+  secs: number;
+  nanos: number;
+}
+
+/** `""`, `.123`, `.123456` or `.123456789` for a nanosecond count in [0, 1e9). */
+export function formatFraction(nanos: number): string {
+  if (nanos === 0) return '';
+  if (nanos % 1_000_000 === 0) return '.' + String(nanos / 1_000_000).padStart(3, '0');
+  if (nanos % 1_000 === 0) return '.' + String(nanos / 1_000).padStart(6, '0');
+  return '.' + String(nanos).padStart(9, '0');
+}
+
+/** `2025-09-12T11:08:01.440Z` style RFC 3339 text. */
+export function formatRfc3339(instant: Instant): string {
+  const base = new Date(instant.secs * 1000).toISOString().slice(0, 19);
+  return base + formatFraction(instant.nanos) + 'Z';
+}
+
+/** `20250912-110801.440` style segment file name stem. */
+export function formatSegmentStamp(instant: Instant): string {
+  const iso = new Date(instant.secs * 1000).toISOString();
+  const stamp = iso.slice(0, 4) + iso.slice(5, 7) + iso.slice(8, 10) + '-' + iso.slice(11, 13) + iso.slice(14, 16) + iso.slice(17, 19);
+  return stamp + formatFraction(instant.nanos);
+}
+
+/**
+ * Milliseconds (possibly fractional, e.g. from a high-resolution clock) as an
+ * Instant. A fractional part is kept to the microsecond: finer digits of a
+ * double around 1.7e12 are noise.
+ */
+export function instantFromMs(ms: number): Instant {
+  const secs = Math.floor(ms / 1000);
+  const remMs = ms - secs * 1000;
+  let nanos = Number.isInteger(remMs) ? remMs * 1_000_000 : Math.round(remMs * 1000) * 1000;
+  if (nanos >= 1_000_000_000) return { secs: secs + 1, nanos: nanos - 1_000_000_000 };
+  if (nanos < 0) nanos = 0;
+  return { secs, nanos };
+}
+
+// 100ns intervals between the Gregorian epoch (1582-10-15) and the Unix epoch.
+const GREGORIAN_OFFSET_100NS = 122192928000000000n;
+const SPOOL_ID_RE = /^[0-9a-f]{32}$/;
+
+/**
+ * Creation instant embedded in a UUID v1 spool id, at its full 100 ns
+ * resolution (createdMsFromSpoolId only gives milliseconds).
+ */
+export function createdInstantFromSpoolId(id: string): Instant {
+  if (!SPOOL_ID_RE.test(id)) throw new Error(`invalid spool id: ${id}`);
+  const timeLow = BigInt('0x' + id.slice(0, 8));
+  const timeMid = BigInt('0x' + id.slice(8, 12));
+  const timeHigh = BigInt('0x' + id.slice(12, 16)) & 0x0fffn;
+  const ticks = ((timeHigh << 48n) | (timeMid << 32n) | timeLow) - GREGORIAN_OFFSET_100NS;
+  let secs = ticks / 10_000_000n;
+  let rem = ticks % 10_000_000n;
+  if (rem < 0n) {
+    secs -= 1n;
+    rem += 10_000_000n;
+  }
+  return { secs: Number(secs), nanos: Number(rem) * 100 };
+}
