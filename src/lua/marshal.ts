@@ -43,7 +43,7 @@ const INT32_MIN = -2147483648;
 
 export class MarshalError extends Error {}
 
-function pushArrayMarker(L: LuaState): void {
+export function pushArrayMarker(L: LuaState): void {
   if (lua.lua_getfield(L, LUA_REGISTRYINDEX, ARRAY_MARKER) === LUA_TNIL) {
     lua.lua_pop(L, 1);
     lua.lua_createtable(L, 0, 1);

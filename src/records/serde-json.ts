@@ -1,32 +1,14 @@
-import { JsonFloat, type JsonObject, type JsonValue } from '../util/json.ts';
+import { JsonFloat, formatFloat, type JsonObject, type JsonValue } from '../util/json.ts';
+
+export { formatFloat };
 
 /**
  * Compact JSON exactly as Rust's serde_json writes it for log records:
- * floats in ryu's shortest form with a `.0` for integral values, `e` exponents
- * without `+`, and objects nested in meta with keys in byte order (serde_json
- * without `preserve_order` stores them in a BTreeMap).
+ * floats via util/json's ryu-style formatFloat, and objects nested in meta
+ * with keys in byte order (serde_json without `preserve_order` stores them in
+ * a BTreeMap). Unlike util/json's toJsonText, the top level of a record map
+ * keeps its insertion order, and the key order is by code point.
  */
-
-/** Shortest round-trip text of a finite double, laid out the way ryu does. */
-export function formatFloat(value: number): string {
-  if (!Number.isFinite(value)) return 'null';
-  if (value === 0) return Object.is(value, -0) ? '-0.0' : '0.0';
-  const sign = value < 0 ? '-' : '';
-  // toExponential() without an argument yields the shortest round-trip digits.
-  const exp = Math.abs(value).toExponential();
-  const eAt = exp.indexOf('e');
-  const digits = exp.slice(0, eAt).replace('.', '');
-  const pointPos = Number(exp.slice(eAt + 1)) + 1; // digits before the decimal point
-  const n = digits.length;
-  const zerosAfter = pointPos - n;
-  let out: string;
-  if (zerosAfter >= 0 && pointPos <= 16) out = digits + '0'.repeat(zerosAfter) + '.0';
-  else if (pointPos > 0 && pointPos <= 16) out = digits.slice(0, pointPos) + '.' + digits.slice(pointPos);
-  else if (pointPos > -5 && pointPos <= 0) out = '0.' + '0'.repeat(-pointPos) + digits;
-  else if (n === 1) out = digits + 'e' + String(pointPos - 1);
-  else out = digits[0] + '.' + digits.slice(1) + 'e' + String(pointPos - 1);
-  return sign + out;
-}
 
 function formatNumber(value: number): string {
   if (!Number.isFinite(value)) return 'null';
