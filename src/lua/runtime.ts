@@ -143,8 +143,8 @@ export class LuaRuntime {
     } else {
       if (t === LUA_TUSERDATA) payload = (lua.lua_touserdata(co, -1) as { obj?: unknown } | null)?.obj;
       // tostring() may run a __tostring metamethod; do it protected on the main thread.
+      // A dead coroutine's stack has no room to spare: move the value, don't copy it.
       lua.lua_getglobal(L, keyBytes('tostring'));
-      lua.lua_pushvalue(co, -1);
       lua.lua_xmove(co, L, 1);
       message = lua.lua_pcall(L, 1, 1, 0) === LUA_OK && lua.lua_type(L, -1) === LUA_TSTRING ? decodeText(toBytes(L, -1)) : '(error object is not a string)';
       lua.lua_pop(L, 1);
