@@ -1,0 +1,63 @@
+/**
+ * `kumo-lua` command line. Modes mirror kumod: run a policy as a daemon,
+ * `--script` (fire `main` and exit), `--validate`; plus `test` (the policy
+ * test harness) and `sink` (a receiver that prints records).
+ */
+import { Command, CommanderError } from 'commander';
+import { runPolicyCommand } from './run-policy.ts';
+import { runSinkCommand } from './sink.ts';
+import { runTestCommand } from './test-command.ts';
+import { KUMO_LUA_VERSION } from '../kumo/diagnostics.ts';
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let exitCode = 0;
+  const program = new Command();
+  program
+    .name('kumo-lua')
+    .description('Run KumoMTA Lua policies (log hooks, webhooks, Kafka, AMQP) on Node.js')
+    .version(KUMO_LUA_VERSION)
+    .exitOverride();
+
+  program
+    .command('run', { isDefault: true })
+    .description('run a policy: as a daemon (default), with --script, or with --validate')
+    .argument('[policy]', 'the policy file (init.lua)')
+    .option('--policy <file>', 'the policy file (same as the positional argument)')
+    .option('--lua-path <dir>', 'directory searched by require before the policy directory (repeatable)', collect, [])
+    .option('--script', 'load the policy, fire `main`, exit when it returns')
+    .option('--validate', 'load the policy and run pre_init, init and validate_config without starting anything')
+    .argument('[args...]', 'arguments passed to `main` in --script mode (after --)')
+    .action(async (policy: string | undefined, args: string[], opts: { policy?: string; luaPath: string[]; script?: boolean; validate?: boolean }) => {
+      exitCode = await runPolicyCommand({ policyFile: opts.policy ?? policy, luaPaths: opts.luaPath, script: !!opts.script, validate: !!opts.validate, scriptArgs: args });
+    });
+
+  program
+    .command('test')
+    .description('run Lua policy tests (files named *_test.lua or given explicitly) with mocked endpoints and a virtual clock')
+    .argument('[files...]', 'test files or directories (default: current directory)')
+    .option('--lua-path <dir>', 'directory searched by require (repeatable)', collect, [])
+    .action(async (files: string[], opts: { luaPath: string[] }) => {
+      exitCode = await runTestCommand(files, opts.luaPath);
+    });
+
+  program
+    .command('sink')
+    .description('receive webhook POSTs and print each log record on one line, with running counts')
+    .option('--listen <addr>', 'host:port to listen on', '127.0.0.1:4242')
+    .option('--status <code>', 'HTTP status to answer with', '200')
+    .action(async (opts: { listen: string; status: string }) => {
+      exitCode = await runSinkCommand(opts.listen, Number(opts.status));
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode;
+    throw e;
+  }
+  return exitCode;
+}

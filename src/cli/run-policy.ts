@@ -1,0 +1,90 @@
+/** `kumo-lua [--policy] FILE`, `--script` and `--validate`. */
+import fs from 'node:fs';
+import { Kumod, type KumodMode } from '../daemon/kumod.ts';
+import { luaPathsFromEnv } from '../policy/create.ts';
+import { LuaError } from '../lua/errors.ts';
+
+export interface RunPolicyArgs {
+  policyFile: string | undefined;
+  luaPaths: string[];
+  script: boolean;
+  validate: boolean;
+  scriptArgs: string[];
+}
+
+/** Prints an error the way an operator needs it: message, then the Lua traceback. */
+export function reportError(prefix: string, e: unknown): void {
+  if (e instanceof LuaError) process.stderr.write(`${prefix}${e.describe()}\n`);
+  else if (e instanceof Error) process.stderr.write(`${prefix}${e.message}\n`);
+  else process.stderr.write(`${prefix}${String(e)}\n`);
+}
+
+export async function runPolicyCommand(args: RunPolicyArgs): Promise<number> {
+  if (!args.policyFile) {
+    process.stderr.write('kumo-lua: no policy file given (kumo-lua [--policy] init.lua)\n');
+    return 2;
+  }
+  if (!fs.existsSync(args.policyFile)) {
+    process.stderr.write(`kumo-lua: policy file ${args.policyFile} does not exist\n`);
+    return 2;
+  }
+  if (args.script && args.validate) {
+    process.stderr.write('kumo-lua: --script and --validate cannot be combined\n');
+    return 2;
+  }
+  const mode: KumodMode = args.script ? 'script' : args.validate ? 'validate' : 'serve';
+  const luaPaths = [...args.luaPaths, ...luaPathsFromEnv()];
+
+  let kumod: Kumod;
+  try {
+    kumod = await Kumod.start({ policyFile: args.policyFile, luaPaths, runMode: mode });
+  } catch (e) {
+    reportError(mode === 'validate' ? 'Validation failed: ' : 'kumo-lua: failed to start: ', e);
+    return 1;
+  }
+
+  if (mode === 'validate') {
+    await kumod.shutdown();
+    if (kumod.ctx.validationFailed) {
+      process.stderr.write('Validation failed\n');
+      return 1;
+    }
+    process.stdout.write(`${args.policyFile}: OK\n`);
+    return 0;
+  }
+
+  if (mode === 'script') {
+    try {
+      await kumod.runMain(args.scriptArgs);
+      return 0;
+    } catch (e) {
+      reportError('kumo-lua: main failed: ', e);
+      return 1;
+    } finally {
+      await kumod.shutdown();
+    }
+  }
+
+  return serveUntilSignalled(kumod);
+}
+
+/** Runs until SIGTERM, SIGINT or SIGHUP (KumoMTA shuts down on HUP too), then shuts down cleanly. */
+function serveUntilSignalled(kumod: Kumod): Promise<number> {
+  return new Promise((resolve) => {
+    // Keeps the process alive even when the policy starts no listener.
+    const keepAlive = setInterval(() => undefined, 1 << 30);
+    const onSignal = (signal: NodeJS.Signals) => {
+      process.stderr.write(`kumo-lua: ${signal} received, shutting down\n`);
+      for (const s of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.off(s, onSignal);
+      kumod
+        .shutdown()
+        .then(() => resolve(0))
+        .catch((e) => {
+          reportError('kumo-lua: shutdown failed: ', e);
+          resolve(1);
+        })
+        .finally(() => clearInterval(keepAlive));
+    };
+    for (const s of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(s, onSignal);
+  });
+}
