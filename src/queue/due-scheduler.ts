@@ -81,7 +81,18 @@ export class DueScheduler<Q> {
     const top = this.heap.peek();
     if (!top) return;
     this.timerAt = top.due;
-    this.timer = this.clock.setTimer(top.due - this.clock.now(), () => {
+    const delay = top.due - this.clock.now();
+    if (delay <= 0) {
+      // Already due (restart, ready-queue-full with 0 s): no clock wait involved.
+      const immediate = setImmediate(() => {
+        this.timer = null;
+        this.timerAt = Infinity;
+        void this.pump();
+      });
+      this.timer = { cancel: () => clearImmediate(immediate) };
+      return;
+    }
+    this.timer = this.clock.setTimer(delay, () => {
       this.timer = null;
       this.timerAt = Infinity;
       void this.pump();

@@ -3,7 +3,7 @@ import type { RecordEvent, RecordResponse } from '../records/types.ts';
 import type { Clock } from '../util/clock.ts';
 import type { SqliteSpool } from '../spool/sqlite-spool.ts';
 import type { ConnectionFactory } from '../delivery/types.ts';
-import type { AdminRules } from './admin-rules.ts';
+import type { AdminRules, BounceRule } from './admin-rules.ts';
 import type { InsertContext } from './insert-context.ts';
 import type { EngineMetrics } from './metrics.ts';
 import type { Throttles } from './throttle.ts';
@@ -60,6 +60,8 @@ export interface EngineContext {
   requeue(msg: Message, req: RequeueRequest): Promise<void>;
   /** Saves dirty parts and state, then forgets the message (it stays in the spool). */
   saveAndDrop(msg: Message): Promise<void>;
+  /** AdminBounce record (unless suppressed), counters, spool delete. */
+  adminBounce(msg: Message, rule: BounceRule, queueName: string): Promise<void>;
   /** Logs nothing; deletes the message from the spool. */
   remove(msg: Message): Promise<void>;
 }

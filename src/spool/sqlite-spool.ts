@@ -12,6 +12,8 @@ export interface SpoolIndexEntry {
   queue: string;
   due: number | null;
   attempts: number;
+  /** JSON of the message schedule (set_scheduling), if any. */
+  schedule: string | null;
 }
 
 export interface SpoolOptions {
@@ -87,7 +89,7 @@ export class SqliteSpool implements MessageStore {
       loadEnvelope: this.db.prepare('SELECT sender, recipients, schedule, due, attempts FROM messages WHERE id = ?'),
       loadMeta: this.db.prepare('SELECT meta FROM messages WHERE id = ?').pluck(),
       loadData: this.db.prepare('SELECT body FROM data WHERE id = ?').pluck(),
-      enumerate: this.db.prepare('SELECT id, queue, due, attempts FROM messages'),
+      enumerate: this.db.prepare('SELECT id, queue, due, attempts, schedule FROM messages WHERE id > ? ORDER BY id LIMIT ?'),
       count: this.db.prepare('SELECT count(*) FROM messages').pluck(),
     };
   }
@@ -182,10 +184,19 @@ export class SqliteSpool implements MessageStore {
     return msg;
   }
 
-  /** Every spooled message's index entry (reads committed state; call flush() first). */
-  *enumerate(): IterableIterator<SpoolIndexEntry> {
+  /**
+   * Every spooled message's index entry, in pages (no cursor stays open, so
+   * the caller may write between pages). Reads committed state.
+   */
+  *enumerate(pageSize = 5000): IterableIterator<SpoolIndexEntry> {
     this.assertOpen();
-    for (const row of this.stmts.enumerate.iterate() as IterableIterator<SpoolIndexEntry>) yield row;
+    let after = '';
+    for (;;) {
+      const rows = this.stmts.enumerate.all(after, pageSize) as SpoolIndexEntry[];
+      for (const row of rows) yield row;
+      if (rows.length < pageSize) return;
+      after = rows[rows.length - 1]!.id;
+    }
   }
 
   count(): number {

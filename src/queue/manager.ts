@@ -1,0 +1,334 @@
+import { v4 as uuidV4 } from 'uuid';
+import type { Message } from '../message/message.ts';
+import type { RecordEvent, RecordSink } from '../records/types.ts';
+import type { SqliteSpool } from '../spool/sqlite-spool.ts';
+import type { Clock, TimerHandle } from '../util/clock.ts';
+import { deliverToMaildir, renderWithMinijinja } from '../delivery/maildir.ts';
+import type { ConnectionFactory } from '../delivery/types.ts';
+import { AdminRules, type BounceRule } from './admin-rules.ts';
+import { DueScheduler, type ParkedEntry } from './due-scheduler.ts';
+import { shutdownTimeoutMs } from './egress-path-config.ts';
+import type { EngineContext, EngineHooks, RequeueRequest } from './engine-context.ts';
+import { InsertContext } from './insert-context.ts';
+import { LeaseRegistry } from './leases.ts';
+import { EngineMetrics } from './metrics.ts';
+import { adminBounceEvent, response, responseLine } from './queue-records.ts';
+import { QueueAdmin } from './queue-admin.ts';
+import { ScheduledQueueRegistry, type QueueConfigResolver } from './queue-registry.ts';
+import { ReadyQueueRegistry, type EgressPathResolver } from './ready-registry.ts';
+import type { ReadyQueue } from './ready-queue.ts';
+import { enumerateSpool, type RestartSummary } from './restart.ts';
+import type { QueueEngine, ReadyInsertResult, ScheduledQueue } from './scheduled-queue.ts';
+import { Throttles } from './throttle.ts';
+
+export interface QueueManagerOptions {
+  clock: Clock;
+  spool: SqliteSpool;
+  records: RecordSink;
+  connections: ConnectionFactory;
+  /** `get_queue_config`: called when a scheduled queue is created and on refresh. */
+  resolveQueueConfig: QueueConfigResolver;
+  /** `get_egress_path_config`: called when a ready queue is created and on refresh. */
+  resolveEgressPathConfig: EgressPathResolver;
+  hooks?: EngineHooks;
+  /** Source of randomness for jitter; Math.random by default. */
+  random?: () => number;
+  /** `kumo.suspend_delivery_when_spool_unhealthy` (default true). */
+  suspendDeliveryWhenSpoolUnhealthy?: boolean;
+  /** Bound on in-flight sends at shutdown; default the largest system_shutdown_timeout (20 min). */
+  shutdownTimeoutMs?: number;
+}
+
+export class ShuttingDownError extends Error {}
+
+const MAINTENANCE_INTERVAL_MS = 10_000;
+
+/**
+ * The engine facade: reception inserts here (spool, then scheduled queue),
+ * scheduled queues promote to ready queues, dispatchers deliver, and the
+ * admin API and metrics read from here.
+ */
+export class QueueManager implements QueueEngine {
+  readonly clock: Clock;
+  readonly spool: SqliteSpool;
+  readonly random: () => number;
+  readonly rules = new AdminRules();
+  readonly metrics = new EngineMetrics();
+  readonly throttles: Throttles;
+  readonly leases = new LeaseRegistry();
+  readonly connections: ConnectionFactory;
+  readonly hooks: EngineHooks;
+  readonly scheduler: DueScheduler<ScheduledQueue>;
+  readonly scheduled: ScheduledQueueRegistry;
+  readonly ready: ReadyQueueRegistry;
+  readonly admin: QueueAdmin;
+  private readonly records: RecordSink;
+  private readonly abort = new AbortController();
+  private shuttingDown = false;
+  private shutdownPromise: Promise<void> | null = null;
+  private maintenanceTimer: TimerHandle | null = null;
+  private spoolUnhealthy: string | null = null;
+  private configEpoch = 0;
+  private readyEpochs = new WeakMap<ReadyQueue, number>();
+
+  constructor(private readonly opts: QueueManagerOptions) {
+    this.clock = opts.clock;
+    this.spool = opts.spool;
+    this.records = opts.records;
+    this.connections = opts.connections;
+    this.hooks = opts.hooks ?? {};
+    this.random = opts.random ?? Math.random;
+    this.throttles = new Throttles(opts.clock);
+    this.scheduler = new DueScheduler<ScheduledQueue>(opts.clock, (batch) => this.promoteBatch(batch));
+    this.scheduled = new ScheduledQueueRegistry(this, opts.resolveQueueConfig);
+    this.ready = new ReadyQueueRegistry(this, opts.resolveEgressPathConfig, (msg, ctx) => this.reinsert(msg, ctx));
+    this.admin = new QueueAdmin(this);
+  }
+
+  get shutdownSignal(): AbortSignal {
+    return this.abort.signal;
+  }
+
+  isShuttingDown(): boolean {
+    return this.shuttingDown;
+  }
+
+  spoolUnhealthyReason(): string | null {
+    return this.opts.suspendDeliveryWhenSpoolUnhealthy === false ? null : this.spoolUnhealthy;
+  }
+
+  // ---- reception -------------------------------------------------------
+
+  /**
+   * Accepts a received message: resolves its scheduled queue (get_queue_config),
+   * makes it durable (unless deferred), then queues it. Resolves once the
+   * message is safe to acknowledge. Messages for the `null` queue are dropped.
+   */
+  async insert(msg: Message, opts: { deferredSpool?: boolean } = {}): Promise<void> {
+    if (this.shuttingDown) throw new ShuttingDownError('shutting down');
+    const name = msg.queueName();
+    if (name === 'null') return;
+    const queue = await this.scheduled.resolve(name);
+    this.ensureMaintenance();
+    if (!opts.deferredSpool) await this.spool.save(msg);
+    try {
+      await queue.insert(msg, new InsertContext(['Received']));
+    } catch (err) {
+      const r = response(500, null, `KumoMTA internal: QueueManager::insert failed during reception: ${(err as Error).message}`);
+      await this.log({ type: 'Bounce', message: msg, response: r, site: '' });
+      await this.remove(msg);
+      throw err;
+    }
+  }
+
+  /** Resolves (creating if needed) the scheduled queue for a name; for pre-resolution at reception. */
+  resolveQueue(name: string): Promise<ScheduledQueue> {
+    return this.scheduled.resolve(name);
+  }
+
+  /** Re-queues every spooled message (call once at start-up, before new receptions). */
+  async start(): Promise<RestartSummary> {
+    const summary = await enumerateSpool(this);
+    this.ensureMaintenance();
+    return summary;
+  }
+
+  // ---- EngineContext ---------------------------------------------------
+
+  async log(event: RecordEvent): Promise<void> {
+    try {
+      await this.records.log(event);
+    } catch (err) {
+      this.diag(`failed to log ${event.type} record: ${(err as Error).message}`);
+    }
+  }
+
+  diag(text: string): void {
+    if (this.hooks.diagnostic) this.hooks.diagnostic(text);
+    else console.error(`kumo-lua engine: ${text}`);
+  }
+
+  async remove(msg: Message): Promise<void> {
+    try {
+      await this.spool.remove(msg.id);
+    } catch (err) {
+      this.diag(`failed to remove ${msg.id} from the spool: ${(err as Error).message}`);
+    }
+  }
+
+  async saveAndDrop(msg: Message): Promise<void> {
+    try {
+      await this.spool.save(msg);
+    } catch (err) {
+      this.diag(`failed to save ${msg.id}: ${(err as Error).message}`);
+    }
+  }
+
+  async adminBounce(msg: Message, rule: BounceRule, queueName: string): Promise<void> {
+    rule.bounced.set(queueName, (rule.bounced.get(queueName) ?? 0) + 1);
+    rule.totalBounced++;
+    this.metrics.failedByQueue.inc(queueName);
+    if (!rule.suppressLogging) await this.log(adminBounceEvent(msg, rule.reason));
+    await this.remove(msg);
+  }
+
+  /** engine.md §3.6: requeue_message event, queue change handling, then backoff or expiry. */
+  async requeue(msg: Message, req: RequeueRequest): Promise<void> {
+    let before: string;
+    try {
+      before = msg.queueName();
+    } catch (err) {
+      this.diag(`cannot requeue ${msg.id}: ${(err as Error).message}; it stays in the spool`);
+      return this.saveAndDrop(msg);
+    }
+    let { increment, delayMs } = req;
+    if (this.hooks.requeueMessage) {
+      try {
+        const r = await this.hooks.requeueMessage(msg, responseLine(req.response), [...req.context.reasons], increment, delayMs);
+        if (r && 'reject' in r) {
+          await this.log({ type: 'Bounce', message: msg, response: response(r.reject.code, null, r.reject.text), site: '' });
+          this.metrics.failedByQueue.inc(before);
+          return this.remove(msg);
+        }
+      } catch (err) {
+        this.diag(`requeue_message event failed for ${msg.id}: ${(err as Error).message}`);
+      }
+    }
+    let after = before;
+    try {
+      after = msg.queueName();
+    } catch (err) {
+      this.diag(`requeue_message left ${msg.id} with a bad queue name (${(err as Error).message}); keeping ${before}`);
+    }
+    if (after !== before) {
+      msg.numAttempts++;
+      increment = false;
+      delayMs = 0;
+    }
+    let queue: ScheduledQueue;
+    try {
+      queue = await this.scheduled.resolve(after);
+    } catch (err) {
+      this.diag(`cannot resolve queue ${after} to requeue ${msg.id}: ${(err as Error).message}; it stays in the spool`);
+      return this.saveAndDrop(msg);
+    }
+    return queue.requeueInternal(msg, increment, delayMs, req.context);
+  }
+
+  /** Back into the scheduled queue through `insert` without attempt increment (drains). */
+  private async reinsert(msg: Message, ctx: InsertContext): Promise<void> {
+    try {
+      const queue = await this.scheduled.resolve(msg.queueName());
+      await queue.insert(msg, ctx);
+    } catch (err) {
+      this.diag(`cannot return ${msg.id} to its scheduled queue: ${(err as Error).message}; it stays in the spool`);
+      await this.saveAndDrop(msg);
+    }
+  }
+
+  insertIntoReadyQueue(queue: ScheduledQueue, msg: Message): Promise<ReadyInsertResult> {
+    this.ensureMaintenance();
+    return this.ready.insert(queue, msg);
+  }
+
+  /** engine.md §5: inline maildir write when the message is promoted. */
+  async deliverMaildir(queue: ScheduledQueue, msg: Message): Promise<void> {
+    const protocol = queue.config.protocol;
+    if (protocol.kind !== 'maildir') return;
+    const sessionId = uuidV4();
+    const render = this.hooks.renderTemplate ?? renderWithMinijinja;
+    const result = await deliverToMaildir(msg, queue.name, queue.components, protocol, this.clock.now(), render);
+    const common = { site: '', deliveryProtocol: 'Maildir', sessionId, peerAddress: null } as const;
+    if (result.failed.length === 0) {
+      const content = result.delivered.map((d) => `${d.recipient}: wrote to maildir with id=${d.id}`).join(', ');
+      await this.log({ type: 'Delivery', message: msg, response: response(200, null, content), ...common });
+      this.metrics.deliveredByQueue.inc(queue.name);
+      return this.remove(msg);
+    }
+    const r = response(400, null, result.failed.map((f) => `${f.recipient}: failed to write to maildir: ${f.error}`).join(', '));
+    await this.log({ type: 'TransientFailure', message: msg, response: r, ...common });
+    msg.recipients = result.failed.map((f) => f.recipient);
+    msg.metaDirty = true;
+    return this.requeue(msg, { increment: true, delayMs: null, context: new InsertContext(['LoggedTransientFailure']), response: r });
+  }
+
+  private async promoteBatch(batch: ParkedEntry<ScheduledQueue>[]): Promise<void> {
+    for (const entry of batch) {
+      try {
+        await entry.queue.promote(entry);
+      } catch (err) {
+        this.diag(`promoting ${entry.id} from ${entry.queue.name} failed: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  // ---- periodic maintenance -----------------------------------------------
+
+  /** Arms the 10 s maintenance tick while there is anything to maintain. */
+  private ensureMaintenance(): void {
+    if (this.maintenanceTimer || this.shuttingDown) return;
+    this.maintenanceTimer = this.clock.setTimer(MAINTENANCE_INTERVAL_MS, () => void this.maintenancePass());
+  }
+
+  /** Bumps the config epoch (refresh_strategy = "Epoch" configs refresh on the next pass). */
+  bumpConfigEpoch(): void {
+    this.configEpoch++;
+  }
+
+  private async maintenancePass(): Promise<void> {
+    this.maintenanceTimer = null;
+    if (this.shuttingDown) return;
+    const health = this.spool.health();
+    this.spoolUnhealthy = health.healthy ? null : health.reason;
+    await this.scheduled.refresh(this.configEpoch);
+    for (const q of this.scheduled.reap()) for (const rq of this.ready.queues.values()) rq.feeders.delete(q);
+    await this.ready.maintain(this.configEpoch, this.readyEpochs);
+    const now = this.clock.now();
+    this.rules.listBounces(now);
+    this.rules.listSuspends(now);
+    if (this.scheduled.slotCount > 0 || this.ready.queues.size > 0) this.ensureMaintenance();
+  }
+
+  // ---- shutdown (engine.md §11) --------------------------------------------
+
+  /**
+   * Stops intake and promotion, saves everything parked or queued, lets
+   * in-flight sends finish (bounded), then flushes the spool. The caller
+   * closes the spool afterwards.
+   */
+  shutdown(): Promise<void> {
+    this.shutdownPromise ??= this.doShutdown();
+    return this.shutdownPromise;
+  }
+
+  private async doShutdown(): Promise<void> {
+    this.shuttingDown = true;
+    this.abort.abort(new ShuttingDownError('shutting down'));
+    this.maintenanceTimer?.cancel();
+    this.maintenanceTimer = null;
+    const saves: Promise<void>[] = [];
+    for (const entry of this.scheduler.drain()) {
+      entry.queue.parked.delete(entry);
+      if (entry.msg && (entry.msg.metaDirty || entry.msg.dataDirty)) saves.push(this.saveAndDrop(entry.msg));
+    }
+    this.scheduler.stop();
+    let bound = this.opts.shutdownTimeoutMs ?? 0;
+    const running: Promise<void>[] = [];
+    for (const rq of this.ready.queues.values()) {
+      for (const m of rq.takeAll()) saves.push(this.saveAndDrop(m));
+      rq.wakeAll('shutdown');
+      rq.stopTimers();
+      if (this.opts.shutdownTimeoutMs === undefined) bound = Math.max(bound, shutdownTimeoutMs(rq.pathConfig));
+      running.push(rq.whenDispatchersDone());
+    }
+    await Promise.all(saves);
+    const timeout = new AbortController();
+    const finished = await Promise.race([
+      Promise.all(running).then(() => true),
+      this.clock.sleep(bound, timeout.signal).then(() => false, () => true),
+    ]);
+    timeout.abort();
+    if (!finished) this.diag(`shutdown: dispatchers still busy after ${bound} ms; their messages stay in the spool`);
+    await this.spool.flush();
+  }
+}
