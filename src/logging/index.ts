@@ -1,3 +1,4 @@
+import { ServiceSlot } from '../kumo/context.ts';
 import type { Message } from '../message/message.ts';
 import { type BounceClassifier, RecordBuilder } from '../records/builder.ts';
 import { CompiledCapture } from '../records/capture.ts';
@@ -165,3 +166,6 @@ export class Logging implements RecordSink {
     };
   }
 }
+
+/** Where the composition root provides the process's Logging to the kumo bindings. */
+export const LOGGING_SLOT = new ServiceSlot<Logging>('logging');
