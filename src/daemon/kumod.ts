@@ -23,28 +23,38 @@ export class Kumod {
     readonly mode: KumodMode,
   ) {}
 
+  /** Creates the Lua state and subsystems without loading anything. */
+  static create(options: Omit<KumodOptions, 'policyFile'> & { policyFile?: string }): Kumod {
+    const ctx = createKumoContext({
+      ...options,
+      mode: { validating: options.runMode === 'validate', script: options.runMode === 'script' },
+    });
+    const services = wireServices(ctx, options);
+    return new Kumod(ctx, services, options.runMode);
+  }
+
   /**
    * Loads the policy and runs the lifecycle events for the mode: serve fires
    * pre_init + init and starts the engine; validate also fires
    * validate_config but starts nothing; script fires nothing (call runMain).
    */
   static async start(options: KumodOptions): Promise<Kumod> {
-    const ctx = createKumoContext({
-      ...options,
-      mode: { validating: options.runMode === 'validate', script: options.runMode === 'script' },
-    });
-    const services = wireServices(ctx, options);
-    const kumod = new Kumod(ctx, services, options.runMode);
-    await loadPolicyFile(ctx, options.policyFile);
-    if (options.runMode === 'script') return kumod;
-    await ctx.events.fire('pre_init');
-    await ctx.events.fire('init');
-    if (options.runMode === 'validate') {
-      await ctx.events.fire('validate_config');
-      return kumod;
-    }
-    await services.start();
+    const kumod = Kumod.create(options);
+    await loadPolicyFile(kumod.ctx, options.policyFile);
+    await kumod.initialize();
     return kumod;
+  }
+
+  /** Runs pre_init and init (and validate_config), then starts delivery when serving. */
+  async initialize(): Promise<void> {
+    if (this.mode === 'script') return;
+    await this.ctx.events.fire('pre_init');
+    await this.ctx.events.fire('init');
+    if (this.mode === 'validate') {
+      await this.ctx.events.fire('validate_config');
+      return;
+    }
+    await this.services.start();
   }
 
   /** `--script`: fires `main` with the script arguments. */

@@ -1,0 +1,147 @@
+-- kumo-lua's policy test harness, Lua side: test registration and expectations.
+-- The environment-facing functions (mocked endpoints, injection, the virtual
+-- clock, captured records) come from 'kumo-lua.testing.host', which the
+-- harness preloads into each test's fresh Lua state.
+local host = require 'kumo-lua.testing.host'
+
+local M = {}
+
+-- Test registration -------------------------------------------------------
+
+--- Declares a test. Each test runs in its own fresh kumo-lua instance: the
+--- test file (and the policy it loads) is evaluated again for every test.
+function M.test(name, fn)
+  if type(name) ~= 'string' then error('test name must be a string', 2) end
+  if type(fn) ~= 'function' then error('test body must be a function', 2) end
+  host.register_test(name, fn)
+end
+
+-- Deep equality -----------------------------------------------------------
+
+local function deep_equal(a, b, seen)
+  if a == b then return true end
+  if type(a) ~= 'table' or type(b) ~= 'table' then return false end
+  seen = seen or {}
+  if seen[a] == b then return true end
+  seen[a] = b
+  for k, v in pairs(a) do
+    if not deep_equal(v, b[k], seen) then return false end
+  end
+  for k in pairs(b) do
+    if a[k] == nil then return false end
+  end
+  return true
+end
+M.deep_equal = deep_equal
+
+-- Expectations --------------------------------------------------------------
+
+local Expectation = {}
+Expectation.__index = Expectation
+
+-- Level 3 blames the test line that called the matcher.
+local function fail(message)
+  error(message, 3)
+end
+
+local function show(v)
+  return host.show(v)
+end
+
+function Expectation:to_equal(expected)
+  if not deep_equal(self.actual, expected) then
+    fail('expected values to be equal\n' .. host.diff(expected, self.actual))
+  end
+  return self
+end
+
+function Expectation:to_be(expected)
+  if self.actual ~= expected then
+    fail(('expected %s to be %s'):format(show(self.actual), show(expected)))
+  end
+  return self
+end
+
+function Expectation:to_be_nil()
+  if self.actual ~= nil then fail(('expected nil, got %s'):format(show(self.actual))) end
+  return self
+end
+
+function Expectation:to_be_truthy()
+  if not self.actual then fail(('expected a truthy value, got %s'):format(show(self.actual))) end
+  return self
+end
+
+function Expectation:to_be_falsy()
+  if self.actual then fail(('expected a falsy value, got %s'):format(show(self.actual))) end
+  return self
+end
+
+function Expectation:to_contain(item)
+  local a = self.actual
+  if type(a) == 'string' then
+    if type(item) ~= 'string' or not a:find(item, 1, true) then
+      fail(('expected %s to contain %s'):format(show(a), show(item)))
+    end
+  elseif type(a) == 'table' then
+    for _, v in pairs(a) do
+      if deep_equal(v, item) then return self end
+    end
+    fail(('expected %s to contain %s'):format(show(a), show(item)))
+  else
+    fail(('expected a string or table to search in, got %s'):format(show(a)))
+  end
+  return self
+end
+
+function Expectation:to_match(pattern)
+  if type(self.actual) ~= 'string' or not self.actual:match(pattern) then
+    fail(('expected %s to match the Lua pattern %s'):format(show(self.actual), show(pattern)))
+  end
+  return self
+end
+
+function Expectation:to_have_length(n)
+  local len = type(self.actual) == 'table' and #self.actual or type(self.actual) == 'string' and #self.actual or nil
+  if len ~= n then
+    fail(('expected length %s, got %s (%s)'):format(show(n), show(len), show(self.actual)))
+  end
+  return self
+end
+
+--- t.expect(actual).to_equal(expected) and friends; `:` works too.
+function M.expect(actual)
+  local e = { actual = actual }
+  for name, matcher in pairs(Expectation) do
+    if name ~= '__index' then
+      e[name] = function(first, ...)
+        if first == e then return matcher(e, ...) end
+        return matcher(e, first, ...)
+      end
+    end
+  end
+  return e
+end
+
+--- Expects fn to raise an error whose text contains `needle` (plain text).
+function M.expect_error(fn, needle)
+  local ok, err = pcall(fn)
+  if ok then fail('expected an error, but the function returned normally') end
+  local text = tostring(err)
+  if needle ~= nil and not text:find(needle, 1, true) then
+    fail(('expected an error containing %s, got %s'):format(show(needle), show(text)))
+  end
+  return text
+end
+
+-- Environment ---------------------------------------------------------------
+
+--- Loads a policy file (path relative to the test file) into this test's
+--- Lua state: its top level runs and registers its handlers.
+function M.policy(path)
+  return dofile(host.policy_path(path))
+end
+
+-- Everything else is provided by the host: policy, start, http, kafka, amqp,
+-- inject, log_record, advance, now, run_until_idle, records, messages.
+return setmetatable(M, { __index = host })
