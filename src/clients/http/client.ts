@@ -1,0 +1,201 @@
+/**
+ * One kumo.http client: its options, its connection pool (an undici
+ * Dispatcher, keep-alive by default) and the request loop with the total
+ * deadline and manual redirects.
+ */
+import type { Dispatcher } from 'undici';
+import { SystemClock, type Clock } from '../../util/clock.ts';
+import { HttpClientError, HttpTimeoutError, bodyError, redirectError, sendError } from './errors.ts';
+import { agentDispatcherFactory, type DispatcherFactory } from './dispatcher.ts';
+import { MAX_REDIRECTS, isRedirectStatus, nextHop, type Hop } from './redirect.ts';
+import { HeaderMap, HttpResponse } from './response.ts';
+import { HttpRequest, type RequestExecutor } from './request.ts';
+
+export interface HttpClientOptions {
+  /** Sent as User-Agent when set; otherwise no User-Agent at all. */
+  userAgent?: string;
+  /** Log pool connects and disconnects. */
+  connectionVerbose?: boolean;
+  /** Idle keep-alive lifetime; default 90 s. */
+  poolIdleTimeoutMs?: number;
+  /** Total per-request deadline, connect to last body byte; default 60 s. */
+  timeoutMs?: number;
+  acceptInvalidCerts?: boolean;
+}
+
+export interface HttpClientDeps {
+  dispatcherFactory?: DispatcherFactory;
+  /** Drives the deadline timers (a VirtualClock in tests). */
+  clock?: Clock;
+  /** Diagnostic output for connection_verbose. */
+  log?: (message: string) => void;
+}
+
+export const DEFAULT_TIMEOUT_MS = 60_000;
+export const DEFAULT_POOL_IDLE_TIMEOUT_MS = 90_000;
+
+export class HttpClient implements RequestExecutor {
+  private readonly dispatcher: Dispatcher;
+  private readonly ownsDispatcher: boolean;
+  private readonly clock: Clock;
+  private readonly timeoutMs: number;
+  private closed = false;
+  /** Requests created and not yet finished; the pool outlives close() until they are done. */
+  private inFlight = 0;
+  private poolClosed = false;
+
+  constructor(
+    readonly options: HttpClientOptions = {},
+    deps: HttpClientDeps = {},
+  ) {
+    const factory = deps.dispatcherFactory ?? agentDispatcherFactory;
+    const lease = factory({
+      poolIdleTimeoutMs: options.poolIdleTimeoutMs ?? DEFAULT_POOL_IDLE_TIMEOUT_MS,
+      acceptInvalidCerts: options.acceptInvalidCerts ?? false,
+    });
+    this.dispatcher = lease.dispatcher;
+    this.ownsDispatcher = lease.owned;
+    this.clock = deps.clock ?? new SystemClock();
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    if (options.connectionVerbose && deps.log) this.traceConnections(deps.log);
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  get(url: string): HttpRequest {
+    return this.request('GET', url);
+  }
+  post(url: string): HttpRequest {
+    return this.request('POST', url);
+  }
+  put(url: string): HttpRequest {
+    return this.request('PUT', url);
+  }
+
+  request(method: string, url: string): HttpRequest {
+    if (this.closed) throw new HttpClientError('client was closed');
+    this.inFlight++;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.inFlight--;
+      this.maybeClosePool();
+    };
+    const executor: RequestExecutor = { execute: (hop, timeoutMs) => this.execute(hop, timeoutMs, release) };
+    return new HttpRequest(executor, method, url);
+  }
+
+  /** Later get/post/put raise "client was closed"; requests built before keep working. */
+  close(): void {
+    this.closed = true;
+    this.maybeClosePool();
+  }
+
+  /** RequestExecutor for requests not made through request() (tests). */
+  execute(hop: Hop, timeoutMs: number | undefined, release: () => void = () => undefined): Promise<HttpResponse> {
+    return this.run(hop, timeoutMs ?? this.timeoutMs).then(
+      (response) => {
+        response.bodyDone.then(release, release);
+        return response.response;
+      },
+      (err) => {
+        release();
+        throw err;
+      },
+    );
+  }
+
+  private async run(first: Hop, timeoutMs: number): Promise<{ response: HttpResponse; bodyDone: Promise<unknown> }> {
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = this.clock.setTimer(timeoutMs, () => {
+      timedOut = true;
+      controller.abort(new HttpTimeoutError(timeoutMs));
+    });
+    const why = (err: unknown) => (timedOut ? new HttpTimeoutError(timeoutMs) : err);
+    let hop = first;
+    try {
+      for (let redirects = 0; ; redirects++) {
+        let res: Dispatcher.ResponseData;
+        try {
+          res = await this.dispatcher.request({
+            origin: hop.url.origin,
+            path: hop.url.pathname + hop.url.search,
+            method: hop.method as Dispatcher.HttpMethod,
+            headers: this.wireHeaders(hop.headers),
+            body: hop.body,
+            signal: controller.signal,
+          });
+        } catch (err) {
+          throw sendError(hop.url, why(err));
+        }
+        const location = isRedirectStatus(res.statusCode) ? firstHeader(res.headers['location']) : undefined;
+        if (location !== undefined) {
+          await res.body.dump().catch(() => undefined);
+          if (redirects >= MAX_REDIRECTS) throw redirectError(hop.url, `too many redirects (more than ${MAX_REDIRECTS})`);
+          hop = nextHop(hop, res.statusCode, location);
+          continue;
+        }
+        const url = hop.url;
+        const body = readBody(res.body).then(
+          (bytes) => {
+            timer.cancel();
+            return bytes;
+          },
+          (err) => {
+            timer.cancel();
+            throw bodyError(url, why(err));
+          },
+        );
+        const response = new HttpResponse(res.statusCode, HeaderMap.fromUndici(res.headers), body, url);
+        return { response, bodyDone: body };
+      }
+    } catch (err) {
+      timer.cancel();
+      throw err;
+    }
+  }
+
+  /** Client defaults go in only when the request has no header of that name. */
+  private wireHeaders(headers: [string, string][]): string[] {
+    const flat: string[] = [];
+    let hasAccept = false;
+    let hasAgent = false;
+    for (const [name, value] of headers) {
+      if (name === 'accept') hasAccept = true;
+      else if (name === 'user-agent') hasAgent = true;
+      // undici writes header strings as latin1; this keeps UTF-8 values byte-exact.
+      flat.push(name, Buffer.from(value, 'utf8').toString('latin1'));
+    }
+    if (!hasAccept) flat.push('accept', '*/*');
+    if (!hasAgent && this.options.userAgent !== undefined) flat.push('user-agent', Buffer.from(this.options.userAgent, 'utf8').toString('latin1'));
+    return flat;
+  }
+
+  private maybeClosePool(): void {
+    if (!this.closed || this.inFlight > 0 || this.poolClosed) return;
+    this.poolClosed = true;
+    if (this.ownsDispatcher) this.dispatcher.close().catch(() => undefined);
+  }
+
+  private traceConnections(log: (message: string) => void): void {
+    const d = this.dispatcher as Dispatcher & { on?: (event: string, fn: (...args: unknown[]) => void) => void };
+    d.on?.('connect', (origin: unknown) => log(`kumo.http: connected to ${String(origin)}`));
+    d.on?.('disconnect', (origin: unknown, _targets: unknown, err: unknown) =>
+      log(`kumo.http: disconnected from ${String(origin)}${err ? `: ${(err as Error).message}` : ''}`),
+    );
+  }
+}
+
+function firstHeader(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+async function readBody(body: Dispatcher.ResponseData['body']): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(chunk as Buffer);
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+}
