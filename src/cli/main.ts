@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { runPolicyCommand } from './run-policy.ts';
 import { runSinkCommand } from './sink.ts';
 import { runTestCommand } from './test-command.ts';
+import { runDemo } from './demo.ts';
 import { KUMO_LUA_VERSION } from '../kumo/diagnostics.ts';
 
 function collect(value: string, previous: string[]): string[] {
@@ -51,6 +52,18 @@ export async function main(argv: string[]): Promise<number> {
     .option('--status <code>', 'HTTP status to answer with', '200')
     .action(async (opts: { listen: string; status: string }) => {
       exitCode = await runSinkCommand(opts.listen, Number(opts.status));
+    });
+
+  program
+    .command('demo')
+    .description('run the quickstart policy with a local spool, listeners, Maildir and sink, and inject a few messages')
+    .option('--once', 'exit when the injected messages have been received and delivered')
+    .option('--state-dir <dir>', 'where the spool, logs and Maildir live', '.kumo-lua/quickstart')
+    .option('--http <addr>', 'HTTP listener', '127.0.0.1:8000')
+    .option('--smtp <addr>', 'SMTP listener', '127.0.0.1:2525')
+    .option('--sink <addr>', 'webhook sink', '127.0.0.1:4242')
+    .action(async (opts: { once?: boolean; stateDir: string; http: string; smtp: string; sink: string }) => {
+      exitCode = await runDemo({ once: !!opts.once, stateDir: opts.stateDir, httpListen: opts.http, smtpListen: opts.smtp, sinkListen: opts.sink, timeoutMs: 30_000 });
     });
 
   try {
