@@ -37,12 +37,13 @@ export class StrictReader {
   }
 
   has(key: string): boolean {
-    const v = this.obj[key];
-    return v !== undefined && v !== null;
+    const v = this.raw(key);
+    return v !== undefined;
   }
 
   raw(key: string): JsonValue | undefined {
-    const v = this.obj[key];
+    // Own keys only: `constructor` and friends must not come from the prototype.
+    const v = Object.hasOwn(this.obj, key) ? this.obj[key] : undefined;
     return v === null ? undefined : v;
   }
 

@@ -100,7 +100,7 @@ function throttle(r: StrictReader, key: string): ThrottleSpec | null {
 }
 
 function parseProtocol(obj: JsonObject): QueueProtocol {
-  if ('custom_lua' in obj) {
+  if (Object.hasOwn(obj, 'custom_lua')) {
     const inner = new StrictReader(obj, ['custom_lua'], 'protocol.').object('custom_lua') ?? {};
     const r = new StrictReader(inner, ['constructor', 'batch_size', 'min_batch_size', 'max_batch_latency'], 'protocol.custom_lua.');
     return {
@@ -111,12 +111,12 @@ function parseProtocol(obj: JsonObject): QueueProtocol {
       maxBatchLatencyMs: r.durationMs('max_batch_latency') ?? 0,
     };
   }
-  if ('maildir_path' in obj) {
+  if (Object.hasOwn(obj, 'maildir_path')) {
     const r = new StrictReader(obj, ['maildir_path', 'dir_mode', 'file_mode'], 'protocol.');
     return { kind: 'maildir', maildirPath: r.requiredString('maildir_path'), dirMode: r.integer('dir_mode') ?? null, fileMode: r.integer('file_mode') ?? null };
   }
   for (const kind of ['smtp', 'xfer'] as const) {
-    if (kind in obj) {
+    if (Object.hasOwn(obj, kind)) {
       const r = new StrictReader(obj, [kind], 'protocol.');
       return { kind, options: r.object(kind) ?? {} };
     }

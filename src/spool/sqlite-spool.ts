@@ -62,6 +62,8 @@ export class SqliteSpool implements MessageStore {
   private pendingData = new Map<string, Op & { kind: 'data' }>();
   private stmts;
   private readonly limits: { space: FreeSpaceLimit; inodes: FreeSpaceLimit };
+  /** Transactions committed and writes applied: how well group commit batches. */
+  readonly stats = { commits: 0, ops: 0 };
 
   constructor(opts: SpoolOptions) {
     mkdirSync(opts.path, { recursive: true });
@@ -269,6 +271,8 @@ export class SqliteSpool implements MessageStore {
         if (op.kind === 'data' && this.pendingData.get(op.id) === op) this.pendingData.delete(op.id);
       }
     }
+    this.stats.commits++;
+    this.stats.ops += ops.length;
     for (const w of waiters) w.resolve();
   }
 

@@ -1,0 +1,213 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { Message } from '../../src/message/message.ts';
+import type { RecordEvent, RecordSink, RecordType } from '../../src/records/types.ts';
+import { SqliteSpool } from '../../src/spool/sqlite-spool.ts';
+import { VirtualClock, settle, type Clock } from '../../src/util/clock.ts';
+import type { ConnectionFactory, ConnectOptions, DeliveryConnection, SendOutcome } from '../../src/delivery/types.ts';
+import { QueueManager, type QueueManagerOptions } from '../../src/queue/manager.ts';
+import { parseQueueConfig, type QueueConfig } from '../../src/queue/queue-config.ts';
+import { parseEgressPathConfig } from '../../src/queue/egress-path-config.ts';
+import type { JsonObject } from '../../src/util/json.ts';
+
+/** Collects every RecordEvent the engine emits. */
+export class RecordingSink implements RecordSink {
+  readonly events: RecordEvent[] = [];
+  constructor(private readonly clock?: Clock) {}
+  async log(event: RecordEvent): Promise<void> {
+    // Stamp the virtual time of logging so tests can check retry spacing.
+    if (this.clock && event.timestampMs === undefined) event.timestampMs = this.clock.now();
+    if (event.numAttempts === undefined && event.message) event.numAttempts = event.message.numAttempts;
+    this.events.push(event);
+  }
+  of(type: RecordType): RecordEvent[] {
+    return this.events.filter((e) => e.type === type);
+  }
+}
+
+export interface SinkRequest {
+  path: string;
+  body: unknown;
+}
+
+/**
+ * A real HTTP server on 127.0.0.1 that records JSON POST bodies. `respond`
+ * picks the status for each request (default 200).
+ */
+export class HttpSink {
+  readonly requests: SinkRequest[] = [];
+  respond: (req: SinkRequest) => number = () => 200;
+  private server: Server;
+  url = '';
+
+  constructor() {
+    this.server = createServer((req: IncomingMessage, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const entry = { path: req.url ?? '/', body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown };
+        this.requests.push(entry);
+        const status = this.respond(entry);
+        res.writeHead(status, { 'content-type': 'text/plain' });
+        res.end(status < 300 ? 'accepted' : `status ${status}`);
+      });
+    });
+    this.server.keepAliveTimeout = 60_000;
+  }
+
+  async start(): Promise<this> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Ids of every message received, in arrival order. */
+  ids(): string[] {
+    return this.requests.flatMap((r) => (r.body as { id: string }[]).map((m) => m.id));
+  }
+}
+
+/**
+ * A ConnectionFactory whose connections POST each batch as a JSON array to
+ * an HttpSink: 2xx ⇒ delivered, other statuses ⇒ kumo.reject(status, text),
+ * a transport error ⇒ an escaped error. Counts constructor and close calls.
+ */
+export class HttpConnectionFactory implements ConnectionFactory {
+  connects: { constructorName: string; domain: string; tenant: string | null; campaign: string | null; options?: ConnectOptions }[] = [];
+  closes = 0;
+  failConstructor: string | null = null;
+  throwInSend: string | null = null;
+  batchSizes: number[] = [];
+
+  constructor(private readonly url: () => string) {}
+
+  async connect(constructorName: string, domain: string, tenant: string | null, campaign: string | null, options?: ConnectOptions): Promise<DeliveryConnection> {
+    this.connects.push({ constructorName, domain, tenant, campaign, options });
+    if (this.failConstructor) throw new Error(this.failConstructor);
+    const send = async (batch: Message[]): Promise<SendOutcome> => {
+      this.batchSizes.push(batch.length);
+      if (this.throwInSend) return { kind: 'error', text: `sender:send method failed: ${this.throwInSend}` };
+      const body = JSON.stringify(batch.map((m) => ({ id: m.id, recipient: m.recipients[0], attempts: m.numAttempts, data: Buffer.from(m.getData()).toString('utf8') })));
+      try {
+        const res = await fetch(`${this.url()}/${constructorName}`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+        const text = await res.text();
+        if (res.status >= 200 && res.status < 300) return { kind: 'delivered', content: `${res.status} ${text}` };
+        return { kind: 'rejected', code: res.status, text };
+      } catch (err) {
+        return { kind: 'error', text: `sender:send method failed: ${(err as Error).message}` };
+      }
+    };
+    return { send, close: async () => void this.closes++ };
+  }
+}
+
+export function tempDir(prefix = 'kumo-engine-'): { path: string; cleanup(): void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+let seq = 0;
+export function makeMessage(recipient: string, meta: JsonObject = {}, clock?: Clock): Message {
+  return new Message({
+    sender: 'sender@example.com',
+    recipients: [recipient],
+    meta,
+    data: new TextEncoder().encode(`Subject: test ${++seq}\r\n\r\nbody ${seq}\r\n`),
+    createdMs: clock?.now(),
+  });
+}
+
+/** A custom_lua queue config built from a make_queue_config-style table. */
+export function luaQueueConfig(custom: JsonObject = {}, extra: JsonObject = {}): QueueConfig {
+  return parseQueueConfig({ protocol: { custom_lua: { constructor: 'make.webhook', ...custom } }, ...extra });
+}
+
+export interface TestEngine {
+  clock: VirtualClock;
+  spool: SqliteSpool;
+  records: RecordingSink;
+  sink: HttpSink;
+  factory: HttpConnectionFactory;
+  manager: QueueManager;
+  dir: { path: string; cleanup(): void };
+  queueConfigCalls: string[][];
+  pathConfigCalls: string[][];
+  close(): Promise<void>;
+}
+
+export interface TestEngineOptions {
+  queueConfig?: (domain: string) => QueueConfig;
+  pathConfig?: JsonObject;
+  manager?: Partial<QueueManagerOptions>;
+  dir?: { path: string; cleanup(): void };
+  clock?: VirtualClock;
+}
+
+/** A manager on a real temp-dir spool, a real HTTP sink and a VirtualClock. */
+export async function makeTestEngine(opts: TestEngineOptions = {}): Promise<TestEngine> {
+  const dir = opts.dir ?? tempDir();
+  const clock = opts.clock ?? new VirtualClock();
+  const spool = new SqliteSpool({ path: dir.path });
+  const records = new RecordingSink(clock);
+  const sink = await new HttpSink().start();
+  const factory = new HttpConnectionFactory(() => sink.url);
+  const queueConfigCalls: string[][] = [];
+  const pathConfigCalls: string[][] = [];
+  const manager = new QueueManager({
+    clock, spool, records, connections: factory,
+    resolveQueueConfig: async (domain, tenant, campaign, routing) => {
+      queueConfigCalls.push([domain, String(tenant), String(campaign), String(routing)]);
+      return opts.queueConfig ? opts.queueConfig(domain) : luaQueueConfig();
+    },
+    resolveEgressPathConfig: async (routing, source, site) => {
+      pathConfigCalls.push([routing, source, site]);
+      return parseEgressPathConfig(opts.pathConfig ?? {});
+    },
+    random: () => 0.5,
+    hooks: { diagnostic: () => {} },
+    ...opts.manager,
+  });
+  return {
+    clock, spool, records, sink, factory, manager, dir, queueConfigCalls, pathConfigCalls,
+    async close() {
+      await manager.shutdown();
+      spool.close();
+      await sink.stop();
+      if (!opts.dir) dir.cleanup();
+    },
+  };
+}
+
+/** Lets promise chains, spool commits and local HTTP round trips finish (bounded). */
+export async function until(cond: () => boolean, what = 'condition', maxMs = 5000): Promise<void> {
+  const start = Date.now();
+  while (!cond()) {
+    if (Date.now() - start > maxMs) throw new Error(`timed out waiting for ${what}`);
+    await settle();
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
+/** Advances virtual time in steps, letting real I/O settle after each. */
+export async function advance(clock: VirtualClock, ms: number, stepMs = ms): Promise<void> {
+  for (let done = 0; done < ms; done += stepMs) {
+    await clock.advance(Math.min(stepMs, ms - done), 20);
+    await quiesce();
+  }
+}
+
+/** Waits for a few real-time turns so HTTP round trips and spool commits complete. */
+export async function quiesce(turns = 5): Promise<void> {
+  for (let i = 0; i < turns; i++) {
+    await settle();
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
