@@ -86,16 +86,14 @@ export interface HeaderGroup {
   values: string[];
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: false });
-
 /** Length of the header block: up to (not including) the first empty line. */
-function headerBlockLength(data: Uint8Array): number {
-  for (let i = 0; i < data.length; i++) {
-    if (data[i] !== 0x0a) continue;
-    if (data[i + 1] === 0x0a) return i + 1;
-    if (data[i + 1] === 0x0d && data[i + 2] === 0x0a) return i + 1;
-  }
-  return data.length;
+function headerBlockLength(buf: Buffer): number {
+  const lf = buf.indexOf('\n\n');
+  const crlf = buf.indexOf('\n\r\n');
+  if (lf < 0 && crlf < 0) return buf.length;
+  if (lf < 0) return crlf + 1;
+  if (crlf < 0) return lf + 1;
+  return Math.min(lf, crlf) + 1;
 }
 
 /**
@@ -105,7 +103,9 @@ function headerBlockLength(data: Uint8Array): number {
  * lossily. Lines that are not `name: value` are skipped.
  */
 export function parseHeaderGroups(data: Uint8Array): HeaderGroup[] {
-  const text = utf8.decode(data.subarray(0, headerBlockLength(data)));
+  const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  // Buffer's UTF-8 decoding replaces invalid sequences with U+FFFD, like a lossy conversion.
+  const text = buf.toString('utf8', 0, headerBlockLength(buf));
   const fields: string[] = [];
   for (const line of text.split('\n')) {
     const l = line.endsWith('\r') ? line.slice(0, -1) : line;

@@ -18,10 +18,25 @@ export function formatFraction(nanos: number): string {
   return '.' + String(nanos).padStart(9, '0');
 }
 
+// Records arrive in bursts within the same second; formatting the date part once per second saves a Date
+// per field. Two slots because event_time and created_time alternate between two seconds.
+const cacheSecs = [NaN, NaN];
+const cacheBase = ['', ''];
+let cacheNext = 0;
+
+function datePart(secs: number): string {
+  if (cacheSecs[0] === secs) return cacheBase[0]!;
+  if (cacheSecs[1] === secs) return cacheBase[1]!;
+  const base = new Date(secs * 1000).toISOString().slice(0, 19);
+  cacheSecs[cacheNext] = secs;
+  cacheBase[cacheNext] = base;
+  cacheNext ^= 1;
+  return base;
+}
+
 /** `2025-09-12T11:08:01.440Z` style RFC 3339 text. */
 export function formatRfc3339(instant: Instant): string {
-  const base = new Date(instant.secs * 1000).toISOString().slice(0, 19);
-  return base + formatFraction(instant.nanos) + 'Z';
+  return datePart(instant.secs) + formatFraction(instant.nanos) + 'Z';
 }
 
 /** `20250912-110801.440` style segment file name stem. */
@@ -45,9 +60,12 @@ export function instantFromMs(ms: number): Instant {
   return { secs, nanos };
 }
 
-// 100ns intervals between the Gregorian epoch (1582-10-15) and the Unix epoch.
-const GREGORIAN_OFFSET_100NS = 122192928000000000n;
+// The Gregorian epoch (1582-10-15) lies this many whole seconds before the Unix epoch.
+const GREGORIAN_OFFSET_SECS = 12_219_292_800;
 const SPOOL_ID_RE = /^[0-9a-f]{32}$/;
+// 2^32 = 429 * 1e7 + 4_967_296: lets the 60-bit tick count be divided without BigInt or precision loss.
+const TWO32_SECS = 429;
+const TWO32_REM_TICKS = 4_967_296;
 
 /**
  * Creation instant embedded in a UUID v1 spool id, at its full 100 ns
@@ -55,15 +73,11 @@ const SPOOL_ID_RE = /^[0-9a-f]{32}$/;
  */
 export function createdInstantFromSpoolId(id: string): Instant {
   if (!SPOOL_ID_RE.test(id)) throw new Error(`invalid spool id: ${id}`);
-  const timeLow = BigInt('0x' + id.slice(0, 8));
-  const timeMid = BigInt('0x' + id.slice(8, 12));
-  const timeHigh = BigInt('0x' + id.slice(12, 16)) & 0x0fffn;
-  const ticks = ((timeHigh << 48n) | (timeMid << 32n) | timeLow) - GREGORIAN_OFFSET_100NS;
-  let secs = ticks / 10_000_000n;
-  let rem = ticks % 10_000_000n;
-  if (rem < 0n) {
-    secs -= 1n;
-    rem += 10_000_000n;
-  }
-  return { secs: Number(secs), nanos: Number(rem) * 100 };
+  const timeLow = parseInt(id.slice(0, 8), 16);
+  const timeMid = parseInt(id.slice(8, 12), 16);
+  const timeHigh = parseInt(id.slice(12, 16), 16) & 0x0fff;
+  const high = timeHigh * 65536 + timeMid; // ticks = high * 2^32 + timeLow
+  const low = high * TWO32_REM_TICKS + timeLow; // < 2^53
+  const secs = high * TWO32_SECS + Math.floor(low / 10_000_000) - GREGORIAN_OFFSET_SECS;
+  return { secs, nanos: (low % 10_000_000) * 100 };
 }
