@@ -111,7 +111,7 @@ end
 
 local function check_log_parameters(fname, name, log_parameters, level)
   if log_parameters == nil then return {} end
-  local ok, err = LogParameters:check(log_parameters)
+  local ok, err = LogParameters:check(log_parameters, 'log_parameters')
   if not ok then error(fname .. ': ' .. err, level + 1) end
   if log_parameters.name ~= nil and log_parameters.name ~= name then
     error(string.format('%s: log_parameters.name (%q) differs from name (%q); leave it out', fname,

@@ -97,8 +97,10 @@ function Type:validate(value, root, level)
   error(mod.format_error(result, root or self.name), (level or 1) + 1)
 end
 
+-- Not tail calls: the error level counts these frames.
 Type.__call = function(self, value)
-  return self:validate(value, self.name, 2)
+  local v = self:validate(value, self.name, 2)
+  return v
 end
 
 Type.__tostring = function(self)
@@ -405,7 +407,8 @@ function mod.record(name, fields)
 
   --- Same as calling the record type.
   function rec:construct(value)
-    return self:validate(value, self.name, 2)
+    local v = self:validate(value, self.name, 2)
+    return v
   end
   return rec
 end
