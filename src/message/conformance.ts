@@ -195,7 +195,7 @@ function partSplices(ctx: FixContext, part: MimePart, isRoot: boolean, settings:
     const body = data.subarray(part.bodyStart, part.bodyEnd);
     const endsWithNewline = body.length > 0 && body[body.length - 1] === LF;
     const encoded = textual ? libqp.wrap(libqp.encode(Buffer.from(body)), 76) : wrapBase64(body);
-    splices.push({ start: part.bodyStart, end: part.bodyEnd, bytes: encodeText(endsWithNewline ? `${encoded}\r\n` : encoded) });
+    splices.push({ start: part.bodyStart, end: part.bodyEnd, bytes: encodeText(endsWithNewline && !encoded.endsWith('\n') ? `${encoded}\r\n` : encoded) });
   }
   return splices;
 }
