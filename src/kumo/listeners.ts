@@ -1,5 +1,75 @@
-/** kumo.listeners — placeholder until its owner fills it in. */
+/**
+ * kumo.start_http_listener / kumo.start_esmtp_listener (engine.md §8, §9).
+ * Options are checked even while validating; nothing binds then. The
+ * listeners reach the engine only through the slots in src/server/ports.ts.
+ */
 import type { ModuleTable } from './module-table.ts';
 import type { KumoContext } from './context.ts';
+import { asyncFunction } from '../lua/host-function.ts';
+import { checkTable } from '../lua/args.ts';
+import { toJson } from '../lua/marshal.ts';
+import { pushMessage } from '../message/lua-binding.ts';
+import {
+  ADMIN_OPS, LISTENER_METRICS, LISTENER_RECORDS, LISTENERS, ListenerSet, MESSAGE_INTAKE, METRICS_SOURCES, SERVER_HEALTH,
+} from '../server/ports.ts';
+import { ListenerMetrics } from '../server/metrics/listener-metrics.ts';
+import { ListenerPolicy } from '../server/policy-events.ts';
+import { HttpListener, parseHttpListenerConfig } from '../server/http/listener.ts';
+import { EsmtpListener } from '../server/smtp/listener.ts';
+import { parseEsmtpListenerConfig } from '../server/smtp/config.ts';
 
-export function register(_kumo: ModuleTable, _ctx: KumoContext): void {}
+/** Per-context shared pieces, created on first use (the composition root may provide them instead). */
+function shared(ctx: KumoContext): { metrics: ListenerMetrics; set: ListenerSet } {
+  let metrics = ctx.optional(LISTENER_METRICS);
+  if (!metrics) ctx.provide(LISTENER_METRICS, (metrics = new ListenerMetrics()));
+  let set = ctx.optional(LISTENERS);
+  if (!set) ctx.provide(LISTENERS, (set = new ListenerSet()));
+  return { metrics, set };
+}
+
+export function register(kumo: ModuleTable, ctx: KumoContext): void {
+  kumo.fn(
+    'start_http_listener',
+    asyncFunction('kumo.start_http_listener', async (L) => {
+      checkTable(L, 1);
+      const config = parseHttpListenerConfig(toJson(L, 1));
+      if (ctx.mode.validating) return;
+      const { metrics, set } = shared(ctx);
+      const listener = await HttpListener.start(config, {
+        events: ctx.events,
+        clock: ctx.clock,
+        log: ctx.log,
+        policy: new ListenerPolicy(ctx.events, pushMessage),
+        listenerMetrics: metrics,
+        intake: ctx.optional(MESSAGE_INTAKE),
+        records: ctx.optional(LISTENER_RECORDS),
+        admin: ctx.optional(ADMIN_OPS),
+        metricsSources: ctx.optional(METRICS_SOURCES),
+        health: ctx.optional(SERVER_HEALTH),
+      });
+      set.add(listener);
+    }),
+  );
+
+  kumo.fn(
+    'start_esmtp_listener',
+    asyncFunction('kumo.start_esmtp_listener', async (L) => {
+      checkTable(L, 1);
+      const config = parseEsmtpListenerConfig(toJson(L, 1));
+      if (ctx.mode.validating) return;
+      const intake = ctx.require(MESSAGE_INTAKE, 'kumo.start_esmtp_listener');
+      const records = ctx.require(LISTENER_RECORDS, 'kumo.start_esmtp_listener');
+      const { metrics, set } = shared(ctx);
+      const listener = await EsmtpListener.start(config, {
+        intake,
+        records,
+        policy: new ListenerPolicy(ctx.events, pushMessage),
+        listenerMetrics: metrics,
+        clock: ctx.clock,
+        log: ctx.log,
+        health: ctx.optional(SERVER_HEALTH),
+      });
+      set.add(listener);
+    }),
+  );
+}

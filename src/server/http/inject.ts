@@ -1,0 +1,127 @@
+/**
+ * `POST /api/inject/v1` (engine.md §8.4): validate the whole request first
+ * (nothing is queued for a request that is refused), then build, hand to
+ * policy, log and queue one message per recipient, counting each outcome.
+ */
+import { Message } from '../../message/message.ts';
+import { newSpoolId } from '../../message/spool-id.ts';
+import type { RecordSink } from '../../records/types.ts';
+import type { Clock } from '../../util/clock.ts';
+import type { JsonObject } from '../../util/json.ts';
+import { LuaError } from '../../lua/errors.ts';
+import type { MessageIntake, ServerHealth } from '../ports.ts';
+import type { ListenerPolicy } from '../policy-events.ts';
+import type { ListenerMetrics } from '../metrics/listener-metrics.ts';
+import { addSupplementalHeader, receivedHeader } from '../trace-headers.ts';
+import { authInfoJson, type AuthInfo } from './auth.ts';
+import { CompiledContent } from './inject-content.ts';
+import { parseInjectRequest, type InjectRecipient, type InjectRequest } from './inject-request.ts';
+import { HttpError } from './reply.ts';
+
+export interface InjectResponse {
+  success_count: number;
+  fail_count: number;
+  failed_recipients: string[];
+  errors: string[];
+}
+
+export interface InjectDeps {
+  intake: MessageIntake;
+  records: RecordSink;
+  policy: ListenerPolicy;
+  metrics: ListenerMetrics;
+  clock: Clock;
+  health?: ServerHealth;
+}
+
+export interface InjectPeer {
+  peerIp: string;
+  /** The listener's own IP (`received_via`). */
+  localIp: string;
+  /** Listener hostname (meta `hostname`). */
+  hostname: string;
+  /** Machine hostname for the Received header. */
+  machineHostname: string;
+  auth: AuthInfo;
+}
+
+function errorText(e: unknown): string {
+  if (e instanceof LuaError) return e.message;
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** `http_auth`: the basic-auth user, else the first identity, else the peer IP. */
+function httpAuthOf(auth: AuthInfo): string {
+  const basic = auth.identities.find((i) => i.context === 'HttpBasicAuth');
+  return (basic ?? auth.identities[0])?.identity ?? auth.peer_address ?? '';
+}
+
+export class InjectHandler {
+  constructor(private readonly deps: InjectDeps) {}
+
+  async handle(body: string, peer: InjectPeer): Promise<InjectResponse> {
+    const reason = this.deps.health?.unavailableReason();
+    if (reason) throw new HttpError(503, reason);
+    const request = parseInjectRequest(body);
+    if (request.deferredGeneration) throw new HttpError(400, 'deferred_generation: true is not supported by kumo-lua');
+    const content = new CompiledContent(request);
+    const response: InjectResponse = { success_count: 0, fail_count: 0, failed_recipients: [], errors: [] };
+    for (const r of request.recipients) {
+      try {
+        await this.processRecipient(request, content, r, peer);
+        response.success_count++;
+      } catch (e) {
+        response.fail_count++;
+        response.failed_recipients.push(r.email);
+        response.errors.push(`${r.email}: ${errorText(e)}`);
+      }
+    }
+    return response;
+  }
+
+  private async processRecipient(request: InjectRequest, content: CompiledContent, r: InjectRecipient, peer: InjectPeer): Promise<void> {
+    const { intake, records, policy, metrics, clock } = this.deps;
+    metrics.received('http_listener');
+    const id = newSpoolId(clock.now());
+    let data = await content.render(r);
+    if (request.traceHeaders.receivedHeader) {
+      const header = receivedHeader({
+        fromName: request.envelopeSender.domain,
+        peerIp: peer.peerIp,
+        byHostname: peer.machineHostname,
+        protocol: 'HTTP',
+        id,
+        recipient: r.address.email,
+        nowMs: clock.now(),
+      });
+      data = Buffer.concat([Buffer.from(header, 'utf8'), data]);
+    }
+    const meta: JsonObject = {
+      http_auth: httpAuthOf(peer.auth),
+      reception_protocol: 'HTTP',
+      received_from: peer.peerIp,
+      received_via: peer.localIp,
+      hostname: peer.hostname,
+    };
+    if (Object.keys(r.metadata).length > 0) meta.extra = r.metadata;
+    const msg = new Message({ id, sender: request.envelopeSender.email, recipients: [r.address.email], meta, data });
+
+    await policy.httpMessageGenerated(msg, authInfoJson(peer.auth));
+    if (msg.queueName() === 'null') return;
+    addSupplementalHeader(msg, request.traceHeaders);
+    await intake.save(msg, { deferredSpool: request.deferredSpool });
+    await records.log({
+      type: 'Reception',
+      message: msg,
+      response: { code: 250, enhanced_code: null, content: '', command: null },
+      peerAddress: { name: '', addr: peer.peerIp },
+    });
+    try {
+      await intake.insert(msg);
+    } catch (e) {
+      const text = `KumoMTA internal: QueueManager::insert failed during reception: ${errorText(e)}`;
+      await records.log({ type: 'Bounce', message: msg, response: { code: 500, enhanced_code: null, content: text, command: null } });
+      throw new Error(text);
+    }
+  }
+}
