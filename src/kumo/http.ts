@@ -8,7 +8,7 @@ import { LuaClass } from '../lua/userdata.ts';
 import { asyncFunction } from '../lua/host-function.ts';
 import { argBytes, argString, checkTable, optString } from '../lua/args.ts';
 import { pushNumber } from '../lua/marshal.ts';
-import { decodeUtf8Strict, pushBytes, pushText, toBytes, toText } from '../lua/strings.ts';
+import { decodeUtf8Strict, keyBytes, pushBytes, pushText, toBytes, toText } from '../lua/strings.ts';
 import { parseHumantime } from '../util/duration.ts';
 import { HttpClient } from '../clients/http/client.ts';
 import { HttpRequest } from '../clients/http/request.ts';
@@ -20,16 +20,18 @@ import { deserializeError, expectObject, optBool, optDuration, optString as fiel
 import type { ModuleTable } from './module-table.ts';
 import type { KumoContext } from './context.ts';
 
+/** hm[name]: case-insensitive, first value, raw bytes; nil when absent or not a valid name. */
+function headerMapIndex(L: LuaState): number {
+  const map = HeaderMapClass.check(L, 1);
+  const value = lua.lua_type(L, 2) === LUA_TSTRING ? map.get(toText(L, 2)) : undefined;
+  if (value === undefined) lua.lua_pushnil(L);
+  else pushBytes(L, value);
+  return 1;
+}
+
 const HeaderMapClass = new LuaClass<HeaderMap>({
   name: 'HeaderMap',
   meta: {
-    __index: (L) => {
-      const map = HeaderMapClass.check(L, 1);
-      const value = lua.lua_type(L, 2) === LUA_TSTRING ? map.get(toText(L, 2)) : undefined;
-      if (value === undefined) lua.lua_pushnil(L);
-      else pushBytes(L, value);
-      return 1;
-    },
     // Each (name, value) exactly once, in order; the position lives in the closure.
     __pairs: (L) => {
       const map = HeaderMapClass.check(L, 1);
@@ -50,6 +52,19 @@ const HeaderMapClass = new LuaClass<HeaderMap>({
     },
   },
 });
+
+/**
+ * LuaClass always installs its own __index (method/field lookup) over any
+ * `meta.__index`, so the HeaderMap's lookup is put on the metatable after
+ * pushing. Idempotent; the metatable is shared per state.
+ */
+function pushHeaderMap(L: LuaState, map: HeaderMap): void {
+  HeaderMapClass.push(L, map);
+  lua.lua_getmetatable(L, -1);
+  lua.lua_pushcfunction(L, headerMapIndex);
+  lua.lua_setfield(L, -2, keyBytes('__index'));
+  lua.lua_pop(L, 1);
+}
 
 const boolMethod = (fn: (r: HttpResponse) => boolean) => (L: LuaState) => {
   lua.lua_pushboolean(L, fn(ResponseClass.check(L, 1)));
@@ -75,7 +90,7 @@ const ResponseClass = new LuaClass<HttpResponse>({
     status_is_client_error: boolMethod((r) => r.isClientError()),
     status_is_server_error: boolMethod((r) => r.isServerError()),
     headers: (L) => {
-      HeaderMapClass.push(L, ResponseClass.check(L, 1).headers());
+      pushHeaderMap(L, ResponseClass.check(L, 1).headers());
       return 1;
     },
     content_length: (L) => {

@@ -150,6 +150,12 @@ export class HttpClient implements RequestExecutor {
             throw bodyError(url, why(err));
           },
         );
+        // Waiting for the whole body (errors are kept for text()/bytes()) hands the
+        // socket back to the pool before the policy's next request, so one
+        // sequential sender keeps one connection.
+        await body.catch(() => undefined);
+        // undici marks the connection free (its 'drain') a tick after the body ends.
+        await new Promise<void>((resolve) => setImmediate(resolve));
         const response = new HttpResponse(res.statusCode, HeaderMap.fromUndici(res.headers), body, url);
         return { response, bodyDone: body };
       }

@@ -1,8 +1,8 @@
 /**
- * What `req:send()` returns. The status and headers are known when send()
- * returns; the body is read in the background (so the socket goes back to
- * the pool even when the policy never reads it) and handed over, once, by
- * text() or bytes().
+ * What `req:send()` returns. The client reads the body before send()
+ * returns (so the socket goes back to the pool even when the policy never
+ * reads it); text() or bytes() hand it over once, and a body that failed to
+ * arrive raises there, as upstream does.
  */
 import { canonicalReason } from './reasons.ts';
 import { HttpClientError } from './errors.ts';
