@@ -36,7 +36,20 @@ async function readSource(what: string, src: KeySource): Promise<string> {
   }
 }
 
-export async function selfSignedFor(hostname: string): Promise<TlsMaterial> {
+/** Generated certificates per hostname: RSA key generation is slow, and one per process is enough. */
+const generated = new Map<string, Promise<TlsMaterial>>();
+
+export function selfSignedFor(hostname: string): Promise<TlsMaterial> {
+  let cert = generated.get(hostname);
+  if (!cert) {
+    cert = generateSelfSigned(hostname);
+    generated.set(hostname, cert);
+    cert.catch(() => generated.delete(hostname));
+  }
+  return cert;
+}
+
+async function generateSelfSigned(hostname: string): Promise<TlsMaterial> {
   const pems = await generate([{ name: 'commonName', value: hostname }], {
     keySize: 2048,
     algorithm: 'sha256',
