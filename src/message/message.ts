@@ -1,6 +1,6 @@
 import type { JsonObject, JsonValue } from '../util/json.ts';
 import { queueNameFor } from './queue-name.ts';
-import { createdMsFromSpoolId, newSpoolId } from './spool-id.ts';
+import { createdMsFromSpoolId, newSpoolIdAt } from './spool-id.ts';
 
 /** Per-message scheduling constraints set by `msg:set_scheduling` (lua-api.md §11.1). */
 export interface Scheduling {
@@ -56,8 +56,15 @@ export class Message {
   private data: Uint8Array | null;
 
   constructor(init: MessageInit) {
-    this.id = init.id ?? newSpoolId(init.createdMs);
-    this.createdMs = createdMsFromSpoolId(this.id);
+    if (init.id === undefined) {
+      // The id encodes the creation time; no need to decode what we just chose.
+      const fresh = newSpoolIdAt(init.createdMs ?? Date.now());
+      this.id = fresh.id;
+      this.createdMs = fresh.createdMs;
+    } else {
+      this.id = init.id;
+      this.createdMs = createdMsFromSpoolId(this.id);
+    }
     this.sender = init.sender;
     this.recipients = [...init.recipients];
     this.meta = { ...(init.meta ?? {}) };

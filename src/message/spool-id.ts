@@ -1,11 +1,43 @@
+import { randomBytes } from 'node:crypto';
 import { v1 as uuidV1 } from 'uuid';
 
 /**
  * KumoMTA spool ids are UUID v1 rendered as 32 lowercase hex digits. The
  * creation time embedded in the id is the message's `created` time.
+ *
+ * The node and clock sequence are drawn once per process (uuid would draw
+ * random bytes for every id when given an explicit time), and a per-ms
+ * counter fills the 100ns field so ids made in the same millisecond differ.
  */
+const NODE = (() => {
+  const b = randomBytes(6);
+  b[0]! |= 0x01; // multicast bit: a random node id, not a MAC address
+  return b;
+})();
+const CLOCKSEQ = randomBytes(2).readUInt16BE(0) & 0x3fff;
+let lastMs = -1;
+let sameMsCounter = 0;
+
 export function newSpoolId(nowMs: number = Date.now()): string {
-  return uuidV1({ msecs: nowMs }).replace(/-/g, '');
+  return newSpoolIdAt(nowMs).id;
+}
+
+/** A new id and the millisecond it encodes (later than asked when a ms had 10,000 ids). */
+export function newSpoolIdAt(nowMs: number): { id: string; createdMs: number } {
+  let msecs = Math.floor(nowMs);
+  if (msecs <= lastMs) {
+    sameMsCounter++;
+    if (sameMsCounter > 9999) {
+      lastMs++;
+      sameMsCounter = 0;
+    }
+    msecs = lastMs;
+  } else {
+    lastMs = msecs;
+    sameMsCounter = 0;
+  }
+  const id = uuidV1({ msecs, nsecs: sameMsCounter, node: NODE, clockseq: CLOCKSEQ }).replace(/-/g, '');
+  return { id, createdMs: msecs };
 }
 
 // 100ns intervals between the Gregorian epoch (1582-10-15) and the Unix epoch.
