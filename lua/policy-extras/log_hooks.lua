@@ -148,6 +148,13 @@ local function is_loop(msg)
   return type(queue) == 'string' and utils.ends_with(queue, '.log_hook')
 end
 
+-- kumo.on, with a failure reported against the policy line that called log_hooks:<fname>
+-- (frames: on_event -> register -> log_hooks:<fname> -> policy).
+local function on_event(fname, event, handler)
+  local ok, err = pcall(kumo.on, event, handler)
+  if not ok then error('log_hooks:' .. fname .. ': ' .. tostring(err), 4) end
+end
+
 local function register(fname, p, constructor)
   local name = p.name
   local queue = mod.queue_name(name)
@@ -166,13 +173,17 @@ local function register(fname, p, constructor)
     },
   }
 
-  kumo.on('pre_init', function()
+  -- The constructor first: it is the registration most likely to clash with the
+  -- policy's own handlers, and failing here leaves nothing half-registered.
+  on_event(fname, event, constructor)
+
+  on_event(fname, 'pre_init', function()
     kumo.configure_log_hook(hook_params)
     -- no return value: a value here would stop later pre_init handlers
   end)
 
   local filter = p.filter
-  kumo.on('should_enqueue_log_record', function(msg, hook_name)
+  on_event(fname, 'should_enqueue_log_record', function(msg, hook_name)
     if hook_name ~= name then return end
     if is_loop(msg) then return false end
     if filter and filter(msg, hook_name) then return false end
@@ -180,12 +191,11 @@ local function register(fname, p, constructor)
     return true
   end)
 
-  kumo.on('get_queue_config', function(domain, tenant, campaign, routing_domain)
+  on_event(fname, 'get_queue_config', function(domain, tenant, campaign, routing_domain)
     if domain ~= queue then return end
     return kumo.make_queue_config(queue_config)
   end)
 
-  kumo.on(event, constructor)
   defined[name] = fname
 end
 
@@ -236,6 +246,14 @@ function mod.new_json(self, params)
   end)
 end
 
+local function register_disposition(name, hook_params, hook)
+  on_event('new_disposition_hook', 'log_disposition_' .. name, hook)
+  on_event('new_disposition_hook', 'pre_init', function()
+    kumo.configure_log_disposition_hook(hook_params)
+  end)
+  defined[name] = 'new_disposition_hook'
+end
+
 --- log_hooks:new_disposition_hook{ name, hook, per_record? }
 function mod.new_disposition_hook(self, params)
   local fname = 'log_hooks:new_disposition_hook'
@@ -243,11 +261,7 @@ function mod.new_disposition_hook(self, params)
   if p.name == '' then error(fname .. ': name: must not be empty', 2) end
   claim_name(fname, p.name, 2)
   local hook_params = { name = p.name, per_record = p.per_record }
-  kumo.on('pre_init', function()
-    kumo.configure_log_disposition_hook(hook_params)
-  end)
-  kumo.on('log_disposition_' .. p.name, p.hook)
-  defined[p.name] = 'new_disposition_hook'
+  register_disposition(p.name, hook_params, p.hook)
 end
 
 return mod

@@ -177,6 +177,27 @@ lh:new_json { name = 'dup', url = 'http://127.0.0.1:1/' }`);
     expect(err).toMatch(/log_hooks:new_json: a hook named 'dup' was already set up by log_hooks:new/);
   });
 
+  it('explains a clash with a constructor the policy registered itself, registering nothing else', async () => {
+    const t = newLua();
+    await t.load(PRELUDE, 'prelude.lua');
+    const failure = t.load(`local kumo = require 'kumo'
+kumo.on('make.x.log_hook', function() return {} end)
+require('policy-extras.log_hooks'):new { name = 'x', ${ctor} }`, 'init.lua');
+    await expect(failure).rejects.toThrow(/init\.lua:3: log_hooks:new: make\.x\.log_hook event already has a handler defined at init\.lua:2/);
+    expect(t.ctx.events.has('should_enqueue_log_record')).toBe(false);
+    expect(t.ctx.events.has('pre_init')).toBe(false);
+  });
+
+  it('says where it went wrong when called from inside init', async () => {
+    const t = newLua();
+    await t.load(PRELUDE, 'prelude.lua');
+    await t.load(`local kumo = require 'kumo'
+kumo.on('init', function()
+  require('policy-extras.log_hooks'):new { name = 'late', ${ctor} }
+end)`, 'init.lua');
+    await expect(t.ctx.events.fire('init')).rejects.toThrow(/init\.lua:3: log_hooks:new: kumo\.on\('make\.late\.log_hook', \.\.\.\) was called while 'init' was running/);
+  });
+
   it('registers nothing when validation fails', async () => {
     const t = newLua();
     await t.load(PRELUDE, 'prelude.lua');
