@@ -9,6 +9,19 @@ export class CharsetError extends Error {}
 
 const STRICT_ASCII = new Set(['ascii', 'us-ascii']);
 
+// Node 20's TextDecoder decodes windows-1252 as ISO-8859-1 (0x80-0x9F become C1
+// controls), so this range is mapped here from the WHATWG index.
+const CP1252_HIGH = [
+  0x20ac, 0x81, 0x201a, 0x192, 0x201e, 0x2026, 0x2020, 0x2021, 0x2c6, 0x2030, 0x160, 0x2039, 0x152, 0x8d, 0x17d, 0x8f,
+  0x90, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014, 0x2dc, 0x2122, 0x161, 0x203a, 0x153, 0x9d, 0x17e, 0x178,
+];
+
+function decodeWindows1252(bytes: Uint8Array): string {
+  let out = '';
+  for (const b of bytes) out += String.fromCharCode(b >= 0x80 && b < 0xa0 ? CP1252_HIGH[b - 0x80]! : b);
+  return out;
+}
+
 function decoderFor(charset: string): TextDecoder | 'ascii' {
   for (const label of charset === charset.toLowerCase() ? [charset] : [charset, charset.toLowerCase()]) {
     if (STRICT_ASCII.has(label)) return 'ascii';
@@ -28,6 +41,7 @@ export function charsetDecode(charset: string, bytes: Uint8Array): string {
     if (bad >= 0) throw new CharsetError(`input string did not decode from ${charset} bytes: invalid byte 0x${bytes[bad]!.toString(16)} at offset ${bad}`);
     return new TextDecoder('utf-8').decode(bytes);
   }
+  if (decoder.encoding === 'windows-1252') return decodeWindows1252(bytes);
   try {
     return decoder.decode(bytes);
   } catch (err) {
@@ -46,7 +60,7 @@ function singleByteTable(encoding: string): Map<number, number> | undefined {
   const decoder = new TextDecoder(encoding);
   table = new Map();
   for (let b = 0; b < 256; b++) {
-    const s = decoder.decode(Uint8Array.of(b));
+    const s = encoding === 'windows-1252' ? decodeWindows1252(Uint8Array.of(b)) : decoder.decode(Uint8Array.of(b));
     if (s.length === 1 && s !== '\uFFFD') table.set(s.codePointAt(0)!, b);
   }
   reverseTables.set(encoding, table);
