@@ -89,7 +89,7 @@ describe('POST /api/inject/v1', () => {
     const res = await postJson(fx.url + INJECT, {
       envelope_sender: 's@x.example', recipients: [{ email: 'r@y.example' }], content: 'Subject: x\r\n\r\nbody\r\n', deferred_spool: true,
     });
-    expect((await res.json()).success_count).toBe(1);
+    expect(((await res.json()) as { success_count: number }).success_count).toBe(1);
     expect(order).toEqual(['insert after 1 records']);
     expect(fx.intake.saved[0]!.deferredSpool).toBe(true);
   });
@@ -143,7 +143,7 @@ describe('POST /api/inject/v1', () => {
       substitutions: { campaign: 'summer' },
       trace_headers: { supplemental_header: false },
     });
-    expect((await res.json()).success_count).toBe(1);
+    expect(((await res.json()) as { success_count: number }).success_count).toBe(1);
     const raw = Buffer.from(fx.intake.inserted[0]!.getData());
     const text = raw.toString('utf8');
     // trace_headers present ⇒ received_header defaults to true.
