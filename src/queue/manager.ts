@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { v4 as uuidV4 } from 'uuid';
 import type { Message } from '../message/message.ts';
 import type { RecordEvent, RecordSink } from '../records/types.ts';
@@ -83,6 +84,8 @@ export class QueueManager implements QueueEngine {
     this.scheduled = new ScheduledQueueRegistry(this, opts.resolveQueueConfig);
     this.ready = new ReadyQueueRegistry(this, opts.resolveEgressPathConfig, (msg, ctx) => this.reinsert(msg, ctx));
     this.admin = new QueueAdmin(this);
+    // Every connecting or throttled dispatcher listens for shutdown.
+    setMaxListeners(0, this.abort.signal);
   }
 
   get shutdownSignal(): AbortSignal {
