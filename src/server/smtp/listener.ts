@@ -44,6 +44,7 @@ interface ConnectionState extends SmtpSessionState {
 interface SmtpConnectionHandle {
   id: string;
   close(): void;
+  send(code: number, text: string): void;
 }
 
 function tlsInfoOf(session: SMTPServerSession): TlsInfo | undefined {
@@ -241,7 +242,13 @@ export class EsmtpListener implements RunningListener {
     if (reply.code < 400) cb(null, reply.text);
     else cb(smtpError(reply.code, reply.text.replace(/\r?\n/g, ' ')));
     // smtp-server closes on 421 by itself; other codes with a disconnect mode need a push.
-    if (reply.close && reply.code !== 421) setImmediate(() => this.connectionOf(session)?.close());
+    if (reply.close && reply.code !== 421) {
+      setImmediate(() => {
+        const conn = this.connectionOf(session);
+        if (reply.followWith421) conn?.send(421, `${this.config.hostname} disconnecting due to previous error`);
+        else conn?.close();
+      });
+    }
   }
 
   private connectionOf(session: SMTPServerSession): SmtpConnectionHandle | undefined {

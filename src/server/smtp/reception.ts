@@ -22,6 +22,8 @@ export interface SmtpReply {
   text: string;
   /** Close the connection after replying. */
   close: boolean;
+  /** kumo.disconnect(..., 'FollowWith421'): send `421 <hostname> disconnecting due to previous error` first. */
+  followWith421?: boolean;
 }
 
 /** Per-connection state the reception needs. */
@@ -106,7 +108,7 @@ export class Reception {
         const rejection = asRejection(e instanceof LuaError ? e.payload : e);
         if (rejection) {
           const close = rejection.mode === 'ForceDisconnect' || rejection.mode === 'FollowWith421' || rejection.code === 421;
-          return { code: rejection.code, text: rejection.text, close };
+          return { code: rejection.code, text: rejection.text, close, followWith421: rejection.mode === 'FollowWith421' && rejection.code !== 421 };
         }
         this.deps.log.write('error', `smtp_server_message_received: ${e instanceof LuaError ? e.describe() : (e as Error).message}`);
         return technicalDifficulties(s.hostname);

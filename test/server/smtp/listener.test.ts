@@ -201,3 +201,43 @@ describe('ESMTP listener', () => {
     expect(fx.sink.ofType('Reception')[0]!.queue).toBe('null');
   });
 });
+
+describe('ESMTP listener: disconnects and gates', () => {
+  it('kumo.disconnect closes after the reply; FollowWith421 sends the extra 421 first', async () => {
+    fx = await startSmtp({
+      policy: `local kumo = require 'kumo'
+kumo.on('smtp_server_message_received', function(msg)
+  local s = msg:get_first_named_header_value('Subject')
+  if s == 'follow' then kumo.disconnect(550, '5.7.0 bye', 'FollowWith421') end
+  kumo.disconnect(554, '5.7.0 go')
+end)`,
+    });
+    client = await dialogue(fx.port);
+    await client.command('MAIL FROM:<s@o.example>');
+    await client.command('RCPT TO:<a@d.example>');
+    expect((await client.data('Subject: plain\r\n\r\nx\r\n')).text).toBe('5.7.0 go');
+    await client.waitClosed();
+    client.close();
+
+    client = await dialogue(fx.port);
+    await client.command('MAIL FROM:<s@o.example>');
+    await client.command('RCPT TO:<a@d.example>');
+    expect((await client.data('Subject: follow\r\n\r\nx\r\n')).code).toBe(550);
+    const extra = await client.reply();
+    expect(extra).toMatchObject({ code: 421, text: 'mx.test.example disconnecting due to previous error' });
+    await client.waitClosed();
+  });
+
+  it('refuses connections while unavailable with 421 4.3.2 (no Rejection record) and counts them', async () => {
+    fx = await startSmtp({ config: { max_connections: 1 } });
+    client = await RawSmtpClient.connect(fx.port);
+    expect((await client.reply()).code).toBe(220);
+    const second = await RawSmtpClient.connect(fx.port);
+    const refused = await second.reply();
+    second.close();
+    expect(refused).toMatchObject({ code: 421, text: '4.3.2 mx.test.example too many concurrent sessions. Try later' });
+    expect(fx.metrics.connectionsDenied.get({ service: 'esmtp_listener' })).toBe(1);
+    expect(fx.metrics.connectionCount.get({ service: 'esmtp_listener' })).toBe(1);
+    expect(fx.sink.records).toHaveLength(0);
+  });
+});
