@@ -45,6 +45,8 @@ interface SmtpConnectionHandle {
   id: string;
   close(): void;
   send(code: number, text: string): void;
+  /** smtp-server's socket; used only to write the continuation lines of a multi-line reply. */
+  _socket?: { writable: boolean; write(text: string): void };
 }
 
 function tlsInfoOf(session: SMTPServerSession): TlsInfo | undefined {
@@ -239,8 +241,21 @@ export class EsmtpListener implements RunningListener {
         this.deps.log.write('error', `esmtp: logging a Rejection failed: ${(e as Error).message}`),
       );
     }
-    if (reply.code < 400) cb(null, reply.text);
-    else cb(smtpError(reply.code, reply.text.replace(/\r?\n/g, ' ')));
+    if (reply.code < 400) return this.finish(session, reply, () => cb(null, reply.text));
+    // smtp-server writes single-line replies only: a multi-line kumo.reject text gets its
+    // `<code>-` continuation lines written first, the last line goes through the callback.
+    const lines = reply.text.split(/\r?\n/);
+    const socket = lines.length > 1 ? this.connectionOf(session)?._socket : undefined;
+    if (socket?.writable) {
+      socket.write(lines.slice(0, -1).map((l) => `${reply.code}-${l}\r\n`).join(''));
+      this.finish(session, reply, () => cb(smtpError(reply.code, lines[lines.length - 1]!)));
+    } else {
+      this.finish(session, reply, () => cb(smtpError(reply.code, lines.join(' '))));
+    }
+  }
+
+  private finish(session: SMTPServerSession, reply: SmtpReply, respond: () => void): void {
+    respond();
     // smtp-server closes on 421 by itself; other codes with a disconnect mode need a push.
     if (reply.close && reply.code !== 421) {
       setImmediate(() => {

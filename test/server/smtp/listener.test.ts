@@ -241,3 +241,21 @@ end)`,
     expect(fx.sink.records).toHaveLength(0);
   });
 });
+
+describe('ESMTP listener: multi-line rejections', () => {
+  it('a kumo.reject text with line breaks becomes a multi-line reply; the Rejection folds it', async () => {
+    fx = await startSmtp({
+      policy: `local kumo = require 'kumo'
+kumo.on('smtp_server_message_received', function(msg) kumo.reject(550, '5.7.1 first line\\n5.7.1 second line') end)`,
+    });
+    client = await dialogue(fx.port);
+    await client.command('MAIL FROM:<s@o.example>');
+    await client.command('RCPT TO:<a@d.example>');
+    const r = await client.data('Subject: x\r\n\r\nx\r\n');
+    expect(r).toMatchObject({ code: 550, lines: ['5.7.1 first line', '5.7.1 second line'] });
+    expect(fx.sink.ofType('Rejection')[0]!.response).toEqual({
+      code: 550, enhanced_code: { class: 5, subject: 7, detail: 1 }, content: 'first line second line', command: 'DATA',
+    });
+    expect((await client.command('NOOP')).code).toBe(250);
+  });
+});
