@@ -1,5 +1,191 @@
-/** kumo.memoize — placeholder until its owner fills it in. */
+/**
+ * kumo.memoize(fn, params) (lua-api.md §13.8): returns a function that caches
+ * fn's results per JSON-encoded argument list for `ttl`, keeping at most
+ * `capacity` entries (least recently used evicted). Concurrent callers of a
+ * missing key wait for the one that populates it.
+ */
+import { lua, lauxlib, to_luastring, type LuaState, LUA_OK, LUA_TBOOLEAN, LUA_TNIL, LUA_TNUMBER, LUA_TSTRING, LUA_TTABLE } from '../lua/fengari.ts';
+import { asyncFunction } from '../lua/host-function.ts';
+import { checkFunction } from '../lua/args.ts';
+import { toJson } from '../lua/marshal.ts';
+import { pushBytes, pushText, toBytes } from '../lua/strings.ts';
+import { parseDuration } from '../util/duration.ts';
+import type { JsonValue } from '../util/json.ts';
 import type { ModuleTable } from './module-table.ts';
 import type { KumoContext } from './context.ts';
+import { MemoCache, type MemoOptions } from './support/memo-cache.ts';
+import { StructReader } from './support/struct-args.ts';
+import { luaToSerde } from './support/lua-value.ts';
+import { writeJson } from './support/json-text.ts';
+import { pushJsonArrays } from './support/push-json.ts';
 
-export function register(_kumo: ModuleTable, _ctx: KumoContext): void {}
+type Stored =
+  | { t: 'nil' }
+  | { t: 'bool'; v: boolean }
+  | { t: 'int' | 'float'; v: number }
+  | { t: 'str'; bytes: Uint8Array }
+  | { t: 'json'; v: JsonValue }
+  | { t: 'ref'; ref: number };
+
+// lookup(...) -> 'hit', key, values... | 'miss', key | 'wait', key
+const WRAPPER = `
+local fn, lookup, store, wait, abandon = ...
+local pack, unpack = table.pack, table.unpack
+return function(...)
+  for _ = 1, 1000 do
+    local r = pack(lookup(...))
+    local status, key = r[1], r[2]
+    if status == 'hit' then return unpack(r, 3, r.n) end
+    if status == 'miss' then
+      local res = pack(pcall(fn, ...))
+      if not res[1] then abandon(key) error(res[2], 0) end
+      store(key, unpack(res, 2, res.n))
+      return unpack(res, 2, res.n)
+    end
+    if not wait(key) then return fn(...) end
+  end
+  return fn(...)
+end
+`;
+
+function readOptions(L: LuaState): MemoOptions {
+  const p = new StructReader(L, 2);
+  const duration = (name: string, required: boolean): number | undefined => {
+    const raw = p.optDurationInput(name);
+    if (raw === undefined) return required ? p.fail(`missing field \`${name}\``) : undefined;
+    try {
+      return parseDuration(raw, name);
+    } catch (err) {
+      return p.fail((err as Error).message);
+    }
+  };
+  const name = p.string('name');
+  const ttlMs = duration('ttl', true)!;
+  const capacity = p.optInteger('capacity') ?? p.fail('missing field `capacity`');
+  if (capacity < 0) p.fail(`invalid value: integer \`${capacity}\`, expected usize`);
+  p.optBoolean('invalidate_with_epoch');
+  return {
+    name,
+    ttlMs,
+    capacity,
+    populateTimeoutMs: duration('populate_timeout', false),
+    retryOnPopulateTimeout: p.optBoolean('retry_on_populate_timeout') ?? false,
+    allowStaleReads: p.optBoolean('allow_stale_reads') ?? false,
+  };
+}
+
+function cacheKey(L: LuaState): string {
+  const n = lua.lua_gettop(L);
+  const parts: string[] = [];
+  for (let i = 1; i <= n; i++) parts.push(writeJson(luaToSerde(L, i, { materialize: false }), false));
+  return `[${parts.join(',')}]`;
+}
+
+export function register(kumo: ModuleTable, ctx: KumoContext): void {
+  const runtime = ctx.runtime;
+
+  const storeValue = (L: LuaState, idx: number): Stored => {
+    switch (lua.lua_type(L, idx)) {
+      case LUA_TNIL:
+        return { t: 'nil' };
+      case LUA_TBOOLEAN:
+        return { t: 'bool', v: lua.lua_toboolean(L, idx) as boolean };
+      case LUA_TNUMBER:
+        return lua.lua_isinteger(L, idx) ? { t: 'int', v: lua.lua_tointeger(L, idx) as number } : { t: 'float', v: lua.lua_tonumber(L, idx) as number };
+      case LUA_TSTRING:
+        return { t: 'str', bytes: Uint8Array.from(toBytes(L, idx)) };
+      case LUA_TTABLE:
+        // A copy, so callers cannot change what the cache holds.
+        return { t: 'json', v: toJson(L, idx, { keepArrayMarker: true }) };
+      default:
+        // Userdata (clients, configs) and functions are shared, as they are objects anyway.
+        lua.lua_pushvalue(L, idx);
+        lua.lua_xmove(L, runtime.L, 1);
+        return { t: 'ref', ref: runtime.ref() };
+    }
+  };
+
+  const pushStored = (L: LuaState, s: Stored): void => {
+    switch (s.t) {
+      case 'nil':
+        lua.lua_pushnil(L);
+        return;
+      case 'bool':
+        lua.lua_pushboolean(L, s.v);
+        return;
+      case 'int':
+        lua.lua_pushinteger(L, s.v);
+        return;
+      case 'float':
+        lua.lua_pushnumber(L, s.v);
+        return;
+      case 'str':
+        pushBytes(L, s.bytes);
+        return;
+      case 'json':
+        pushJsonArrays(L, s.v);
+        return;
+      case 'ref':
+        runtime.pushRef(L, s.ref);
+        return;
+    }
+  };
+
+  kumo.fn('memoize', (L) => {
+    checkFunction(L, 1);
+    const options = readOptions(L);
+    const release = (values: Stored[]) => {
+      for (const v of values) if (v.t === 'ref') runtime.unref(v.ref);
+    };
+    const cache = new MemoCache<Stored[]>(options, ctx.clock, release);
+
+    if (lauxlib.luaL_loadbuffer(L, to_luastring(WRAPPER), null, to_luastring('=kumo.memoize')) !== LUA_OK) {
+      throw new Error(`kumo.memoize: internal wrapper failed to load: ${lua.lua_tojsstring(L, -1)}`);
+    }
+    lua.lua_pushvalue(L, 1);
+    lua.lua_pushcfunction(L, (Ls: LuaState) => {
+      const key = cacheKey(Ls);
+      const found = cache.lookup(key);
+      lauxlib.luaL_checkstack(Ls, 4 + (found.status === 'hit' ? found.value.length : 0), null);
+      pushText(Ls, found.status);
+      pushText(Ls, key);
+      if (found.status !== 'hit') return 2;
+      for (const v of found.value) pushStored(Ls, v);
+      return 2 + found.value.length;
+    });
+    lua.lua_pushcfunction(L, (Ls: LuaState) => {
+      const key = new TextDecoder().decode(toBytes(Ls, 1));
+      const values: Stored[] = [];
+      const n = lua.lua_gettop(Ls);
+      try {
+        for (let i = 2; i <= n; i++) values.push(storeValue(Ls, i));
+      } catch (err) {
+        release(values);
+        cache.abandon(key);
+        throw new Error(`kumo.memoize ${options.name}: cannot cache the result: ${(err as Error).message}`);
+      }
+      cache.store(key, values);
+      return 0;
+    });
+    lua.lua_pushcfunction(
+      L,
+      asyncFunction(`memoized function ${options.name}`, async (Ls) => {
+        const key = new TextDecoder().decode(toBytes(Ls, 1));
+        const settled = await cache.wait(key);
+        if (!settled && !options.retryOnPopulateTimeout) {
+          throw new Error(`kumo.memoize ${options.name}: timed out waiting for another caller to populate the cache`);
+        }
+        return (Lr: LuaState) => {
+          lua.lua_pushboolean(Lr, settled);
+          return 1;
+        };
+      }),
+    );
+    lua.lua_pushcfunction(L, (Ls: LuaState) => {
+      cache.abandon(new TextDecoder().decode(toBytes(Ls, 1)));
+      return 0;
+    });
+    lua.lua_call(L, 5, 1);
+    return 1;
+  });
+}
