@@ -218,3 +218,39 @@ describe('POST /api/inject/v1: refused requests queue nothing', () => {
     expect(await res.text()).toBe('Error: shutting down');
   });
 });
+
+describe('POST /api/inject/v1: dialects and unsupported modes', () => {
+  it('Static content is not templated', async () => {
+    fx = await startHttp();
+    const res = await postJson(fx.url + INJECT, {
+      envelope_sender: 's@x.example', recipients: [{ email: 'a@y.example', name: 'A' }],
+      content: 'Subject: {{ name }}\r\n\r\n{% raw %}\r\n', template_dialect: 'Static',
+    });
+    expect(((await res.json()) as { success_count: number }).success_count).toBe(1);
+    expect(Buffer.from(fx.intake.inserted[0]!.getData()).toString()).toContain('Subject: {{ name }}\r\n');
+  });
+
+  it('Handlebars ⇒ 422; deferred_generation ⇒ 400; nothing queued', async () => {
+    fx = await startHttp();
+    const base = { envelope_sender: 's@x.example', recipients: [{ email: 'a@y.example' }], content: 'Subject: x\r\n\r\nb\r\n' };
+    const hb = await postJson(fx.url + INJECT, { ...base, template_dialect: 'Handlebars' });
+    expect(hb.status).toBe(422);
+    const dg = await postJson(fx.url + INJECT, { ...base, deferred_generation: true });
+    expect(dg.status).toBe(400);
+    expect(await dg.text()).toBe('Error: deferred_generation: true is not supported by kumo-lua');
+    expect(fx.intake.saved).toHaveLength(0);
+  });
+
+  it('a render-time template error fails only that recipient', async () => {
+    fx = await startHttp();
+    const res = await postJson(fx.url + INJECT, {
+      envelope_sender: 's@x.example',
+      recipients: [{ email: 'a@y.example', substitutions: { user: { first: 'Ann' } } }, { email: 'b@y.example' }],
+      content: 'Subject: hi {{ user.first }}\r\n\r\nb\r\n',
+    });
+    const body = (await res.json()) as { success_count: number; failed_recipients: string[]; errors: string[] };
+    expect(body.success_count).toBe(1);
+    expect(body.failed_recipients).toEqual(['b@y.example']);
+    expect(body.errors[0]).toMatch(/^b@y\.example: content: /);
+  });
+});
