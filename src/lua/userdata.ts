@@ -63,6 +63,8 @@ export class LuaClass<T> {
       lua.lua_pushcfunction(L, fn);
       lua.lua_setfield(L, -2, keyBytes(name));
     }
+    // A class that supplies its own __index (table-like config objects) keeps it.
+    if (meta.__index) return;
     // Methods live in their own table, the upvalue of __index, so lookups of
     // methods cost one table read and fields are computed only when asked for.
     lua.lua_createtable(L, 0, Object.keys(methods).length);
