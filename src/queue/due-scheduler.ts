@@ -44,6 +44,11 @@ export class DueScheduler<Q> {
     return this.heap.size;
   }
 
+  /** True while due entries are being promoted. */
+  get busy(): boolean {
+    return this.running;
+  }
+
   nextSeq(): number {
     return this.seq++;
   }

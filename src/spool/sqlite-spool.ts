@@ -201,6 +201,11 @@ export class SqliteSpool implements MessageStore {
     }
   }
 
+  /** Writes queued for the next group commit. */
+  get pendingWrites(): number {
+    return this.ops.length;
+  }
+
   count(): number {
     return this.stmts.count.get() as number;
   }

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { LuaConnectionFactory } from '../../src/delivery/lua-connection.ts';
 import { Message } from '../../src/message/message.ts';
 import { newLua } from '../helpers/lua.ts';
-import { makeTestEngine, until, type TestEngine } from '../helpers/engine.ts';
+import { makeTestEngine, spoolIdAt, until, type TestEngine } from '../helpers/engine.ts';
 
 function msg(i: number): Message {
   return new Message({ sender: 's@x.example', recipients: [`r${i}@example.com`], data: new TextEncoder().encode(`body ${i}`), meta: { n: i } });
@@ -110,7 +110,7 @@ describe('custom_lua end to end', () => {
         }
       end)
     `);
-    const m = new Message({ sender: 's@x.example', recipients: ['r@example.com'], data: new TextEncoder().encode('hello'), createdMs: e.clock.now() });
+    const m = new Message({ sender: 's@x.example', recipients: ['r@example.com'], data: new TextEncoder().encode('hello'), id: spoolIdAt(e.clock.now()) });
     await e.manager.insert(m);
     await until(() => e.records.of('Delivery').length === 1, 'delivery through Lua');
     expect(e.records.of('Delivery')[0]!.response.content).toBe('200 accepted');

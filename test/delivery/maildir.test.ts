@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseQueueConfig } from '../../src/queue/queue-config.ts';
 import { Message } from '../../src/message/message.ts';
-import { advance, makeTestEngine, tempDir, until, type TestEngine } from '../helpers/engine.ts';
+import { advance, makeTestEngine, spoolIdAt, tempDir, until, type TestEngine } from '../helpers/engine.ts';
 
 let engine: TestEngine | null = null;
 const dirs: { cleanup(): void }[] = [];
@@ -20,7 +20,7 @@ describe('maildir delivery (engine.md §5)', () => {
     const e = (engine = await makeTestEngine({
       queueConfig: () => parseQueueConfig({ protocol: { maildir_path: `${mail.path}/{{ tenant }}/{{ domain_part }}/{{ local_part }}`, file_mode: 0o600 } }),
     }));
-    const msg = new Message({ sender: 's@x.example', recipients: ['alice@example.com', 'bob@example.com'], meta: { tenant: 'acme' }, data: new TextEncoder().encode('Subject: hi\r\n\r\nhello\r\n'), createdMs: e.clock.now() });
+    const msg = new Message({ sender: 's@x.example', recipients: ['alice@example.com', 'bob@example.com'], meta: { tenant: 'acme' }, data: new TextEncoder().encode('Subject: hi\r\n\r\nhello\r\n'), id: spoolIdAt(e.clock.now()) });
     await e.manager.insert(msg);
     const [d] = e.records.of('Delivery');
     expect(d).toMatchObject({ site: '', deliveryProtocol: 'Maildir', peerAddress: null, response: { code: 200, enhanced_code: null } });
@@ -48,7 +48,7 @@ describe('maildir delivery (engine.md §5)', () => {
     const e = (engine = await makeTestEngine({
       queueConfig: () => parseQueueConfig({ retry_interval: '1m', protocol: { maildir_path: `${mail.path}/{{ local_part }}` } }),
     }));
-    const msg = new Message({ sender: 's@x.example', recipients: ['ok@example.com', 'blocked@example.com'], data: new TextEncoder().encode('x'), createdMs: e.clock.now() });
+    const msg = new Message({ sender: 's@x.example', recipients: ['ok@example.com', 'blocked@example.com'], data: new TextEncoder().encode('x'), id: spoolIdAt(e.clock.now()) });
     await e.manager.insert(msg);
     const [tf] = e.records.of('TransientFailure');
     expect(tf!.response.code).toBe(400);

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -125,13 +126,30 @@ export function tempDir(prefix = 'kumo-engine-'): { path: string; cleanup(): voi
 }
 
 let seq = 0;
+let tick = 0;
+const node = randomBytes(6).toString('hex');
+
+/**
+ * A UUID v1 spool id for exactly `ms`. (uuid's v1 keeps the largest time it
+ * has seen, so ids for an earlier VirtualClock time would carry a later one.)
+ */
+export function spoolIdAt(ms: number): string {
+  tick = (tick + 1) % 10_000;
+  const ts = (BigInt(ms) + 12_219_292_800_000n) * 10_000n + BigInt(tick);
+  const hex = (v: bigint, n: number) => v.toString(16).padStart(n, '0');
+  const low = ts & 0xffffffffn;
+  const mid = (ts >> 32n) & 0xffffn;
+  const high = ((ts >> 48n) & 0x0fffn) | 0x1000n;
+  return `${hex(low, 8)}${hex(mid, 4)}${hex(high, 4)}${hex(0x8000n | BigInt(tick & 0x3fff), 4)}${node}`;
+}
+
 export function makeMessage(recipient: string, meta: JsonObject = {}, clock?: Clock): Message {
   return new Message({
+    id: clock ? spoolIdAt(clock.now()) : undefined,
     sender: 'sender@example.com',
     recipients: [recipient],
     meta,
     data: new TextEncoder().encode(`Subject: test ${++seq}\r\n\r\nbody ${seq}\r\n`),
-    createdMs: clock?.now(),
   });
 }
 
@@ -185,6 +203,7 @@ export async function makeTestEngine(opts: TestEngineOptions = {}): Promise<Test
     hooks: { diagnostic: () => {} },
     ...opts.manager,
   });
+  engines.set(clock, manager);
   return {
     clock, spool, records, sink, factory, manager, dir, queueConfigCalls, pathConfigCalls,
     async close() {
@@ -206,11 +225,32 @@ export async function until(cond: () => boolean, what = 'condition', maxMs = 500
   }
 }
 
-/** Advances virtual time in steps, letting real I/O settle after each. */
+const engines = new WeakMap<VirtualClock, QueueManager>();
+
+/** True when no dispatcher is mid-send, nothing is being promoted and the spool has committed. */
+export function engineIdle(manager: QueueManager): boolean {
+  if (manager.scheduler.busy || manager.spool.pendingWrites > 0) return false;
+  for (const rq of manager.ready.queues.values()) {
+    for (const d of rq.dispatchers) if (d.phase !== 'Idle' && d.phase !== 'AccumulatingBatch') return false;
+  }
+  return true;
+}
+
+/**
+ * Advances virtual time in steps; after each step waits (in real time,
+ * bounded) until the engine driven by this clock is idle, so real HTTP round
+ * trips finish before virtual time moves on.
+ */
 export async function advance(clock: VirtualClock, ms: number, stepMs = ms): Promise<void> {
+  const manager = engines.get(clock);
   for (let done = 0; done < ms; done += stepMs) {
     await clock.advance(Math.min(stepMs, ms - done), 20);
     await quiesce();
+    if (manager) {
+      await until(() => engineIdle(manager), 'engine idle');
+      await quiesce(2);
+      await until(() => engineIdle(manager), 'engine idle');
+    }
   }
 }
 
