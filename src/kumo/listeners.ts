@@ -9,6 +9,8 @@ import { asyncFunction } from '../lua/host-function.ts';
 import { checkTable } from '../lua/args.ts';
 import { toJson } from '../lua/marshal.ts';
 import { pushMessage } from '../message/lua-binding.ts';
+import { LOGGING_SLOT } from '../logging/index.ts';
+import type { RecordSink } from '../records/types.ts';
 import {
   ADMIN_OPS, LISTENER_METRICS, LISTENER_RECORDS, LISTENERS, ListenerSet, MESSAGE_INTAKE, METRICS_SOURCES, SERVER_HEALTH,
 } from '../server/ports.ts';
@@ -27,6 +29,11 @@ function shared(ctx: KumoContext): { metrics: ListenerMetrics; set: ListenerSet 
   return { metrics, set };
 }
 
+/** The listeners' record sink: LISTENER_RECORDS if provided, else the process's Logging. */
+function recordSink(ctx: KumoContext): RecordSink | undefined {
+  return ctx.optional(LISTENER_RECORDS) ?? ctx.optional(LOGGING_SLOT);
+}
+
 export function register(kumo: ModuleTable, ctx: KumoContext): void {
   kumo.fn(
     'start_http_listener',
@@ -42,7 +49,7 @@ export function register(kumo: ModuleTable, ctx: KumoContext): void {
         policy: new ListenerPolicy(ctx.events, pushMessage),
         listenerMetrics: metrics,
         intake: ctx.optional(MESSAGE_INTAKE),
-        records: ctx.optional(LISTENER_RECORDS),
+        records: recordSink(ctx),
         admin: ctx.optional(ADMIN_OPS),
         metricsSources: ctx.optional(METRICS_SOURCES),
         health: ctx.optional(SERVER_HEALTH),
@@ -58,7 +65,7 @@ export function register(kumo: ModuleTable, ctx: KumoContext): void {
       const config = parseEsmtpListenerConfig(toJson(L, 1));
       if (ctx.mode.validating) return;
       const intake = ctx.require(MESSAGE_INTAKE, 'kumo.start_esmtp_listener');
-      const records = ctx.require(LISTENER_RECORDS, 'kumo.start_esmtp_listener');
+      const records = recordSink(ctx) ?? ctx.require(LISTENER_RECORDS, 'kumo.start_esmtp_listener');
       const { metrics, set } = shared(ctx);
       const listener = await EsmtpListener.start(config, {
         intake,
