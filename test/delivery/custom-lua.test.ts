@@ -242,3 +242,21 @@ describe('custom_lua delivery', () => {
     expect(e.spool.count()).toBe(0);
   });
 });
+
+describe('repeated connection failures', () => {
+  it('bulk-delays the ready queue once the failure count passes the threshold', async () => {
+    const e = (engine = await makeTestEngine({ pathConfig: { connection_limit: 1, consecutive_connection_failures_before_delay: 0 } }));
+    e.factory.failConstructor = 'refused';
+    await Promise.all(Array.from({ length: 3 }, (_, i) => e.manager.insert(makeMessage(`r${i}@example.com`, {}, e.clock))));
+    await until(() => e.records.of('TransientFailure').length === 3, 'three failures');
+    const [a, b, c] = e.records.of('TransientFailure');
+    expect(a!.response.content).toBe('KumoMTA internal: failed to connect to any candidate hosts: refused');
+    expect(b!.response.content).toBe('KumoMTA internal: failed to connect to any candidate hosts: refused');
+    expect(c).toMatchObject({
+      response: { code: 451, enhanced_code: { class: 4, subject: 4, detail: 1 }, content: 'bulk delay of ready queue: too many successive connection failures where there was no answer from any hosts listed in MX' },
+      site: RQ,
+      deliveryProtocol: null,
+    });
+    expect(e.factory.connects.length).toBe(2);
+  });
+});
