@@ -97,7 +97,8 @@ export function pushJson(L: LuaState, v: JsonValue | undefined, options: PushJso
     lua.lua_pushnumber(L, v.value);
     return;
   }
-  lauxlib.luaL_checkstack(L, 3, null);
+  // The first array in a state also creates the marker table: 4 slots.
+  lauxlib.luaL_checkstack(L, 4, null);
   if (Array.isArray(v)) {
     lua.lua_createtable(L, v.length, 0);
     for (let i = 0; i < v.length; i++) {
@@ -132,8 +133,11 @@ export function numberToJson(L: LuaState, idx: number): number | JsonFloat | nul
   if (lua.lua_isinteger(L, idx)) return lua.lua_tointeger(L, idx) as number;
   const n = lua.lua_tonumber(L, idx) as number;
   if (!Number.isFinite(n)) return null;
-  if (Number.isInteger(n) && n >= INT32_MIN && n <= INT32_MAX) return new JsonFloat(n);
-  return n;
+  if (!Number.isInteger(n)) return n;
+  // Integral floats in KumoMTA's 64-bit integer range are the integers Lua 5.4
+  // would have produced (clients.md §0.6); beyond it they are genuine floats.
+  if (n >= INT32_MIN && n <= INT32_MAX) return new JsonFloat(n);
+  return Math.abs(n) < 2 ** 63 ? n : new JsonFloat(n);
 }
 
 /** A Lua string's JSON form: text when UTF-8, else an array of byte values. */

@@ -7,8 +7,9 @@
 import { lua, type LuaState } from './fengari.ts';
 
 const encoder = new TextEncoder();
-const utf8 = new TextDecoder('utf-8');
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a leading U+FEFF is data, not a byte-order mark, in Lua strings.
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 const SHORT = 64;
 const keyCache = new Map<string, Uint8Array>();

@@ -28,8 +28,9 @@ export function isJsonObject(v: unknown): v is JsonObject {
 }
 
 /**
- * Formats a float the way serde_json (via ryu) does: shortest round-trip
- * digits, `.0` kept on integral values, exponent form outside 1e-5..1e16.
+ * Formats a float the way KumoMTA's serde_json does (clients.md §6.1):
+ * shortest round-trip digits, `.0` kept on integral values, fixed notation
+ * for decimal exponents -5..15, otherwise `d[.ddd]e+NN` / `e-NN`.
  * NaN and infinities have no JSON form and become null.
  */
 export function formatFloat(v: number): string {
@@ -45,7 +46,8 @@ export function formatFloat(v: number): string {
   }
   if (kk > -5 && kk <= 0) return `${sign}0.${'0'.repeat(-kk)}${digits}`;
   const rest = digits.length > 1 ? `.${digits.slice(1)}` : '';
-  return `${sign}${digits[0]}${rest}e${kk - 1}`;
+  const e = kk - 1;
+  return `${sign}${digits[0]}${rest}e${e >= 0 ? '+' : ''}${e}`;
 }
 
 function formatNumber(v: number): string {

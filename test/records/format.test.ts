@@ -38,8 +38,8 @@ describe('serde_json number and map formatting', () => {
     expect(formatFloat(0.1)).toBe('0.1');
     expect(formatFloat(1234.5678)).toBe('1234.5678');
     expect(formatFloat(1e15)).toBe('1000000000000000.0');
-    expect(formatFloat(1e16)).toBe('1e16');
-    expect(formatFloat(1.5e300)).toBe('1.5e300');
+    expect(formatFloat(1e16)).toBe('1e+16');
+    expect(formatFloat(1.5e300)).toBe('1.5e+300');
     expect(formatFloat(0.0001)).toBe('0.0001');
     expect(formatFloat(0.00001)).toBe('0.00001');
     expect(formatFloat(0.000001)).toBe('1e-6');
