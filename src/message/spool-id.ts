@@ -6,15 +6,14 @@ import { v1 as uuidV1 } from 'uuid';
  * creation time embedded in the id is the message's `created` time.
  *
  * The node and clock sequence are drawn once per process (uuid would draw
- * random bytes for every id when given an explicit time), and a per-ms
- * counter fills the 100ns field so ids made in the same millisecond differ.
+ * random bytes for every id when given an explicit time).
  */
 const NODE = (() => {
   const b = randomBytes(6);
   b[0]! |= 0x01; // multicast bit: a random node id, not a MAC address
   return b;
 })();
-const CLOCKSEQ = randomBytes(2).readUInt16BE(0) & 0x3fff;
+let clockseq = randomBytes(2).readUInt16BE(0) & 0x3fff;
 let lastMs = -1;
 let sameMsCounter = 0;
 
@@ -22,21 +21,22 @@ export function newSpoolId(nowMs: number = Date.now()): string {
   return newSpoolIdAt(nowMs).id;
 }
 
-/** A new id and the millisecond it encodes (later than asked when a ms had 10,000 ids). */
+/**
+ * A new id encoding exactly `nowMs`. Ids made in the same millisecond differ
+ * in the 100ns field; when time goes backwards (a test's virtual clock) or a
+ * millisecond runs out of ticks, the clock sequence moves on instead, as
+ * RFC 9562 prescribes, so the embedded time stays the one asked for.
+ */
 export function newSpoolIdAt(nowMs: number): { id: string; createdMs: number } {
-  let msecs = Math.floor(nowMs);
-  if (msecs <= lastMs) {
+  const msecs = Math.floor(nowMs);
+  if (msecs === lastMs && sameMsCounter < 9999) {
     sameMsCounter++;
-    if (sameMsCounter > 9999) {
-      lastMs++;
-      sameMsCounter = 0;
-    }
-    msecs = lastMs;
   } else {
+    if (msecs <= lastMs) clockseq = (clockseq + 1) & 0x3fff;
     lastMs = msecs;
     sameMsCounter = 0;
   }
-  const id = uuidV1({ msecs, nsecs: sameMsCounter, node: NODE, clockseq: CLOCKSEQ }).replace(/-/g, '');
+  const id = uuidV1({ msecs, nsecs: sameMsCounter, node: NODE, clockseq }).replace(/-/g, '');
   return { id, createdMs: msecs };
 }
 
