@@ -3,13 +3,13 @@
  * reach, started in one of KumoMTA's three modes (serve, --script, --validate).
  */
 import type { KumoContext } from '../kumo/context.ts';
-import { createKumoContext, loadPolicyFile, type PolicyOptions } from '../policy/create.ts';
+import { createKumoContext, loadPolicyFile } from '../policy/create.ts';
 import { pushText } from '../lua/strings.ts';
-import { wireServices, type Services } from './services.ts';
+import { wireServices, type ServiceOptions, type Services } from './services.ts';
 
 export type KumodMode = 'serve' | 'script' | 'validate';
 
-export interface KumodOptions extends Omit<PolicyOptions, 'mode'> {
+export interface KumodOptions extends Omit<ServiceOptions, 'mode'> {
   policyFile: string;
   runMode: KumodMode;
 }

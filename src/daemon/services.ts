@@ -1,22 +1,128 @@
 /**
- * Creates the subsystems a policy can reach (spool, queues, logging,
- * listeners) and provides them to the kumo bindings through service slots.
+ * Creates the subsystems a policy can reach (logging, spool, queues,
+ * listeners' ports) and provides them to the kumo bindings through service
+ * slots. Logging exists from the start (pre_init configures hooks); the spool
+ * and the queue manager come to life after `init`, when the policy has said
+ * where the spool lives — until then reception answers "waiting for spool
+ * startup", as KumoMTA does.
  */
 import type { KumoContext } from '../kumo/context.ts';
 import type { PolicyOptions } from '../policy/create.ts';
+import { Logging, LOGGING_SLOT } from '../logging/index.ts';
+import { luaLoggingCallbacks } from '../kumo/logging.ts';
+import { pushMessage } from '../message/lua-binding.ts';
+import { MESSAGE_INJECTOR, MESSAGE_SAVER } from '../message/store-slot.ts';
+import type { Message } from '../message/message.ts';
+import { FanOutSink } from '../records/fan-out.ts';
+import type { RecordSink } from '../records/types.ts';
+import { SqliteSpool } from '../spool/sqlite-spool.ts';
+import { SPOOL_DEFINITIONS, SpoolDefinitions } from '../spool/spool-definitions.ts';
+import type { SpoolParams } from '../spool/spool-params.ts';
+import { QueueManager } from '../queue/manager.ts';
+import { LuaConnectionFactory } from '../delivery/lua-connection.ts';
+import { LISTENER_RECORDS, LISTENERS, MESSAGE_INTAKE, METRICS_SOURCES, SERVER_HEALTH, type MetricsSource } from '../server/ports.ts';
+import { closeDefaultAmqpPool } from '../kumo/amqp.ts';
+import { egressPathResolver, engineHooks, queueConfigResolver } from './policy-bridge.ts';
 
 export interface Services {
-  /** After init: open spools, enumerate them, start delivery. */
+  /** After init: open the spool, re-queue what it holds, start delivery. */
   start(): Promise<void>;
   /** Stops intake, drains delivery within its bound, then runs `beforeLogClose` and closes logs. */
   stop(beforeLogClose: () => Promise<void>): Promise<void>;
+  readonly logging: Logging;
+  /** Every record (engine, listeners, logging) passes through here; taps may be added. */
+  readonly records: FanOutSink;
+  /** Present once started. */
+  readonly manager: QueueManager | null;
 }
 
-export function wireServices(_ctx: KumoContext, _options: PolicyOptions): Services {
-  return {
-    start: async () => undefined,
-    stop: async (beforeLogClose) => {
-      await beforeLogClose();
-    },
-  };
+export interface ServiceOptions extends PolicyOptions {
+  /** Where a defined spool really lives (the test harness redirects into a temp dir). */
+  spoolPath?: (params: SpoolParams) => string;
+}
+
+class NotRunningError extends Error {}
+
+class DaemonServices implements Services {
+  readonly logging: Logging;
+  readonly records: FanOutSink;
+  readonly spools = new SpoolDefinitions();
+  readonly metricsSources: MetricsSource[] = [];
+  manager: QueueManager | null = null;
+  private spool: SqliteSpool | null = null;
+  private state: 'new' | 'running' | 'stopping' = 'new';
+
+  constructor(
+    private readonly ctx: KumoContext,
+    private readonly options: ServiceOptions,
+  ) {
+    this.logging = new Logging({
+      clock: ctx.clock,
+      nodeId: ctx.nodeId,
+      onError: (err, where) => ctx.log.write('error', `${where}: ${err instanceof Error ? err.message : String(err)}`),
+    });
+    this.records = new FanOutSink(this.logging);
+    this.logging.setCallbacks({
+      ...luaLoggingCallbacks(ctx, pushMessage),
+      enqueue: (msg, opts) => this.running('a log hook').insert(msg, { deferredSpool: opts.deferredSpool }),
+    });
+    ctx.provide(LOGGING_SLOT, this.logging);
+    ctx.provide(LISTENER_RECORDS, this.records as RecordSink);
+    ctx.provide(SPOOL_DEFINITIONS, this.spools);
+    ctx.provide(METRICS_SOURCES, this.metricsSources);
+    ctx.provide(SERVER_HEALTH, {
+      unavailableReason: () => (this.state === 'new' ? 'waiting for spool startup' : this.state === 'stopping' ? 'shutting down' : null),
+    });
+    ctx.provide(MESSAGE_INTAKE, {
+      save: async (msg, opts) => {
+        if (opts.deferredSpool || msg.queueName() === 'null') return;
+        await this.running('reception').spool.save(msg);
+      },
+      insert: (msg) => this.running('reception').insert(msg, { deferredSpool: true, logFailure: false }),
+    });
+    ctx.provide(MESSAGE_SAVER, async (msg: Message) => {
+      await this.running('msg:save()').spool.save(msg);
+    });
+    ctx.provide(MESSAGE_INJECTOR, (msg, opts) => this.running('kumo.inject_message').insert(msg, { deferredSpool: opts.deferredSpool }));
+  }
+
+  private running(what: string): QueueManager {
+    if (!this.manager || this.state !== 'running') {
+      throw new NotRunningError(`${what}: the queue engine is ${this.state === 'stopping' ? 'shutting down' : 'not started yet (waiting for spool startup)'}`);
+    }
+    return this.manager;
+  }
+
+  async start(): Promise<void> {
+    if (this.manager) return;
+    const params = this.spools.primary();
+    const path = this.options.spoolPath?.(params) ?? params.path;
+    this.spool = new SqliteSpool({ path, flush: params.flush, minFreeSpace: params.minFreeSpace, minFreeInodes: params.minFreeInodes });
+    this.manager = new QueueManager({
+      clock: this.ctx.clock,
+      spool: this.spool,
+      records: this.records,
+      connections: new LuaConnectionFactory(this.ctx.runtime, this.ctx.events),
+      resolveQueueConfig: queueConfigResolver(this.ctx),
+      resolveEgressPathConfig: egressPathResolver(this.ctx),
+      hooks: engineHooks(this.ctx),
+    });
+    this.state = 'running';
+    const summary = await this.manager.start();
+    this.ctx.log.write('info', `spool ${this.spool.file}: ${JSON.stringify(summary)}`);
+  }
+
+  async stop(beforeLogClose: () => Promise<void>): Promise<void> {
+    this.state = 'stopping';
+    await this.ctx.optional(LISTENERS)?.closeAll();
+    await this.manager?.shutdown();
+    this.spool?.close();
+    await beforeLogClose();
+    await this.logging.close();
+    await closeDefaultAmqpPool();
+  }
+}
+
+export function wireServices(ctx: KumoContext, options: ServiceOptions): Services {
+  return new DaemonServices(ctx, options);
 }

@@ -14,6 +14,8 @@ import { parseQueueConfig, queueConfigToJson, type QueueConfig } from '../queue/
 import { parseEgressPathConfig, type EgressPathConfig } from '../queue/egress-path-config.ts';
 import type { ModuleTable } from './module-table.ts';
 import type { KumoContext } from './context.ts';
+import { parseSpoolParams } from '../spool/spool-params.ts';
+import { SPOOL_DEFINITIONS } from '../spool/spool-definitions.ts';
 
 /** A validated config plus the table it came from (what `__index` shows). */
 export class ConfigObject<T> implements JsonConvertible {
@@ -84,7 +86,12 @@ export function egressPathFromLua(L: LuaState, idx: number): EgressPathConfig {
   throw new Error(`get_egress_path_config must return kumo.make_egress_path{...}, got ${lua.lua_typename(L, lua.lua_type(L, idx))}`);
 }
 
-export function register(kumo: ModuleTable, _ctx: KumoContext): void {
+export function register(kumo: ModuleTable, ctx: KumoContext): void {
+  kumo.fn('define_spool', (L) => {
+    const spool = parseTableArg(L, parseSpoolParams);
+    ctx.require(SPOOL_DEFINITIONS, 'kumo.define_spool').define(spool.config);
+    return 0;
+  });
   kumo.fn('make_queue_config', (L) => {
     QueueConfigClass.push(L, parseTableArg(L, parseQueueConfig));
     return 1;

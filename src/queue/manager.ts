@@ -107,7 +107,12 @@ export class QueueManager implements QueueEngine {
    * makes it durable (unless deferred), then queues it. Resolves once the
    * message is safe to acknowledge. Messages for the `null` queue are dropped.
    */
-  async insert(msg: Message, opts: { deferredSpool?: boolean } = {}): Promise<void> {
+  /**
+   * Reception: spool (unless deferred), then the scheduled queue. When the
+   * queue refuses the message it is removed again; `logFailure: false` lets a
+   * listener that logs its own reception Bounce avoid a second record.
+   */
+  async insert(msg: Message, opts: { deferredSpool?: boolean; logFailure?: boolean } = {}): Promise<void> {
     if (this.shuttingDown) throw new ShuttingDownError('shutting down');
     const name = msg.queueName();
     if (name === 'null') return;
@@ -118,7 +123,7 @@ export class QueueManager implements QueueEngine {
       await queue.insert(msg, new InsertContext(['Received']));
     } catch (err) {
       const r = response(500, null, `KumoMTA internal: QueueManager::insert failed during reception: ${(err as Error).message}`);
-      await this.log({ type: 'Bounce', message: msg, response: r, site: '' });
+      if (opts.logFailure !== false) await this.log({ type: 'Bounce', message: msg, response: r, site: '' });
       await this.remove(msg);
       throw err;
     }
