@@ -39,6 +39,8 @@ export interface Services {
 export interface ServiceOptions extends PolicyOptions {
   /** Where a defined spool really lives (the test harness redirects into a temp dir). */
   spoolPath?: (params: SpoolParams) => string;
+  /** Where a configured log_dir really goes. */
+  logDirPath?: (dir: string) => string;
 }
 
 class NotRunningError extends Error {}
@@ -59,6 +61,7 @@ class DaemonServices implements Services {
     this.logging = new Logging({
       clock: ctx.clock,
       nodeId: ctx.nodeId,
+      logDirPath: options.logDirPath,
       onError: (err, where) => ctx.log.write('error', `${where}: ${err instanceof Error ? err.message : String(err)}`),
     });
     this.records = new FanOutSink(this.logging);

@@ -10,6 +10,7 @@ import { pushJson } from '../lua/marshal.ts';
 import { ServiceSlot } from './context.ts';
 import { AmqpClient, Confirm, type ConfirmResult } from '../clients/amqp/client.ts';
 import { AmqpPublisherPool } from '../clients/amqp/pool.ts';
+import type { Connector } from '../clients/amqp/channel.ts';
 import { basicPublish, lapinPublish } from '../clients/amqp/params.ts';
 import { tableAsJson } from '../clients/lua-args.ts';
 import { deserializeError, FieldError } from '../clients/serde-fields.ts';
@@ -20,6 +21,8 @@ import type { KumoContext } from './context.ts';
 /** The basic_publish connection pool; a process-wide one is used unless the composition root provides one. */
 export const AMQP_PUBLISHER_POOL = new ServiceSlot<AmqpPublisherPool>('the AMQP publisher pool');
 const defaultPool = new AmqpPublisherPool();
+/** How AMQP connections are opened; amqplib unless provided (the test harness records publishes instead). */
+export const AMQP_CONNECTOR = new ServiceSlot<Connector>('the AMQP connector');
 
 /** Closes the process-wide basic_publish connections (shutdown). */
 export function closeDefaultAmqpPool(): Promise<void> {
@@ -78,7 +81,7 @@ export function register(kumo: ModuleTable, ctx: KumoContext): void {
   kumo.sub('amqp').fns({
     build_client: asyncFunction('kumo.amqp.build_client', async (L): Promise<LuaReturn | void> => {
       const uri = argString(L, 1);
-      const client = await AmqpClient.connect(uri, { clock: ctx.clock });
+      const client = await AmqpClient.connect(uri, { clock: ctx.clock, connector: ctx.optional(AMQP_CONNECTOR) });
       return (Lr) => {
         ClientClass.push(Lr, client);
         return 1;

@@ -12,7 +12,7 @@ import { pushMessage } from '../message/lua-binding.ts';
 import { LOGGING_SLOT } from '../logging/index.ts';
 import type { RecordSink } from '../records/types.ts';
 import {
-  ADMIN_OPS, LISTENER_METRICS, LISTENER_RECORDS, LISTENERS, ListenerSet, MESSAGE_INTAKE, METRICS_SOURCES, SERVER_HEALTH,
+  ADMIN_OPS, LISTEN_ADDRESS_REWRITE, LISTENER_METRICS, LISTENER_RECORDS, LISTENERS, ListenerSet, MESSAGE_INTAKE, METRICS_SOURCES, SERVER_HEALTH,
 } from '../server/ports.ts';
 import { ListenerMetrics } from '../server/metrics/listener-metrics.ts';
 import { ListenerPolicy } from '../server/policy-events.ts';
@@ -41,6 +41,7 @@ export function register(kumo: ModuleTable, ctx: KumoContext): void {
       checkTable(L, 1);
       const config = parseHttpListenerConfig(toJson(L, 1));
       if (ctx.mode.validating) return;
+      config.listen = ctx.optional(LISTEN_ADDRESS_REWRITE)?.(config.listen) ?? config.listen;
       const { metrics, set } = shared(ctx);
       const listener = await HttpListener.start(config, {
         events: ctx.events,
@@ -64,6 +65,7 @@ export function register(kumo: ModuleTable, ctx: KumoContext): void {
       checkTable(L, 1);
       const config = parseEsmtpListenerConfig(toJson(L, 1));
       if (ctx.mode.validating) return;
+      config.listen = ctx.optional(LISTEN_ADDRESS_REWRITE)?.(config.listen) ?? config.listen;
       const intake = ctx.require(MESSAGE_INTAKE, 'kumo.start_esmtp_listener');
       const records = recordSink(ctx) ?? ctx.require(LISTENER_RECORDS, 'kumo.start_esmtp_listener');
       const { metrics, set } = shared(ctx);

@@ -26,6 +26,8 @@ export interface LoggingOptions {
   nodeId: string;
   classify?: BounceClassifier | null;
   callbacks?: Partial<LoggingCallbacks>;
+  /** Where a configured log_dir really goes (the test harness redirects into a temp dir). */
+  logDirPath?: (dir: string) => string;
   /** Diagnostic log; defaults to console.error. */
   onError?: (err: unknown, where: string) => void;
 }
@@ -80,7 +82,9 @@ export class Logging implements RecordSink {
 
   /** `kumo.configure_local_logs` */
   async configureLocalLogs(params: unknown): Promise<LocalLogger> {
-    const logger = await LocalLogger.create(parseLocalLogOptions(params), { clock: this.options.clock, onError: this.onError });
+    const config = parseLocalLogOptions(params);
+    if (this.options.logDirPath) config.logDir = this.options.logDirPath(config.logDir);
+    const logger = await LocalLogger.create(config, { clock: this.options.clock, onError: this.onError });
     this.localLogs.push(logger);
     return logger;
   }

@@ -157,3 +157,10 @@ export const METRICS_SOURCES = new ServiceSlot<MetricsSource[]>('metrics sources
 export const SERVER_HEALTH = new ServiceSlot<ServerHealth>('server health');
 export const LISTENER_METRICS = new ServiceSlot<ListenerMetrics>("the listeners' own metrics");
 export const LISTENERS = new ServiceSlot<ListenerSet>('the listener registry');
+/** Rewrites where a listener binds (the test harness binds everything to 127.0.0.1:0). */
+export const LISTEN_ADDRESS_REWRITE = new ServiceSlot<(listen: ListenAddress) => ListenAddress>('the listen address rewrite');
+export interface ListenAddress {
+  host: string;
+  port: number;
+  text: string;
+}

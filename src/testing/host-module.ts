@@ -6,7 +6,7 @@ import path from 'node:path';
 import { lua, type LuaState } from '../lua/fengari.ts';
 import { argString, checkFunction, isNoneOrNil } from '../lua/args.ts';
 import { asyncFunction } from '../lua/host-function.ts';
-import { toJson, pushNumber } from '../lua/marshal.ts';
+import { toJson, pushJson, pushNumber } from '../lua/marshal.ts';
 import { pushText } from '../lua/strings.ts';
 import type { ModuleTable } from '../kumo/module-table.ts';
 import type { KumoContext } from '../kumo/context.ts';
@@ -14,6 +14,14 @@ import type { VirtualClock } from '../util/clock.ts';
 import { parseDurationArg } from './duration-arg.ts';
 import { formatDiff, show } from './show.ts';
 import type { JsonValue } from '../util/json.ts';
+import type { MockHttp } from './mocks/http.ts';
+import type { MockKafka } from './mocks/kafka.ts';
+import type { MockAmqp } from './mocks/amqp.ts';
+import type { RecordRecorder } from './record-recorder.ts';
+import type { MemoryLog } from '../kumo/diagnostics.ts';
+import type { Kumod } from '../daemon/kumod.ts';
+import { AmqpClass, EndpointClass, KafkaClass } from './host-mocks.ts';
+import { injectMessages, logSyntheticRecord } from './host-actions.ts';
 
 /** What the host functions need from the environment they belong to. */
 export interface HostState {
@@ -21,7 +29,17 @@ export interface HostState {
   readonly clock: VirtualClock;
   readonly tests: { name: string; ref: number }[];
   readonly testFile: string;
+  readonly http: MockHttp;
+  readonly kafka: MockKafka;
+  readonly amqp: MockAmqp;
+  readonly recorder: RecordRecorder;
+  readonly log: MemoryLog;
+  readonly kumod: Kumod;
+  /** Raised while the test moves time itself, so automatic advancing waits. */
+  manualTime: number;
   start(): Promise<void>;
+  runUntilIdle(maxMs: number): Promise<boolean>;
+  pendingMessages(): Promise<number>;
 }
 
 function jsonAt(L: LuaState, i: number): JsonValue | undefined {
@@ -65,11 +83,68 @@ export function registerHostFunctions(host: ModuleTable, env: HostState): void {
     'advance',
     asyncFunction('t.advance', async (L) => {
       const ms = parseDurationArg(L, 1);
-      await env.clock.advance(ms);
+      env.manualTime++;
+      try {
+        await env.clock.advance(ms);
+      } finally {
+        env.manualTime--;
+      }
     }),
   );
   host.fn('now', (L) => {
     pushNumber(L, env.clock.now() / 1000);
     return 1;
   });
+  host.fn('http', (L) => (EndpointClass.push(L, env.http.endpoint(argString(L, 1))), 1));
+  host.fn('kafka', (L) => (KafkaClass.push(L, env.kafka), 1));
+  host.fn('amqp', (L) => (AmqpClass.push(L, env.amqp), 1));
+  host.fn(
+    'inject',
+    asyncFunction('t.inject', async (L) => {
+      const request = jsonAt(L, 1);
+      await env.start();
+      const response = await injectMessages(env, request);
+      return (Lr) => (pushJson(Lr, response), 1);
+    }),
+  );
+  host.fn(
+    'log_record',
+    asyncFunction('t.log_record', async (L) => {
+      const spec = jsonAt(L, 1);
+      await env.start();
+      const id = await logSyntheticRecord(env, spec);
+      return (Lr) => (pushText(Lr, id), 1);
+    }),
+  );
+  host.fn('records', (L) => {
+    const type = isNoneOrNil(L, 1) ? undefined : argString(L, 1);
+    pushJson(L, env.recorder.ofType(type));
+    return 1;
+  });
+  host.fn('logs', (L) => {
+    pushJson(L, env.log.lines.map((l) => ({ level: l.level, message: l.message })));
+    return 1;
+  });
+  host.fn(
+    'run_until_idle',
+    asyncFunction('t.run_until_idle', async (L) => {
+      const maxMs = isNoneOrNil(L, 1) ? 7 * 24 * 3600_000 : parseDurationArg(L, 1);
+      env.manualTime++;
+      const idle = await env.runUntilIdle(maxMs).finally(() => env.manualTime--);
+      return (Lr) => (lua.lua_pushboolean(Lr, idle), 1);
+    }),
+  );
+  host.fn(
+    'pending',
+    asyncFunction('t.pending', async () => {
+      const n = await env.pendingMessages();
+      return (Lr) => (lua.lua_pushinteger(Lr, n), 1);
+    }),
+  );
+  host.fn(
+    'settle',
+    asyncFunction('t.settle', async () => {
+      await env.clock.advance(0);
+    }),
+  );
 }
