@@ -20,7 +20,9 @@ import { SPOOL_DEFINITIONS, SpoolDefinitions } from '../spool/spool-definitions.
 import type { SpoolParams } from '../spool/spool-params.ts';
 import { QueueManager } from '../queue/manager.ts';
 import { LuaConnectionFactory } from '../delivery/lua-connection.ts';
-import { LISTENER_RECORDS, LISTENERS, MESSAGE_INTAKE, METRICS_SOURCES, SERVER_HEALTH, type MetricsSource } from '../server/ports.ts';
+import { ADMIN_OPS, LISTENER_RECORDS, LISTENERS, MESSAGE_INTAKE, METRICS_SOURCES, SERVER_HEALTH, type AdminOps, type MetricsSource } from '../server/ports.ts';
+import { adminOpsFor } from './admin-adapter.ts';
+import { DeliveryLatencyTap, engineMetricsSource } from './metrics-adapter.ts';
 import { closeDefaultAmqpPool } from '../kumo/amqp.ts';
 import { egressPathResolver, engineHooks, queueConfigResolver } from './policy-bridge.ts';
 
@@ -64,7 +66,9 @@ class DaemonServices implements Services {
       logDirPath: options.logDirPath,
       onError: (err, where) => ctx.log.write('error', `${where}: ${err instanceof Error ? err.message : String(err)}`),
     });
-    this.records = new FanOutSink(this.logging);
+    const latency = new DeliveryLatencyTap(ctx.clock);
+    this.records = new FanOutSink(this.logging, latency);
+    this.metricsSources.push(latency);
     this.logging.setCallbacks({
       ...luaLoggingCallbacks(ctx, pushMessage),
       enqueue: (msg, opts) => this.running('a log hook').insert(msg, { deferredSpool: opts.deferredSpool }),
@@ -83,10 +87,26 @@ class DaemonServices implements Services {
       },
       insert: (msg) => this.running('reception').insert(msg, { deferredSpool: true, logFailure: false }),
     });
+    ctx.provide(ADMIN_OPS, this.lazyAdmin());
     ctx.provide(MESSAGE_SAVER, async (msg: Message) => {
       await this.running('msg:save()').spool.save(msg);
     });
     ctx.provide(MESSAGE_INJECTOR, (msg, opts) => this.running('kumo.inject_message').insert(msg, { deferredSpool: opts.deferredSpool }));
+  }
+
+  /**
+   * Listeners start in `init`, before the engine exists; admin calls reach
+   * the engine's adapter once it runs and fail with a clear reason before.
+   */
+  private lazyAdmin(): AdminOps {
+    let admin: AdminOps | null = null;
+    return new Proxy({} as AdminOps, {
+      get: (_target, prop: keyof AdminOps) => {
+        admin ??= adminOpsFor(this.running('the admin API'));
+        const member = admin[prop];
+        return typeof member === 'function' ? (member as (...a: unknown[]) => unknown).bind(admin) : member;
+      },
+    });
   }
 
   private running(what: string): QueueManager {
@@ -110,6 +130,7 @@ class DaemonServices implements Services {
       resolveEgressPathConfig: egressPathResolver(this.ctx),
       hooks: engineHooks(this.ctx),
     });
+    this.metricsSources.push(engineMetricsSource(this.manager, this.logging, this.ctx.clock));
     this.state = 'running';
     const summary = await this.manager.start();
     this.ctx.log.write('info', `spool ${this.spool.file}: ${JSON.stringify(summary)}`);
