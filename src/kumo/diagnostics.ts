@@ -84,7 +84,9 @@ function traceback(L: LuaState): number {
     // Fengari calls host functions "[JS]"; KumoMTA scripts expect Lua's "[C]".
     const str = (v: Uint8Array | string | null) =>
       v === null || v === undefined ? null : (typeof v === 'string' ? v : decodeText(v)).replace('[JS]', '[C]');
-    const isC = str(ar.what) === 'C';
+    // Fengari marks host functions 'J'; Lua (and KumoMTA's scripts) call them 'C'.
+    const what = str(ar.what) === 'J' ? 'C' : str(ar.what) ?? 'C';
+    const isC = what === 'C';
     const fields: Record<string, string | number | null> = {
       event: 'Call',
       name: str(ar.name) || null,
@@ -93,7 +95,7 @@ function traceback(L: LuaState): number {
       short_src: str(ar.short_src),
       line_defined: isC || ar.linedefined < 0 ? null : ar.linedefined,
       last_line_defined: isC || ar.lastlinedefined < 0 ? null : ar.lastlinedefined,
-      what: str(ar.what) ?? 'C',
+      what,
       curr_line: isC || ar.currentline < 0 ? null : ar.currentline,
     };
     lua.lua_createtable(L, 0, 10);

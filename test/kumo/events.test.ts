@@ -109,4 +109,10 @@ describe('diagnostics', () => {
     const frames = (await t.eval('return FRAMES')) as Array<Record<string, unknown>>;
     expect(frames[0]).toMatchObject({ event: 'Call', short_src: 'tb.lua', curr_line: 2, what: 'Lua', is_tail_call: false });
   });
+  it('kumo.traceback names host frames like Lua does (what = C, [C], no line)', async () => {
+    const t = newLua();
+    await t.load(`local kumo = require 'kumo'\nlocal function f() return kumo.traceback(1) end\nlocal ok, frames = pcall(f)\nFRAMES = frames`, 'tb.lua');
+    const frames = (await t.eval('return FRAMES')) as Array<Record<string, unknown>>;
+    expect(frames[1]).toMatchObject({ what: 'C', short_src: '[C]', source: '=[C]', curr_line: null, name: 'pcall' });
+  });
 });
