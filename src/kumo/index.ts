@@ -3,8 +3,6 @@
  * with a `register(kumo, ctx)` (like KumoMTA's mod-* crates). The result is
  * `package.loaded.kumo`; `kumo` is deliberately not a global, as in KumoMTA.
  */
-import { lua } from '../lua/fengari.ts';
-import { keyBytes } from '../lua/strings.ts';
 import { ModuleTable } from './module-table.ts';
 import type { KumoContext } from './context.ts';
 import { installUnsupportedStubs } from './unsupported.ts';
@@ -60,11 +58,6 @@ export function installKumoModule(ctx: KumoContext): ModuleTable {
   for (const register of SUBMODULES) register(kumo, ctx);
   installUnsupportedStubs(runtime, kumo);
 
-  const L = runtime.L;
-  lua.lua_getglobal(L, keyBytes('package'));
-  lua.lua_getfield(L, -1, keyBytes('loaded'));
-  runtime.pushRef(L, kumo.ref);
-  lua.lua_setfield(L, -2, keyBytes('kumo'));
-  lua.lua_pop(L, 2);
+  kumo.installAs('kumo');
   return kumo;
 }

@@ -64,6 +64,16 @@ export class ModuleTable {
     return this;
   }
 
+  /** Makes this table what `require(name)` returns (package.loaded[name]). */
+  installAs(name: string): void {
+    const L = this.runtime.L;
+    lua.lua_getglobal(L, keyBytes('package'));
+    lua.lua_getfield(L, -1, keyBytes('loaded'));
+    this.runtime.pushRef(L, this.ref);
+    lua.lua_setfield(L, -2, keyBytes(name));
+    lua.lua_pop(L, 2);
+  }
+
   /** The sub-table `<table>.name`, created on first use. */
   sub(name: string): ModuleTable {
     let sub = this.subs.get(name);

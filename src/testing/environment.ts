@@ -11,8 +11,6 @@ import { Kumod } from '../daemon/kumod.ts';
 import { VirtualClock, settle } from '../util/clock.ts';
 import { MemoryLog } from '../kumo/diagnostics.ts';
 import { ModuleTable } from '../kumo/module-table.ts';
-import { lua } from '../lua/fengari.ts';
-import { keyBytes } from '../lua/strings.ts';
 import { HTTP_DISPATCHER_FACTORY, sharedDispatcher } from '../clients/http/dispatcher.ts';
 import { KAFKA_PRODUCER_FACTORY } from '../clients/kafka/producer.ts';
 import { AMQP_CONNECTOR, AMQP_PUBLISHER_POOL } from '../kumo/amqp.ts';
@@ -90,12 +88,7 @@ export class TestEnvironment implements HostState {
     const runtime = this.ctx.runtime;
     const host = ModuleTable.create(runtime, 'kumo-lua.testing.host');
     registerHostFunctions(host, this);
-    const L = runtime.L;
-    lua.lua_getglobal(L, keyBytes('package'));
-    lua.lua_getfield(L, -1, keyBytes('loaded'));
-    runtime.pushRef(L, host.ref);
-    lua.lua_setfield(L, -2, keyBytes('kumo-lua.testing.host'));
-    lua.lua_pop(L, 2);
+    host.installAs('kumo-lua.testing.host');
   }
 
   /** Runs the test file's top level, which declares tests (and usually loads the policy). */
