@@ -241,6 +241,8 @@ export interface MaildirWebhookPolicyOptions {
   webhookUrl: string;
   /** Extra fields of the log_hooks:new_json table, as Lua source (e.g. `batch_size = 10,`). */
   hookExtra?: string;
+  /** Lua placed before the policy's own handlers (e.g. more log_hooks, whose get_queue_config must come first). */
+  prelude?: string;
   /** Extra Lua appended at the end of the policy. */
   extra?: string;
 }
@@ -262,6 +264,7 @@ log_hooks:new_json {
   log_parameters = { headers = { 'Subject', 'X-*' }, meta = { 'tenant', 'via' } },
   ${o.hookExtra ?? ''}
 }
+${o.prelude ?? ''}
 
 kumo.on('init', function()
   kumo.define_spool { name = 'data', path = ${luaPath(dir + '/spool/data')} }
