@@ -136,7 +136,7 @@ t.test("one tenant's endpoint being down does not hold up the other", function()
 
   -- Globex got its events at once; Acme's are waiting in their own queue.
   t.expect(types_of(globex:records())).to_equal({ 'Reception', 'Delivery' })
-  t.expect(globex:request(2).at - globex:request(1).at < 60).to_be(true)
+  t.expect(globex:count()).to_equal(2) -- no failed attempts for Globex
   t.expect(acme:count() >= 4).to_be(true)
   local acme_failures = 0
   for _, r in ipairs(t.records('TransientFailure')) do
