@@ -25,6 +25,7 @@ import { adminOpsFor } from './admin-adapter.ts';
 import { DeliveryLatencyTap, engineMetricsSource } from './metrics-adapter.ts';
 import { closeDefaultAmqpPool } from '../kumo/amqp.ts';
 import { egressPathResolver, engineHooks, queueConfigResolver } from './policy-bridge.ts';
+import type { QueueConfigResolver } from '../queue/queue-registry.ts';
 
 export interface Services {
   /** After init: open the spool, re-queue what it holds, start delivery. */
@@ -43,6 +44,17 @@ export interface ServiceOptions extends PolicyOptions {
   spoolPath?: (params: SpoolParams) => string;
   /** Where a configured log_dir really goes. */
   logDirPath?: (dir: string) => string;
+  /** Where a queue's maildir_path really goes. */
+  maildirPath?: (path: string) => string;
+}
+
+/** Applies ServiceOptions.maildirPath to the configs get_queue_config returns. */
+function redirectMaildir(resolve: QueueConfigResolver, map: ((p: string) => string) | undefined): QueueConfigResolver {
+  if (!map) return resolve;
+  return async (...args) => {
+    const config = await resolve(...args);
+    return config.protocol.kind === 'maildir' ? { ...config, protocol: { ...config.protocol, maildirPath: map(config.protocol.maildirPath) } } : config;
+  };
 }
 
 class NotRunningError extends Error {}
@@ -126,7 +138,7 @@ class DaemonServices implements Services {
       spool: this.spool,
       records: this.records,
       connections: new LuaConnectionFactory(this.ctx.runtime, this.ctx.events),
-      resolveQueueConfig: queueConfigResolver(this.ctx),
+      resolveQueueConfig: redirectMaildir(queueConfigResolver(this.ctx), this.options.maildirPath),
       resolveEgressPathConfig: egressPathResolver(this.ctx),
       hooks: engineHooks(this.ctx),
     });

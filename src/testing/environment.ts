@@ -62,6 +62,8 @@ export class TestEnvironment implements HostState {
       print: options.print ?? ((line) => process.stdout.write(`    | ${line}\n`)),
       spoolPath: (params) => inTemp('spool', params.path),
       logDirPath: (dir) => inTemp('logs', dir),
+      // maildir_path may be a template: keep it whole under the temp dir.
+      maildirPath: (p) => path.join(this.tempDir, 'maildir', p),
     });
     const ctx = this.kumod.ctx;
     this.http = new MockHttp(this.clock);

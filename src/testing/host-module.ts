@@ -46,6 +46,19 @@ function jsonAt(L: LuaState, i: number): JsonValue | undefined {
   return isNoneOrNil(L, i) ? undefined : toJson(L, i, { keepArrayMarker: true });
 }
 
+/**
+ * Runs host work during which virtual time must not jump on its own: the
+ * test is busy (injecting, starting, moving time itself), not waiting.
+ */
+async function withManualTime<T>(env: HostState, work: () => Promise<T>): Promise<T> {
+  env.manualTime++;
+  try {
+    return await work();
+  } finally {
+    env.manualTime--;
+  }
+}
+
 export function registerHostFunctions(host: ModuleTable, env: HostState): void {
   host.fn('register_test', (L) => {
     const name = argString(L, 1);
@@ -76,19 +89,14 @@ export function registerHostFunctions(host: ModuleTable, env: HostState): void {
   host.fn(
     'start',
     asyncFunction('t.start', async () => {
-      await env.start();
+      await withManualTime(env, () => env.start());
     }),
   );
   host.fn(
     'advance',
     asyncFunction('t.advance', async (L) => {
       const ms = parseDurationArg(L, 1);
-      env.manualTime++;
-      try {
-        await env.clock.advance(ms);
-      } finally {
-        env.manualTime--;
-      }
+      await withManualTime(env, () => env.clock.advance(ms));
     }),
   );
   host.fn('now', (L) => {
@@ -102,8 +110,10 @@ export function registerHostFunctions(host: ModuleTable, env: HostState): void {
     'inject',
     asyncFunction('t.inject', async (L) => {
       const request = jsonAt(L, 1);
-      await env.start();
-      const response = await injectMessages(env, request);
+      const response = await withManualTime(env, async () => {
+        await env.start();
+        return injectMessages(env, request);
+      });
       return (Lr) => (pushJson(Lr, response), 1);
     }),
   );
@@ -111,8 +121,10 @@ export function registerHostFunctions(host: ModuleTable, env: HostState): void {
     'log_record',
     asyncFunction('t.log_record', async (L) => {
       const spec = jsonAt(L, 1);
-      await env.start();
-      const id = await logSyntheticRecord(env, spec);
+      const id = await withManualTime(env, async () => {
+        await env.start();
+        return logSyntheticRecord(env, spec);
+      });
       return (Lr) => (pushText(Lr, id), 1);
     }),
   );
@@ -129,8 +141,7 @@ export function registerHostFunctions(host: ModuleTable, env: HostState): void {
     'run_until_idle',
     asyncFunction('t.run_until_idle', async (L) => {
       const maxMs = isNoneOrNil(L, 1) ? 7 * 24 * 3600_000 : parseDurationArg(L, 1);
-      env.manualTime++;
-      const idle = await env.runUntilIdle(maxMs).finally(() => env.manualTime--);
+      const idle = await withManualTime(env, () => env.runUntilIdle(maxMs));
       return (Lr) => (lua.lua_pushboolean(Lr, idle), 1);
     }),
   );

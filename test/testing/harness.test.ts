@@ -24,6 +24,12 @@ describe('kumo-lua test (Lua tests)', () => {
     expect(lines.at(-1)).toBe('2 passed, 1 failed');
   });
 
+  it('keeps virtual time still while the test injects, and writes nothing outside its temp dir', async () => {
+    const summary = await runTestFiles([fixture('time_test.lua')], { print: () => undefined }, () => undefined);
+    expect(summary.results.filter((r) => !r.ok).map((r) => r.failure)).toEqual([]);
+    expect(summary.passed).toBe(2);
+  });
+
   it('exits non-zero from the command line when a test fails', () => {
     const run = spawnSync(process.execPath, [path.join(root, 'bin/kumo-lua.mjs'), 'test', fixture('mixed_test.lua')], { encoding: 'utf8', timeout: 60_000 });
     expect(run.status).toBe(1);
