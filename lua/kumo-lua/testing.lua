@@ -109,6 +109,30 @@ function Expectation:to_have_length(n)
   return self
 end
 
+local function compare(self, other, ok, relation)
+  if type(self.actual) ~= 'number' or type(other) ~= 'number' then
+    fail(('expected two numbers to compare, got %s and %s'):format(show(self.actual), show(other)))
+  end
+  if not ok then fail(('expected %s to be %s %s'):format(show(self.actual), relation, show(other))) end
+  return self
+end
+
+function Expectation:to_be_greater_than(n)
+  return compare(self, n, type(self.actual) == 'number' and type(n) == 'number' and self.actual > n, 'greater than')
+end
+
+function Expectation:to_be_at_least(n)
+  return compare(self, n, type(self.actual) == 'number' and type(n) == 'number' and self.actual >= n, 'at least')
+end
+
+function Expectation:to_be_less_than(n)
+  return compare(self, n, type(self.actual) == 'number' and type(n) == 'number' and self.actual < n, 'less than')
+end
+
+function Expectation:to_be_at_most(n)
+  return compare(self, n, type(self.actual) == 'number' and type(n) == 'number' and self.actual <= n, 'at most')
+end
+
 --- t.expect(actual).to_equal(expected) and friends; `:` works too.
 function M.expect(actual)
   local e = { actual = actual }
