@@ -2,6 +2,7 @@
  * HTTP injection (POST /api/inject/v1 with fetch) → Maildir, with every record
  * published to a real webhook by policy-extras.log_hooks.
  */
+import fs from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { injectHttp, maildirMessages, maildirWebhookPolicy, startDaemon, type TestDaemon } from '../helpers/daemon.ts';
 import { WebhookSink } from '../helpers/webhook-sink.ts';
@@ -62,7 +63,6 @@ describe('HTTP injection → Maildir → webhook', () => {
       expect(f.text).toContain('Subject: injected over http');
       expect(f.text).toContain('hello from fetch');
     }
-    const fs = await import('node:fs');
     fs.rmSync(d.stateDir, { recursive: true, force: true });
   });
 
@@ -103,7 +103,6 @@ describe('HTTP injection → Maildir → webhook', () => {
       ['Delivery', 'good@example.net'],
     ]);
     expect(maildirMessages(d.stateDir)).toHaveLength(1);
-    const fs = await import('node:fs');
     fs.rmSync(d.stateDir, { recursive: true, force: true });
   });
 });

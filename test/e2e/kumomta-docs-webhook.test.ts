@@ -5,6 +5,7 @@
  * kumo.http. One injected-and-delivered message ⇒ exactly one Reception and
  * one Delivery record at the hook.
  */
+import fs from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { injectHttp, luaPath, maildirMessages, startDaemon, type TestDaemon } from '../helpers/daemon.ts';
 import { WebhookSink } from '../helpers/webhook-sink.ts';
@@ -122,7 +123,7 @@ describe("a policy in the style of KumoMTA's webhook docs", () => {
       expect(r.response).toMatchObject({ code: 200, content: '200 OK: ' });
     }
     expect(maildirMessages(d.stateDir)).toHaveLength(1);
-    (await import('node:fs')).rmSync(d.stateDir, { recursive: true, force: true });
+    fs.rmSync(d.stateDir, { recursive: true, force: true });
   });
 
   it('a non-2xx answer is a permanent failure (kumo.reject(500)): each record is posted once and bounced', async () => {
