@@ -9,6 +9,8 @@ import { HttpError } from './reply.ts';
 export interface InjectRecipient {
   email: string;
   address: EnvelopeAddress;
+  /** Why this recipient's address is unusable; it then fails alone (engine.md §8.5). */
+  invalid: string | null;
   name: string | null;
   substitutions: JsonObject;
   metadata: JsonObject;
@@ -101,11 +103,19 @@ function recipient(v: JsonValue, i: number): InjectRecipient {
   const field = `recipients[${i}]`;
   const o = object(v, field, ['email', 'name', 'substitutions', 'metadata']);
   const email = str(o.email, `${field}.email`);
-  const parsed = address(email, `${field}.email`);
-  if (parsed.email === '') bad(`${field}.email`, 'a recipient cannot be the null address');
+  // A bad address fails only this recipient, not the whole request.
+  let parsed: EnvelopeAddress = { user: '', domain: '', email };
+  let invalid: string | null = null;
+  try {
+    parsed = parseEnvelopeAddress(email);
+    if (parsed.email === '') invalid = 'a recipient cannot be the null address';
+  } catch (e) {
+    invalid = (e as Error).message;
+  }
   return {
     email,
     address: parsed,
+    invalid,
     name: optStr(o.name, `${field}.name`),
     substitutions: optObject(o.substitutions, `${field}.substitutions`),
     metadata: optObject(o.metadata, `${field}.metadata`),

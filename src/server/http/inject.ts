@@ -81,6 +81,7 @@ export class InjectHandler {
 
   private async processRecipient(request: InjectRequest, content: CompiledContent, r: InjectRecipient, peer: InjectPeer): Promise<void> {
     const { intake, records, policy, metrics, clock } = this.deps;
+    if (r.invalid !== null) throw new Error(r.invalid);
     metrics.received('http_listener');
     const id = newSpoolId(clock.now());
     let data = await content.render(r);
