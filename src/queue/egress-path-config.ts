@@ -31,6 +31,12 @@ export interface EgressPathConfig {
   connectionLimit: ConnectionLimit;
   additionalConnectionLimits: Record<string, ConnectionLimit>;
   maxDeliveriesPerConnection: number;
+  /**
+   * Messages a ready queue holds before the rest wait in the scheduled queue.
+   * kumo-lua's default is 16384, not KumoMTA's 1024: a burst of log records
+   * larger than max_ready is pushed back by a random 0-60 s, so a 10,000-record
+   * burst to a healthy webhook took a minute instead of seconds.
+   */
   maxReady: number;
   maxMessageRate: ThrottleSpec | null;
   additionalMessageRateThrottles: Record<string, ThrottleSpec>;
@@ -91,6 +97,8 @@ export const EGRESS_PATH_KEYS: readonly string[] = [...LUA_KEYS, ...Object.keys(
 const SHRINK: readonly ShrinkPolicyKind[] = ['ShrinkDataAndMeta', 'ShrinkData', 'NoShrink'];
 const WAKEUP: readonly WakeupStrategy[] = ['Aggressive', 'Relaxed'];
 
+export const DEFAULT_MAX_READY = 16384;
+
 export function defaultEgressPathConfig(): EgressPathConfig {
   return parseEgressPathConfig({});
 }
@@ -147,7 +155,7 @@ export function parseEgressPathConfig(obj: JsonObject): EgressPathConfig {
     connectionLimit: limitRaw === undefined ? { limit: 32, local: false } : parseLimit(limitRaw, 'connection_limit'),
     additionalConnectionLimits: extraLimits,
     maxDeliveriesPerConnection: r.integer('max_deliveries_per_connection', 1) ?? 1024,
-    maxReady: r.integer('max_ready', 1) ?? 1024,
+    maxReady: r.integer('max_ready', 1) ?? DEFAULT_MAX_READY,
     maxMessageRate: throttleOf(r, 'max_message_rate'),
     additionalMessageRateThrottles: throttleMap(r, 'additional_message_rate_throttles'),
     maxConnectionRate: throttleOf(r, 'max_connection_rate'),

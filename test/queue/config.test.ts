@@ -71,7 +71,7 @@ describe('parseEgressPathConfig', () => {
     const c = defaultEgressPathConfig();
     expect(c.connectionLimit).toEqual({ limit: 32, local: false });
     expect(c.maxDeliveriesPerConnection).toBe(1024);
-    expect(c.maxReady).toBe(1024);
+    expect(c.maxReady).toBe(16384); // kumo-lua's default (KumoMTA: 1024), see README
     expect(c.timeouts.idleTimeoutMs).toBe(5000);
     expect(c.consecutiveConnectionFailuresBeforeDelay).toBe(100);
     expect(shutdownTimeoutMs(c)).toBe(1_200_000);
