@@ -83,7 +83,8 @@ class DaemonServices implements Services {
     this.metricsSources.push(latency);
     this.logging.setCallbacks({
       ...luaLoggingCallbacks(ctx, pushMessage),
-      enqueue: (msg, opts) => this.running('a log hook').insert(msg, { deferredSpool: opts.deferredSpool }),
+      // While stopping, the engine saves such messages for the next start.
+      enqueue: (msg, opts) => this.engine('a log hook').insert(msg, { deferredSpool: opts.deferredSpool }),
     });
     ctx.provide(LOGGING_SLOT, this.logging);
     ctx.provide(LISTENER_RECORDS, this.records as RecordSink);
@@ -121,6 +122,12 @@ class DaemonServices implements Services {
     });
   }
 
+  /** The engine once it exists, running or stopping. */
+  private engine(what: string): QueueManager {
+    if (!this.manager) throw new NotRunningError(`${what}: the queue engine is not started yet (waiting for spool startup)`);
+    return this.manager;
+  }
+
   private running(what: string): QueueManager {
     if (!this.manager || this.state !== 'running') {
       throw new NotRunningError(`${what}: the queue engine is ${this.state === 'stopping' ? 'shutting down' : 'not started yet (waiting for spool startup)'}`);
@@ -152,9 +159,12 @@ class DaemonServices implements Services {
     this.state = 'stopping';
     await this.ctx.optional(LISTENERS)?.closeAll();
     await this.manager?.shutdown();
-    this.spool?.close();
     await beforeLogClose();
+    // Hooks drain into the (stopping) engine, which spools what they hand it,
+    // so the spool closes only after logging has flushed.
     await this.logging.close();
+    await this.spool?.flush();
+    this.spool?.close();
     await closeDefaultAmqpPool();
   }
 }

@@ -113,9 +113,14 @@ export class QueueManager implements QueueEngine {
    * listener that logs its own reception Bounce avoid a second record.
    */
   async insert(msg: Message, opts: { deferredSpool?: boolean; logFailure?: boolean } = {}): Promise<void> {
-    if (this.shuttingDown) throw new ShuttingDownError('shutting down');
     const name = msg.queueName();
     if (name === 'null') return;
+    if (this.shuttingDown) {
+      // engine.md §11: an insert during shutdown is saved and dropped, and comes
+      // back at the next start (e.g. hook records of the last in-flight sends).
+      await this.spool.save(msg);
+      return;
+    }
     const queue = await this.scheduled.resolve(name);
     this.ensureMaintenance();
     if (!opts.deferredSpool) await this.spool.save(msg);
