@@ -98,7 +98,7 @@ class DaemonServices implements Services {
         if (opts.deferredSpool || msg.queueName() === 'null') return;
         await this.running('reception').spool.save(msg);
       },
-      insert: (msg) => this.running('reception').insert(msg, { deferredSpool: true, logFailure: false }),
+      insert: (msg) => this.running('reception').insert(msg, { deferredSpool: true, logFailure: false, unwindOnFailure: true }),
     });
     ctx.provide(ADMIN_OPS, this.lazyAdmin());
     ctx.provide(MESSAGE_SAVER, async (msg: Message) => {

@@ -112,7 +112,7 @@ export class QueueManager implements QueueEngine {
    * queue refuses the message it is removed again; `logFailure: false` lets a
    * listener that logs its own reception Bounce avoid a second record.
    */
-  async insert(msg: Message, opts: { deferredSpool?: boolean; logFailure?: boolean } = {}): Promise<void> {
+  async insert(msg: Message, opts: { deferredSpool?: boolean; logFailure?: boolean; unwindOnFailure?: boolean } = {}): Promise<void> {
     const name = msg.queueName();
     if (name === 'null') return;
     if (this.shuttingDown) {
@@ -121,9 +121,22 @@ export class QueueManager implements QueueEngine {
       await this.spool.save(msg);
       return;
     }
-    const queue = await this.scheduled.resolve(name);
-    this.ensureMaintenance();
+    // Saved before the queue is resolved, as KumoMTA does: if get_queue_config
+    // fails, the message waits in the spool for the next start instead of being
+    // lost. Reception unwinds instead (its sender gets the error and retries).
     if (!opts.deferredSpool) await this.spool.save(msg);
+    let queue: ScheduledQueue;
+    try {
+      queue = await this.scheduled.resolve(name);
+    } catch (err) {
+      if (opts.unwindOnFailure) await this.remove(msg);
+      else {
+        if (opts.deferredSpool) await this.saveAndDrop(msg);
+        this.diag(`${msg.id} stays in the spool until the next start: queue ${name} cannot be resolved: ${(err as Error).message}`);
+      }
+      throw err;
+    }
+    this.ensureMaintenance();
     try {
       await queue.insert(msg, new InsertContext(['Received']));
     } catch (err) {

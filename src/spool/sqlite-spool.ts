@@ -91,7 +91,8 @@ export class SqliteSpool implements MessageStore {
       loadEnvelope: this.db.prepare('SELECT sender, recipients, schedule, due, attempts FROM messages WHERE id = ?'),
       loadMeta: this.db.prepare('SELECT meta FROM messages WHERE id = ?').pluck(),
       loadData: this.db.prepare('SELECT body FROM data WHERE id = ?').pluck(),
-      enumerate: this.db.prepare('SELECT id, queue, due, attempts, schedule FROM messages WHERE id > ? ORDER BY id LIMIT ?'),
+      enumerate: this.db.prepare('SELECT id, queue, due, attempts, schedule FROM messages WHERE id > ? AND rowid <= ? ORDER BY id LIMIT ?'),
+      maxRowid: this.db.prepare('SELECT coalesce(max(rowid), 0) FROM messages').pluck(),
       count: this.db.prepare('SELECT count(*) FROM messages').pluck(),
     };
   }
@@ -192,9 +193,13 @@ export class SqliteSpool implements MessageStore {
    */
   *enumerate(pageSize = 5000): IterableIterator<SpoolIndexEntry> {
     this.assertOpen();
+    // Only what was spooled before enumeration began: messages accepted while
+    // it runs are already queued, and reading them again would send them twice
+    // (KumoMTA skips entries created after start-up too). Upserts keep rowids.
+    const lastRowid = this.stmts.maxRowid.get() as number;
     let after = '';
     for (;;) {
-      const rows = this.stmts.enumerate.all(after, pageSize) as SpoolIndexEntry[];
+      const rows = this.stmts.enumerate.all(after, lastRowid, pageSize) as SpoolIndexEntry[];
       for (const row of rows) yield row;
       if (rows.length < pageSize) return;
       after = rows[rows.length - 1]!.id;

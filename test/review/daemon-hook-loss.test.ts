@@ -110,15 +110,9 @@ describe('review: log-hook records and shutdown', () => {
 });
 
 describe('review: log-hook message whose get_queue_config fails', () => {
-  // BUG (queue/manager.ts insert(): `await this.scheduled.resolve(name)` runs before
-  // `await this.spool.save(msg)`): for a log-hook message the queue is resolved before the
-  // message is made durable, so a get_queue_config error throws out of insert, LogHook.handle
-  // only logs it, and the record is gone for good. Worse, queue-registry.ts caches the failure
-  // for 60 s (NEGATIVE_CACHE_MS), so one transient error drops EVERY record for that hook queue
-  // for the next minute. KumoMTA's hook saves the message first, then QueueManager::insert
-  // (engine.md §13 step 5): the failed inserts leave the messages in the spool and they are
-  // delivered after the next restart.
-  it.fails('records refused by a failing get_queue_config stay in the spool and arrive after a restart', async () => {
+  // KumoMTA's hook saves the message before resolving its queue (engine.md §13 step 5):
+  // a get_queue_config failure leaves it in the spool, and it is delivered after a restart.
+  it('records refused by a failing get_queue_config stay in the spool and arrive after a restart', async () => {
     stateDir = makeStateDir('kumo-review-');
     const clock = new VirtualClock();
     const d1 = await startDaemon({ stateDir, clock, policy: policy({ configFailures: 1 }) });
@@ -131,11 +125,13 @@ describe('review: log-hook message whose get_queue_config fails', () => {
     await d1.kumod.services.logging.log(second.event);
     await quiesceDaemon(d1);
     expect(sentIds(d1)).toEqual([]);
-    expect(d1.log.lines.filter((l) => /config service temporarily unavailable/.test(l.message))).toHaveLength(2);
+    expect(d1.log.lines.filter((l) => /config service temporarily unavailable/.test(l.message)).length).toBeGreaterThanOrEqual(2);
     await d1.stop({ keepState: true });
     daemons.splice(daemons.indexOf(d1), 1);
 
-    const d2 = await start(policy());
+    // The restart continues on the same virtual timeline (a real clock would find them months old and expire them).
+    const d2 = await startDaemon({ stateDir, clock: new VirtualClock(clock.now()), policy: policy() });
+    daemons.push(d2);
     await quiesceDaemon(d2);
     expect(sentIds(d2).sort()).toEqual([first.id, second.id].sort());
   });
