@@ -27,6 +27,8 @@ export class Dispatcher {
   phase: DispatcherPhase = 'Starting';
   lastActivity: number;
   private held: Message[] = [];
+  /** The batch inside send(); the engine saves it if shutdown gives up waiting. */
+  inFlight: readonly Message[] = [];
   private conn: DeliveryConnection | null = null;
   private deliveredThisConnection = 0;
   private batchStarted: number | null = null;
@@ -251,6 +253,7 @@ export class Dispatcher {
     if (!(await this.applyMessageRateThrottles())) return true;
     const batch = this.held;
     this.held = [];
+    this.inFlight = batch;
     let outcome: SendOutcome;
     try {
       for (const msg of batch) {
@@ -266,6 +269,7 @@ export class Dispatcher {
     } catch (err) {
       outcome = { kind: 'error', text: errorText(err) };
     }
+    this.inFlight = [];
     return this.applyOutcome(batch, outcome);
   }
 

@@ -354,7 +354,15 @@ export class QueueManager implements QueueEngine {
       this.clock.sleep(bound, timeout.signal).then(() => false, () => true),
     ]);
     timeout.abort();
-    if (!finished) this.diag(`shutdown: dispatchers still busy after ${bound} ms; their messages stay in the spool`);
+    if (!finished) {
+      this.diag(`shutdown: dispatchers still busy after ${bound} ms; their messages stay in the spool`);
+      // Sends that never returned: write out what only memory held (deferred spool).
+      const abandoned: Promise<void>[] = [];
+      for (const rq of this.ready.queues.values()) {
+        for (const d of rq.dispatchers) for (const msg of d.inFlight) if (msg.metaDirty || msg.dataDirty) abandoned.push(this.saveAndDrop(msg));
+      }
+      await Promise.all(abandoned);
+    }
     await this.spool.flush();
   }
 }

@@ -145,15 +145,9 @@ describe('review: shutdown with a batch in flight', () => {
     expect(e2.sink.ids()).toEqual([m.id]);
   });
 
-  // BUG (delivery/dispatcher.ts deliver(): `const batch = this.held; this.held = [];` and
-  // queue/manager.ts doShutdown(): "dispatchers still busy ...; their messages stay in the spool"):
-  // once a batch is handed to send() it is only a local variable. If the send outlives the
-  // shutdown bound, shutdown neither waits nor saves it. For a deferred_spool message (log hooks
-  // with deferred_spool=true, deferred SMTP/HTTP reception) nothing was ever written, so the
-  // message is gone. KumoMTA keeps the batch in the dispatcher, whose drop handler saves it when
-  // the task is force-aborted (engine.md §11 step 5). Fix: keep the in-flight batch on the
-  // Dispatcher (e.g. this.inFlight) and saveAndDrop it from doShutdown when `finished` is false.
-  it.fails('a deferred-spool message stuck in send past the shutdown bound is saved for the next start', async () => {
+  // KumoMTA saves a force-aborted dispatcher's batch (engine.md §11 step 5): a deferred-spool
+  // message whose send outlives the shutdown bound is written out and comes back at the next start.
+  it('a deferred-spool message stuck in send past the shutdown bound is saved for the next start', async () => {
     const { factory, pending } = manualConnections();
     const e = await engineWith({ manager: { connections: factory, shutdownTimeoutMs: 30_000 } });
     const m = makeMessage('a@example.com', {}, e.clock);
