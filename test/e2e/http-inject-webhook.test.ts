@@ -3,35 +3,15 @@
  * published to a real webhook by policy-extras.log_hooks.
  */
 import fs from 'node:fs';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { injectHttp, maildirMessages, maildirWebhookPolicy, startDaemon, type TestDaemon } from '../helpers/daemon.ts';
-import { WebhookSink } from '../helpers/webhook-sink.ts';
+import { describe, expect, it } from 'vitest';
+import { injectHttp, maildirMessages, useMaildirWebhookDaemon, type WebhookRecord } from '../helpers/daemon.ts';
 
-type Rec = Record<string, unknown> & { type: string; id: string; headers: Record<string, string>; meta: Record<string, unknown> };
-
-let sink: WebhookSink;
-let d: TestDaemon;
-
-beforeEach(async () => {
-  sink = await WebhookSink.start();
-  d = await startDaemon({ policy: maildirWebhookPolicy({ webhookUrl: `${sink.url}/events` }) });
-});
-
-afterEach(async () => {
-  await d?.stop();
-  await sink.close();
-});
-
-const received = (): Rec[] => sink.requests.map((r) => r.json() as Rec);
-
-async function settleHook(n: number): Promise<void> {
-  await d.waitFor(() => sink.requests.length >= n, `${n} webhook requests`);
-  await d.waitFor(() => d.recordsOf('Delivery').filter((r) => r.queue === 'webhook.log_hook').length >= n, 'hook deliveries logged');
-}
+const env = useMaildirWebhookDaemon();
+const { received, settleHook } = env;
 
 describe('HTTP injection → Maildir → webhook', () => {
   it('one request with three recipients: three messages, each with exactly one Reception and one Delivery at the hook', async () => {
-    const res = await injectHttp(d.httpUrl!, {
+    const res = await injectHttp(env.daemon.httpUrl!, {
       envelope_sender: 'api@example.com',
       recipients: [{ email: 'one@example.net' }, { email: 'two@example.net' }, { email: 'three@example.org' }],
       content: { subject: 'injected over http', text_body: 'hello from fetch', headers: { 'X-Tenant': 'api-tenant', 'X-Order': '77' } },
@@ -40,10 +20,10 @@ describe('HTTP injection → Maildir → webhook', () => {
     expect(res.json).toMatchObject({ success_count: 3, fail_count: 0 });
 
     await settleHook(6);
-    await d.stop({ keepState: true });
+    await env.daemon.stop({ keepState: true });
     const records = received();
     expect(records).toHaveLength(6);
-    const byId = new Map<string, Rec[]>();
+    const byId = new Map<string, WebhookRecord[]>();
     for (const r of records) byId.set(r.id, [...(byId.get(r.id) ?? []), r]);
     expect(byId.size).toBe(3);
     for (const [, mine] of byId) {
@@ -57,21 +37,21 @@ describe('HTTP injection → Maildir → webhook', () => {
     }
     expect(records.filter((r) => r.type === 'Reception').map((r) => r.recipient).sort()).toEqual(['one@example.net', 'three@example.org', 'two@example.net']);
 
-    const files = maildirMessages(d.stateDir);
+    const files = maildirMessages(env.daemon.stateDir);
     expect(files).toHaveLength(3);
     for (const f of files) {
       expect(f.text).toContain('Subject: injected over http');
       expect(f.text).toContain('hello from fetch');
     }
-    fs.rmSync(d.stateDir, { recursive: true, force: true });
+    fs.rmSync(env.daemon.stateDir, { recursive: true, force: true });
   });
 
   it('raw RFC 5322 content is delivered byte for byte', async () => {
     const content = 'From: <api@example.com>\r\nSubject: raw content\r\nX-Tenant: rawt\r\n\r\nexact body\r\nsecond line\r\n';
-    const res = await injectHttp(d.httpUrl!, { envelope_sender: 'api@example.com', recipients: [{ email: 'raw@example.net' }], content });
+    const res = await injectHttp(env.daemon.httpUrl!, { envelope_sender: 'api@example.com', recipients: [{ email: 'raw@example.net' }], content });
     expect(res.status).toBe(200);
     await settleHook(2);
-    const files = maildirMessages(d.stateDir);
+    const files = maildirMessages(env.daemon.stateDir);
     expect(files).toHaveLength(1);
     expect(files[0]!.text.endsWith('\r\n\r\nexact body\r\nsecond line\r\n')).toBe(true);
     expect(files[0]!.text).toContain('Subject: raw content\r\n');
@@ -83,7 +63,7 @@ describe('HTTP injection → Maildir → webhook', () => {
 
   // engine.md §8.5 step 5, §17 item 13: an unparsable recipient fails alone (200, fail_count 1).
   it('a bad recipient fails alone: the good one is received and delivered, the bad one produces no record', async () => {
-    const res = await injectHttp(d.httpUrl!, {
+    const res = await injectHttp(env.daemon.httpUrl!, {
       envelope_sender: 'api@example.com',
       recipients: [{ email: 'good@example.net' }, { email: 'bad' }],
       content: { subject: 'partly bad', text_body: 'x' },
@@ -92,12 +72,12 @@ describe('HTTP injection → Maildir → webhook', () => {
     expect(res.json).toMatchObject({ success_count: 1, fail_count: 1, failed_recipients: ['bad'] });
     expect(String((res.json.errors as string[])[0])).toMatch(/^bad: /);
     await settleHook(2);
-    await d.stop({ keepState: true });
+    await env.daemon.stop({ keepState: true });
     expect(received().map((r) => [r.type, r.recipient])).toEqual([
       ['Reception', 'good@example.net'],
       ['Delivery', 'good@example.net'],
     ]);
-    expect(maildirMessages(d.stateDir)).toHaveLength(1);
-    fs.rmSync(d.stateDir, { recursive: true, force: true });
+    expect(maildirMessages(env.daemon.stateDir)).toHaveLength(1);
+    fs.rmSync(env.daemon.stateDir, { recursive: true, force: true });
   });
 });

@@ -3,39 +3,17 @@
  * policy-extras.log_hooks: one Reception and one Delivery per message, with
  * the captured headers and meta, and the message on disk.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import nodemailer from 'nodemailer';
-import { maildirMessages, maildirWebhookPolicy, startDaemon, type TestDaemon } from '../helpers/daemon.ts';
+import { maildirMessages, useMaildirWebhookDaemon, type WebhookRecord } from '../helpers/daemon.ts';
 import { RawSmtpClient } from '../helpers/smtp-client.ts';
-import { WebhookSink } from '../helpers/webhook-sink.ts';
 
-type Rec = Record<string, unknown> & { type: string; id: string; headers: Record<string, string>; meta: Record<string, unknown> };
-
-let sink: WebhookSink;
-let d: TestDaemon;
-
-beforeEach(async () => {
-  sink = await WebhookSink.start();
-  d = await startDaemon({ policy: maildirWebhookPolicy({ webhookUrl: `${sink.url}/events` }) });
-});
-
-afterEach(async () => {
-  await d?.stop();
-  await sink.close();
-});
-
-/** Every record the sink received, parsed. */
-const received = (): Rec[] => sink.requests.map((r) => r.json() as Rec);
-
-/** Waits for `n` hook requests and for the hook messages themselves to be delivered; then nothing else is pending. */
-async function settleHook(n: number): Promise<void> {
-  await d.waitFor(() => sink.requests.length >= n, `${n} webhook requests`);
-  await d.waitFor(() => d.recordsOf('Delivery').filter((r) => r.queue === 'webhook.log_hook').length >= n, 'hook deliveries logged');
-}
+const env = useMaildirWebhookDaemon();
+const { received, settleHook } = env;
 
 describe('SMTP → Maildir → webhook', () => {
   it('publishes exactly one Reception and one Delivery per message, with Subject, X-* headers and meta', async () => {
-    const transport = nodemailer.createTransport({ host: '127.0.0.1', port: d.smtpPort!, secure: false, ignoreTLS: true });
+    const transport = nodemailer.createTransport({ host: '127.0.0.1', port: env.daemon.smtpPort!, secure: false, ignoreTLS: true });
     const sent: string[] = [];
     for (let i = 1; i <= 3; i++) {
       await transport.sendMail({
@@ -51,10 +29,10 @@ describe('SMTP → Maildir → webhook', () => {
 
     await settleHook(6);
     // Graceful shutdown drains everything: anything duplicated would arrive by now.
-    await d.stop();
+    await env.daemon.stop();
     const records = received();
     expect(records).toHaveLength(6);
-    expect(sink.requests.every((r) => r.method === 'POST' && r.path === '/events' && r.headers['content-type'] === 'application/json')).toBe(true);
+    expect(env.sink.requests.every((r) => r.method === 'POST' && r.path === '/events' && r.headers['content-type'] === 'application/json')).toBe(true);
 
     const ids = [...new Set(records.map((r) => r.id))];
     expect(ids).toHaveLength(3);
@@ -79,7 +57,7 @@ describe('SMTP → Maildir → webhook', () => {
   });
 
   it('writes the message to the Maildir named in the Delivery record, body intact', async () => {
-    const smtp = await RawSmtpClient.connect(d.smtpPort!);
+    const smtp = await RawSmtpClient.connect(env.daemon.smtpPort!);
     expect((await smtp.reply()).code).toBe(220);
     expect((await smtp.command('EHLO client.example')).code).toBe(250);
     expect((await smtp.command('MAIL FROM:<raw@example.com>')).code).toBe(250);
@@ -91,12 +69,12 @@ describe('SMTP → Maildir → webhook', () => {
     smtp.close();
 
     await settleHook(2);
-    const delivery = d.recordsOf('Delivery').find((r) => r.delivery_protocol === 'Maildir')!;
+    const delivery = env.daemon.recordsOf('Delivery').find((r) => r.delivery_protocol === 'Maildir')!;
     const content = String((delivery.response as { content: string }).content);
     const maildirId = /wrote to maildir with id=(\S+)/.exec(content)?.[1];
     expect(maildirId, content).toBeTruthy();
 
-    const files = maildirMessages(d.stateDir);
+    const files = maildirMessages(env.daemon.stateDir);
     expect(files).toHaveLength(1);
     expect(files[0]!.name.startsWith(maildirId!)).toBe(true);
     expect(files[0]!.text).toContain('Subject: raw session');

@@ -21,6 +21,8 @@ import { loadPolicyFile } from '../../src/policy/create.ts';
 import { MemoryLog } from '../../src/kumo/diagnostics.ts';
 import { LISTENERS } from '../../src/server/ports.ts';
 import { RecordRecorder } from '../../src/testing/record-recorder.ts';
+import { afterEach, beforeEach } from 'vitest';
+import { WebhookSink } from './webhook-sink.ts';
 import type { QueueManager } from '../../src/queue/manager.ts';
 import { SystemClock, VirtualClock, settle, type Clock } from '../../src/util/clock.ts';
 import { engineIdle } from './engine.ts';
@@ -294,4 +296,39 @@ export function maildirMessages(stateDir: string): { name: string; text: string 
   const dir = path.join(stateDir, 'maildir', 'new');
   if (!fs.existsSync(dir)) return [];
   return fs.readdirSync(dir).sort().map((name) => ({ name, text: fs.readFileSync(path.join(dir, name), 'utf8') }));
+}
+
+/** A record as the webhook sink received it. */
+export type WebhookRecord = Record<string, unknown> & { type: string; id: string; headers: Record<string, string>; meta: Record<string, unknown> };
+
+/**
+ * For a test file: before each test, a webhook sink and a daemon running
+ * maildirWebhookPolicy against it; both stopped after each test.
+ */
+export function useMaildirWebhookDaemon() {
+  let sink: WebhookSink;
+  let daemon: TestDaemon;
+  beforeEach(async () => {
+    sink = await WebhookSink.start();
+    daemon = await startDaemon({ policy: maildirWebhookPolicy({ webhookUrl: `${sink.url}/events` }) });
+  });
+  afterEach(async () => {
+    await daemon?.stop();
+    await sink.close();
+  });
+  return {
+    get sink() {
+      return sink;
+    },
+    get daemon() {
+      return daemon;
+    },
+    /** Every record the sink received, parsed. */
+    received: (): WebhookRecord[] => sink.requests.map((r) => r.json() as WebhookRecord),
+    /** Waits for `n` hook requests and for the hook messages themselves to be delivered. */
+    async settleHook(n: number): Promise<void> {
+      await daemon.waitFor(() => sink.requests.length >= n, `${n} webhook requests`);
+      await daemon.waitFor(() => daemon.recordsOf('Delivery').filter((r) => r.queue === 'webhook.log_hook').length >= n, 'hook deliveries logged');
+    },
+  };
 }
