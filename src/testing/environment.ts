@@ -42,8 +42,8 @@ export class TestEnvironment implements HostState {
   readonly kumod: Kumod;
   readonly tempDir: string;
   readonly http: MockHttp;
-  readonly kafka = new MockKafka();
-  readonly amqp = new MockAmqp();
+  readonly kafka = new MockKafka(this.clock);
+  readonly amqp = new MockAmqp(this.clock);
   readonly recorder: RecordRecorder;
   started = false;
 

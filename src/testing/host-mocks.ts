@@ -115,7 +115,7 @@ export const EndpointClass: LuaClass<MockEndpoint> = new LuaClass<MockEndpoint>(
 
 function kafkaJson(m: PublishedKafkaMessage): JsonObject {
   const json = parseBody(m.payload);
-  const out: JsonObject = { topic: m.topic, partition: m.partition, offset: m.offset, key: m.key, payload: decodeText(m.payload), headers: m.headers };
+  const out: JsonObject = { topic: m.topic, partition: m.partition, offset: m.offset, key: m.key, payload: decodeText(m.payload), headers: m.headers, at: m.atMs / 1000 };
   if (json !== undefined) out.json = json;
   return out;
 }
@@ -137,7 +137,7 @@ export const KafkaClass: LuaClass<MockKafka> = new LuaClass<MockKafka>({
 function amqpJson(m: PublishedAmqpMessage): JsonObject {
   const json = parseBody(m.payload);
   const props = JSON.parse(JSON.stringify(m.properties)) as JsonObject;
-  const out: JsonObject = { exchange: m.exchange, routing_key: m.routingKey, payload: decodeText(m.payload), properties: props };
+  const out: JsonObject = { exchange: m.exchange, routing_key: m.routingKey, payload: decodeText(m.payload), properties: props, at: m.atMs / 1000 };
   if (json !== undefined) out.json = json;
   return out;
 }
@@ -147,6 +147,7 @@ export const AmqpClass: LuaClass<MockAmqp> = new LuaClass<MockAmqp>({
   methods: {
     messages: (L) => pushList(L, AmqpClass.check(L, 1).messages, amqpJson),
     count: (L) => (lua.lua_pushinteger(L, AmqpClass.check(L, 1).messages.length), 1),
+    connections: (L) => (lua.lua_pushinteger(L, AmqpClass.check(L, 1).connections), 1),
     fail_next: (L) => (AmqpClass.check(L, 1).failNext(argString(L, 2)), 0),
   },
 });

@@ -30,6 +30,12 @@ describe('kumo-lua test (Lua tests)', () => {
     expect(summary.passed).toBe(2);
   });
 
+  it('records Kafka and AMQP publishes with their virtual time and connection reuse', async () => {
+    const summary = await runTestFiles([fixture('brokers_test.lua')], { print: () => undefined }, () => undefined);
+    expect(summary.results.filter((r) => !r.ok).map((r) => r.failure)).toEqual([]);
+    expect(summary.passed).toBe(2);
+  });
+
   it('exits non-zero from the command line when a test fails', () => {
     const run = spawnSync(process.execPath, [path.join(root, 'bin/kumo-lua.mjs'), 'test', fixture('mixed_test.lua')], { encoding: 'utf8', timeout: 60_000 });
     expect(run.status).toBe(1);

@@ -5,12 +5,15 @@
 import { EventEmitter } from 'node:events';
 import type { ChannelModel } from 'amqplib';
 import type { Connector } from '../../clients/amqp/channel.ts';
+import type { Clock } from '../../util/clock.ts';
 
 export interface PublishedAmqpMessage {
   exchange: string;
   routingKey: string;
   payload: Uint8Array;
   properties: Record<string, unknown>;
+  /** Virtual time of the publish. */
+  atMs: number;
 }
 
 class FakeChannel extends EventEmitter {
@@ -20,7 +23,7 @@ class FakeChannel extends EventEmitter {
   publish(exchange: string, routingKey: string, content: Uint8Array, options: Record<string, unknown> = {}): boolean {
     const failure = this.broker.takeFailure();
     if (failure !== undefined) throw new Error(failure);
-    this.broker.messages.push({ exchange, routingKey, payload: new Uint8Array(content), properties: { ...options } });
+    this.broker.messages.push({ exchange, routingKey, payload: new Uint8Array(content), properties: { ...options }, atMs: this.broker.clock.now() });
     return true;
   }
   async waitForConfirms(): Promise<void> {}
@@ -45,6 +48,7 @@ class FakeConnection extends EventEmitter {
 }
 
 export class MockAmqp {
+  constructor(readonly clock: Clock) {}
   readonly messages: PublishedAmqpMessage[] = [];
   connections = 0;
   private readonly failures: string[] = [];

@@ -5,6 +5,7 @@
  */
 import type { ProducerRecord, RecordMetadata } from 'kafkajs';
 import type { KafkaProducerFactory } from '../../clients/kafka/producer.ts';
+import type { Clock } from '../../util/clock.ts';
 
 export interface PublishedKafkaMessage {
   topic: string;
@@ -13,6 +14,8 @@ export interface PublishedKafkaMessage {
   key: string | null;
   payload: Uint8Array;
   headers: Record<string, string>;
+  /** Virtual time of the publish. */
+  atMs: number;
 }
 
 function bytes(v: unknown): Uint8Array {
@@ -23,6 +26,7 @@ function bytes(v: unknown): Uint8Array {
 }
 
 export class MockKafka {
+  constructor(private readonly clock: Clock) {}
   readonly messages: PublishedKafkaMessage[] = [];
   private readonly failures: string[] = [];
   private readonly offsets = new Map<string, number>();
@@ -50,7 +54,7 @@ export class MockKafka {
         this.offsets.set(key, offset + 1);
         const headers: Record<string, string> = {};
         for (const [k, v] of Object.entries(m.headers ?? {})) headers[k] = new TextDecoder().decode(bytes(Array.isArray(v) ? v[0] : v));
-        this.messages.push({ topic: record.topic, partition, offset, key: m.key === null || m.key === undefined ? null : new TextDecoder().decode(bytes(m.key)), payload: bytes(m.value), headers });
+        this.messages.push({ topic: record.topic, partition, offset, key: m.key === null || m.key === undefined ? null : new TextDecoder().decode(bytes(m.key)), payload: bytes(m.value), headers, atMs: this.clock.now() });
         out.push({ topicName: record.topic, partition, errorCode: 0, baseOffset: String(offset) });
       }
       return out;
