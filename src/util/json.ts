@@ -56,19 +56,39 @@ function formatNumber(v: number): string {
   return Math.abs(v) < 1e21 ? String(v) : BigInt(v).toString();
 }
 
+/** Orders strings as their UTF-8 bytes would sort (code point order), like serde_json's maps. */
+export function compareUtf8(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.codePointAt(i)!;
+    const y = b.codePointAt(i)!;
+    if (x !== y) return x - y;
+    if (x > 0xffff) i++;
+  }
+  return a.length - b.length;
+}
+
 export interface JsonTextOptions {
   /** Two-space indented output like serde_json's pretty printer. */
   pretty?: boolean;
   /** Sort object keys (serde_json without preserve_order). */
   sortKeys?: boolean;
+  /**
+   * For other JSON-shaped trees (kumo.serde's ordered objects): the entries
+   * of an object node this writer does not know, in output order.
+   */
+  objectEntries?: (node: object) => [string, unknown][] | undefined;
+  /** Maps leaf types this writer does not know (e.g. byte strings) to JSON values. */
+  mapValue?: (node: unknown) => unknown;
 }
 
 /** Serialises a JsonValue exactly as serde_json would, keeping `5.0` for JsonFloat. */
 export function toJsonText(value: JsonValue, options: JsonTextOptions = {}): string {
   const pretty = options.pretty === true;
   const sortKeys = options.sortKeys === true;
-  const write = (v: JsonValue, indent: string): string => {
-    if (v === null) return 'null';
+  const write = (node: unknown, indent: string): string => {
+    const v = options.mapValue ? options.mapValue(node) : node;
+    if (v === null || v === undefined) return 'null';
     switch (typeof v) {
       case 'boolean':
         return v ? 'true' : 'false';
@@ -84,11 +104,11 @@ export function toJsonText(value: JsonValue, options: JsonTextOptions = {}): str
       const items = v.map((x) => write(x, inner));
       return pretty ? `[\n${inner}${items.join(`,\n${inner}`)}\n${indent}]` : `[${items.join(',')}]`;
     }
-    let keys = Object.keys(v);
-    if (keys.length === 0) return '{}';
-    if (sortKeys) keys = keys.sort();
+    let entries = options.objectEntries?.(v as object) ?? Object.entries(v as object);
+    if (entries.length === 0) return '{}';
+    if (sortKeys) entries = [...entries].sort((a, b) => compareUtf8(a[0], b[0]));
     const sep = pretty ? ': ' : ':';
-    const items = keys.map((k) => `${JSON.stringify(k)}${sep}${write(v[k]!, inner)}`);
+    const items = entries.map(([k, x]) => `${JSON.stringify(k)}${sep}${write(x, inner)}`);
     return pretty ? `{\n${inner}${items.join(`,\n${inner}`)}\n${indent}}` : `{${items.join(',')}}`;
   };
   return write(value, '');

@@ -4,25 +4,10 @@
  * map does) and a strict parser with serde_json's rules and messages
  * (clients.md §6.1, §6.2).
  */
-import { JsonFloat, formatFloat, type JsonValue } from '../../util/json.ts';
+import { JsonFloat, compareUtf8, toJsonText, type JsonValue } from '../../util/json.ts';
+
+export { compareUtf8 };
 import { SerdeBytes, SerdeObject, type SerdeValue } from './lua-value.ts';
-
-function formatNumber(v: number): string {
-  if (!Number.isInteger(v)) return formatFloat(v);
-  return Math.abs(v) < 1e21 ? String(v) : BigInt(v).toString();
-}
-
-/** Orders strings as their UTF-8 bytes would sort (code point order). */
-export function compareUtf8(a: string, b: string): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const x = a.codePointAt(i)!;
-    const y = b.codePointAt(i)!;
-    if (x !== y) return x - y;
-    if (x > 0xffff) i++;
-  }
-  return a.length - b.length;
-}
 
 /** Sorted, de-duplicated entries (a later duplicate replaces the earlier value). */
 export function sortedEntries(obj: SerdeObject): [string, SerdeValue][] {
@@ -31,32 +16,13 @@ export function sortedEntries(obj: SerdeObject): [string, SerdeValue][] {
   return [...map.entries()].sort((a, b) => compareUtf8(a[0], b[0]));
 }
 
+/** Compact in Lua iteration order, or pretty with keys sorted, through the shared JSON writer. */
 export function writeJson(value: SerdeValue, pretty: boolean): string {
-  const write = (v: SerdeValue, indent: string): string => {
-    if (v === null) return 'null';
-    switch (typeof v) {
-      case 'boolean':
-        return v ? 'true' : 'false';
-      case 'number':
-        return formatNumber(v);
-      case 'string':
-        return JSON.stringify(v);
-    }
-    if (v instanceof JsonFloat) return formatFloat(v.value);
-    if (v instanceof SerdeBytes) return write(Array.from(v.bytes), indent);
-    const inner = indent + '  ';
-    if (Array.isArray(v)) {
-      if (v.length === 0) return '[]';
-      const items = v.map((x) => write(x, inner));
-      return pretty ? `[\n${inner}${items.join(`,\n${inner}`)}\n${indent}]` : `[${items.join(',')}]`;
-    }
-    const entries = pretty ? sortedEntries(v) : v.entries;
-    if (entries.length === 0) return '{}';
-    const sep = pretty ? ': ' : ':';
-    const items = entries.map(([k, x]) => `${JSON.stringify(k)}${sep}${write(x, inner)}`);
-    return pretty ? `{\n${inner}${items.join(`,\n${inner}`)}\n${indent}}` : `{${items.join(',')}}`;
-  };
-  return write(value, '');
+  return toJsonText(value as JsonValue, {
+    pretty,
+    objectEntries: (node) => (node instanceof SerdeObject ? (pretty ? sortedEntries(node) : node.entries) : undefined),
+    mapValue: (node) => (node instanceof SerdeBytes ? Array.from(node.bytes) : node),
+  });
 }
 
 export class JsonSyntaxError extends Error {}
