@@ -13,6 +13,7 @@ own host constructors, prefixed with where in the value the problem is.
   local Server = Record('Server', { host = String, port = Option(typing.integer) })
   local s = Server { host = 'mx.example.com' }
 ]]
+local utils = require 'policy-extras.policy_utils'
 local mod = {}
 
 local Type = {}
@@ -193,12 +194,7 @@ function mod.option(t)
   end, { optional = true, inner = t })
 end
 
-local function deep_copy(v)
-  if type(v) ~= 'table' then return v end
-  local out = {}
-  for k, x in pairs(v) do out[k] = deep_copy(x) end
-  return setmetatable(out, getmetatable(v))
-end
+local deep_copy = utils.deep_copy
 
 --- Like option, but nil becomes (a copy of) `value`.
 function mod.default(t, value)
@@ -213,13 +209,7 @@ function mod.default(t, value)
   end, { optional = true, inner = t, default_value = value })
 end
 
-local function is_sequence(tbl)
-  local n = #tbl
-  for k in pairs(tbl) do
-    if math.type(k) ~= 'integer' or k < 1 or k > n then return false end
-  end
-  return true
-end
+local is_sequence = utils.is_array
 
 --- An array table (1..n, no other keys) whose elements match `t`.
 function mod.list(t)
