@@ -35,3 +35,13 @@ export function newLua(options: PolicyOptions = {}): TestContext {
 export async function evalLua(code: string, options: PolicyOptions = {}): Promise<JsonValue> {
   return newLua(options).eval(code);
 }
+
+/** The message of the error a promise rejects with; fails the test if it resolves. */
+export async function errorOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    return (e as Error).message;
+  }
+  throw new Error('expected a Lua error');
+}

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { newLua } from '../helpers/lua.ts';
+import { newLua, errorOf } from '../helpers/lua.ts';
 import { AMQP_URL, RabbitQueue, rabbitAddress, rabbitAvailable, skipRabbit } from '../helpers/rabbitmq.ts';
 import { TcpProxy } from '../helpers/tcp-proxy.ts';
 import { AMQP_PUBLISHER_POOL } from '../../src/kumo/amqp.ts';
@@ -16,14 +16,6 @@ import { VirtualClock } from '../../src/util/clock.ts';
 const available = await rabbitAvailable();
 const skip = skipRabbit(available);
 
-const errorOf = async (p: Promise<unknown>): Promise<string> => {
-  try {
-    await p;
-  } catch (e) {
-    return (e as Error).message;
-  }
-  throw new Error('expected a Lua error');
-};
 const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe.skipIf(skip)('kumo.amqp.build_client (RabbitMQ)', () => {

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { newLua } from '../helpers/lua.ts';
+import { newLua, errorOf } from '../helpers/lua.ts';
 import { WebhookSink } from '../helpers/webhook-sink.ts';
 import { VirtualClock } from '../../src/util/clock.ts';
 import { lua as lua_ } from '../../src/lua/fengari.ts';
@@ -22,14 +22,6 @@ beforeEach(() => {
 });
 
 const lua = (code: string) => newLua().eval(code);
-const errorOf = async (p: Promise<unknown>): Promise<string> => {
-  try {
-    await p;
-  } catch (e) {
-    return (e as Error).message;
-  }
-  throw new Error('expected a Lua error');
-};
 
 describe('requests on the wire', () => {
   test('post with headers and body; Accept */* by default and no User-Agent', async () => {

@@ -4,7 +4,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import type { ProducerRecord, RecordMetadata } from 'kafkajs';
-import { newLua } from '../helpers/lua.ts';
+import { newLua, errorOf } from '../helpers/lua.ts';
 import { KAFKA_PRODUCER_FACTORY, type ProducerLike } from '../../src/clients/kafka/producer.ts';
 import type { ProducerSettings } from '../../src/clients/kafka/config.ts';
 import { VirtualClock } from '../../src/util/clock.ts';
@@ -47,14 +47,6 @@ function setup(options: { clock?: VirtualClock } = {}) {
   return { t, fake, settings };
 }
 
-const errorOf = async (p: Promise<unknown>): Promise<string> => {
-  try {
-    await p;
-  } catch (e) {
-    return (e as Error).message;
-  }
-  throw new Error('expected a Lua error');
-};
 
 describe('kumo.kafka with an injected producer', () => {
   test('build_producer maps librdkafka properties; no connection until the first send', async () => {
