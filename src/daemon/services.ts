@@ -17,7 +17,6 @@ import { FanOutSink } from '../records/fan-out.ts';
 import type { RecordSink } from '../records/types.ts';
 import { SqliteSpool } from '../spool/sqlite-spool.ts';
 import { SPOOL_DEFINITIONS, SpoolDefinitions } from '../spool/spool-definitions.ts';
-import type { SpoolParams } from '../spool/spool-params.ts';
 import { QueueManager } from '../queue/manager.ts';
 import { LuaConnectionFactory } from '../delivery/lua-connection.ts';
 import { ADMIN_OPS, LISTENER_RECORDS, LISTENERS, MESSAGE_INTAKE, METRICS_SOURCES, SERVER_HEALTH, type AdminOps, type MetricsSource } from '../server/ports.ts';
@@ -40,15 +39,16 @@ export interface Services {
 }
 
 export interface ServiceOptions extends PolicyOptions {
-  /** Where a defined spool really lives (the test harness redirects into a temp dir). */
-  spoolPath?: (params: SpoolParams) => string;
-  /** Where a configured log_dir really goes. */
-  logDirPath?: (dir: string) => string;
-  /** Where a queue's maildir_path really goes. */
-  maildirPath?: (path: string) => string;
+  /**
+   * Where a directory the policy names really goes (spool, local logs,
+   * Maildir); the test harness redirects them all into a temp dir.
+   */
+  statePath?: (kind: StateKind, path: string) => string;
 }
 
-/** Applies ServiceOptions.maildirPath to the configs get_queue_config returns. */
+export type StateKind = 'spool' | 'logs' | 'maildir';
+
+/** Applies ServiceOptions.statePath to the maildir_path of the configs get_queue_config returns. */
 function redirectMaildir(resolve: QueueConfigResolver, map: ((p: string) => string) | undefined): QueueConfigResolver {
   if (!map) return resolve;
   return async (...args) => {
@@ -75,7 +75,7 @@ class DaemonServices implements Services {
     this.logging = new Logging({
       clock: ctx.clock,
       nodeId: ctx.nodeId,
-      logDirPath: options.logDirPath,
+      logDirPath: options.statePath && ((dir) => options.statePath!('logs', dir)),
       onError: (err, where) => ctx.log.write('error', `${where}: ${err instanceof Error ? err.message : String(err)}`),
     });
     const latency = new DeliveryLatencyTap(ctx.clock);
@@ -138,14 +138,14 @@ class DaemonServices implements Services {
   async start(): Promise<void> {
     if (this.manager) return;
     const params = this.spools.primary();
-    const path = this.options.spoolPath?.(params) ?? params.path;
+    const path = this.options.statePath?.('spool', params.path) ?? params.path;
     this.spool = new SqliteSpool({ path, flush: params.flush, minFreeSpace: params.minFreeSpace, minFreeInodes: params.minFreeInodes });
     this.manager = new QueueManager({
       clock: this.ctx.clock,
       spool: this.spool,
       records: this.records,
       connections: new LuaConnectionFactory(this.ctx.runtime, this.ctx.events),
-      resolveQueueConfig: redirectMaildir(queueConfigResolver(this.ctx), this.options.maildirPath),
+      resolveQueueConfig: redirectMaildir(queueConfigResolver(this.ctx), this.options.statePath && ((p) => this.options.statePath!('maildir', p))),
       resolveEgressPathConfig: egressPathResolver(this.ctx),
       hooks: engineHooks(this.ctx),
     });

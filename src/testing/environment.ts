@@ -60,10 +60,8 @@ export class TestEnvironment implements HostState {
       clock: this.clock,
       log: this.log,
       print: options.print ?? ((line) => process.stdout.write(`    | ${line}\n`)),
-      spoolPath: (params) => inTemp('spool', params.path),
-      logDirPath: (dir) => inTemp('logs', dir),
-      // maildir_path may be a template: keep it whole under the temp dir.
-      maildirPath: (p) => path.join(this.tempDir, 'maildir', p),
+      // maildir_path may be a template: it is kept whole under the temp dir.
+      statePath: (kind, p) => (kind === 'maildir' ? path.join(this.tempDir, kind, p) : inTemp(kind, p)),
     });
     const ctx = this.kumod.ctx;
     this.http = new MockHttp(this.clock);
