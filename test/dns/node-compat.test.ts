@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { DnsService } from '../../src/dns/service.ts';
+import { TestResolver } from '../../src/dns/test-resolver.ts';
+import { nodeCompatibleResolve } from '../../src/dns/node-compat.ts';
+
+const ZONE = `$ORIGIN c.test.
+$TTL 60
+@        MX 10 mx.c.test.
+mx       A 192.0.2.1
+mx       AAAA 2001:db8::1
+@        TXT "v=spf1 " "-all"
+www      CNAME mx.c.test.
+`;
+
+const resolve = nodeCompatibleResolve(new DnsService(undefined, new TestResolver({ zones: [{ text: ZONE, secure: false }, { text: '$ORIGIN 2.0.192.in-addr.arpa.\n1 60 PTR mx.c.test.', secure: false }], servfail: ['bad.c.test'] })));
+
+async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await p;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code;
+  }
+  return undefined;
+}
+
+describe('node:dns-compatible resolve', () => {
+  it('returns node shapes for every record type', async () => {
+    expect(await resolve('c.test', 'MX')).toEqual([{ exchange: 'mx.c.test', priority: 10 }]);
+    expect(await resolve('mx.c.test', 'A')).toEqual(['192.0.2.1']);
+    expect(await resolve('mx.c.test')).toEqual(['192.0.2.1']);
+    expect(await resolve('mx.c.test', 'AAAA')).toEqual(['2001:db8::1']);
+    expect(await resolve('c.test', 'TXT')).toEqual([['v=spf1 ', '-all']]);
+    expect(await resolve('www.c.test', 'CNAME')).toEqual(['mx.c.test']);
+    expect(await resolve('www.c.test', 'A')).toEqual(['192.0.2.1']);
+    expect(await resolve('1.2.0.192.in-addr.arpa', 'PTR')).toEqual(['mx.c.test']);
+  });
+
+  it('fails with the error codes mailauth checks', async () => {
+    expect(await codeOf(resolve('nowhere.example', 'TXT'))).toBe('ENOTFOUND');
+    expect(await codeOf(resolve('mx.c.test', 'TXT'))).toBe('ENODATA');
+    expect(await codeOf(resolve('bad.c.test', 'TXT'))).toBe('ESERVFAIL');
+  });
+});
