@@ -26,6 +26,9 @@ import * as config from './config.ts';
 import * as logging from './logging.ts';
 import * as listeners from './listeners.ts';
 import * as dns from './dns.ts';
+import * as domainMap from './domain-map.ts';
+import * as cidr from './cidr.ts';
+import * as regexSetMap from './regex-set-map.ts';
 
 type Registrar = (kumo: ModuleTable, ctx: KumoContext) => void;
 
@@ -50,6 +53,9 @@ const SUBMODULES: Registrar[] = [
   logging.register,
   listeners.register,
   dns.register,
+  domainMap.register,
+  cidr.register,
+  regexSetMap.register,
 ];
 
 /** Builds `kumo` in the context's Lua state and installs it as package.loaded.kumo. */

@@ -4,28 +4,20 @@
  * `capacity` entries (least recently used evicted). Concurrent callers of a
  * missing key wait for the one that populates it.
  */
-import { lua, lauxlib, to_luastring, type LuaState, LUA_OK, LUA_TBOOLEAN, LUA_TNIL, LUA_TNUMBER, LUA_TSTRING, LUA_TTABLE } from '../lua/fengari.ts';
+import { lua, lauxlib, to_luastring, type LuaState, LUA_OK } from '../lua/fengari.ts';
 import { asyncFunction } from '../lua/host-function.ts';
 import { checkFunction } from '../lua/args.ts';
-import { toJson } from '../lua/marshal.ts';
-import { pushBytes, pushText, toBytes } from '../lua/strings.ts';
+import { pushText, toBytes } from '../lua/strings.ts';
 import { parseDuration } from '../util/duration.ts';
-import type { JsonValue } from '../util/json.ts';
 import type { ModuleTable } from './module-table.ts';
 import type { KumoContext } from './context.ts';
 import { MemoCache, type MemoOptions } from './support/memo-cache.ts';
 import { StructReader } from './support/struct-args.ts';
 import { luaToSerde } from './support/lua-value.ts';
 import { writeJson } from './support/json-text.ts';
-import { pushJsonArrays } from './support/push-json.ts';
+import { pushStoredValue, releaseStoredValue, storeValue as storeStoredValue, type StoredValue } from './support/stored-value.ts';
 
-type Stored =
-  | { t: 'nil' }
-  | { t: 'bool'; v: boolean }
-  | { t: 'int' | 'float'; v: number }
-  | { t: 'str'; bytes: Uint8Array }
-  | { t: 'json'; v: JsonValue }
-  | { t: 'ref'; ref: number };
+type Stored = StoredValue;
 
 // lookup(...) -> 'hit', key, values... | 'miss', key | 'wait', key
 const WRAPPER = `
@@ -84,58 +76,14 @@ function cacheKey(L: LuaState): string {
 export function register(kumo: ModuleTable, ctx: KumoContext): void {
   const runtime = ctx.runtime;
 
-  const storeValue = (L: LuaState, idx: number): Stored => {
-    switch (lua.lua_type(L, idx)) {
-      case LUA_TNIL:
-        return { t: 'nil' };
-      case LUA_TBOOLEAN:
-        return { t: 'bool', v: lua.lua_toboolean(L, idx) as boolean };
-      case LUA_TNUMBER:
-        return lua.lua_isinteger(L, idx) ? { t: 'int', v: lua.lua_tointeger(L, idx) as number } : { t: 'float', v: lua.lua_tonumber(L, idx) as number };
-      case LUA_TSTRING:
-        return { t: 'str', bytes: Uint8Array.from(toBytes(L, idx)) };
-      case LUA_TTABLE:
-        // A copy, so callers cannot change what the cache holds.
-        return { t: 'json', v: toJson(L, idx, { keepArrayMarker: true }) };
-      default:
-        // Userdata (clients, configs) and functions are shared, as they are objects anyway.
-        lua.lua_pushvalue(L, idx);
-        lua.lua_xmove(L, runtime.L, 1);
-        return { t: 'ref', ref: runtime.ref() };
-    }
-  };
-
-  const pushStored = (L: LuaState, s: Stored): void => {
-    switch (s.t) {
-      case 'nil':
-        lua.lua_pushnil(L);
-        return;
-      case 'bool':
-        lua.lua_pushboolean(L, s.v);
-        return;
-      case 'int':
-        lua.lua_pushinteger(L, s.v);
-        return;
-      case 'float':
-        lua.lua_pushnumber(L, s.v);
-        return;
-      case 'str':
-        pushBytes(L, s.bytes);
-        return;
-      case 'json':
-        pushJsonArrays(L, s.v);
-        return;
-      case 'ref':
-        runtime.pushRef(L, s.ref);
-        return;
-    }
-  };
+  const storeValue = (L: LuaState, idx: number): Stored => storeStoredValue(runtime, L, idx);
+  const pushStored = (L: LuaState, s: Stored): void => pushStoredValue(runtime, L, s);
 
   kumo.fn('memoize', (L) => {
     checkFunction(L, 1);
     const options = readOptions(L);
     const release = (values: Stored[]) => {
-      for (const v of values) if (v.t === 'ref') runtime.unref(v.ref);
+      for (const v of values) releaseStoredValue(runtime, v);
     };
     const cache = new MemoCache<Stored[]>(options, ctx.clock, release);
 
