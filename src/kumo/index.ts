@@ -29,6 +29,7 @@ import * as dns from './dns.ts';
 import * as domainMap from './domain-map.ts';
 import * as cidr from './cidr.ts';
 import * as regexSetMap from './regex-set-map.ts';
+import * as throttle from './throttle.ts';
 
 type Registrar = (kumo: ModuleTable, ctx: KumoContext) => void;
 
@@ -56,6 +57,7 @@ const SUBMODULES: Registrar[] = [
   domainMap.register,
   cidr.register,
   regexSetMap.register,
+  throttle.register,
 ];
 
 /** Builds `kumo` in the context's Lua state and installs it as package.loaded.kumo. */

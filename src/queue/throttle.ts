@@ -50,6 +50,21 @@ export function parseThrottleSpec(spec: string): ThrottleSpec {
   return { text: spec, limit, periodMs: multiplier * unit * 1000, maxBurst: maxBurst ?? limit, local };
 }
 
+/** One GCRA decision with the figures `kumo.make_throttle`'s `throttle()` reports. */
+export interface ThrottleDecision {
+  throttled: boolean;
+  /** Calls allowed in a burst (max_burst). */
+  limit: number;
+  /** Further calls allowed right now. */
+  remaining: number;
+  /** Until the state is back to empty, rounded up to whole seconds. */
+  resetAfterMs: number;
+  /** When throttled: the wait, rounded up to whole seconds; else null. */
+  retryAfterMs: number | null;
+}
+
+const ceilSecondsMs = (ms: number): number => Math.ceil(Math.max(0, ms) / 1000) * 1000;
+
 /**
  * Process-local Generic Cell Rate Algorithm keyed by name. `check` consumes
  * one cell when allowed; when throttled it returns the wait in whole seconds
@@ -61,6 +76,10 @@ export class Throttles {
   constructor(private readonly clock: Clock) {}
 
   check(key: string, spec: ThrottleSpec): { retryAfterMs: number | null } {
+    return { retryAfterMs: this.evaluate(key, spec).retryAfterMs };
+  }
+
+  evaluate(key: string, spec: ThrottleSpec): ThrottleDecision {
     const fullKey = `${key}:${spec.limit}:${spec.maxBurst}:${spec.periodMs}`;
     const now = this.clock.now();
     const emission = spec.periodMs / spec.limit;
@@ -68,9 +87,11 @@ export class Throttles {
     const tat = Math.max(this.tat.get(fullKey) ?? now, now);
     const allowAt = tat - tolerance;
     if (now < allowAt) {
-      return { retryAfterMs: Math.ceil((allowAt - now) / 1000) * 1000 };
+      return { throttled: true, limit: spec.maxBurst, remaining: 0, resetAfterMs: ceilSecondsMs(tat - now), retryAfterMs: ceilSecondsMs(allowAt - now) };
     }
-    this.tat.set(fullKey, tat + emission);
-    return { retryAfterMs: null };
+    const newTat = tat + emission;
+    this.tat.set(fullKey, newTat);
+    const remaining = Math.max(0, Math.floor((now + tolerance + emission - newTat) / emission));
+    return { throttled: false, limit: spec.maxBurst, remaining, resetAfterMs: ceilSecondsMs(newTat - now), retryAfterMs: null };
   }
 }
