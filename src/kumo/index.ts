@@ -30,6 +30,7 @@ import * as domainMap from './domain-map.ts';
 import * as cidr from './cidr.ts';
 import * as regexSetMap from './regex-set-map.ts';
 import * as throttle from './throttle.ts';
+import * as bounce from './bounce.ts';
 
 type Registrar = (kumo: ModuleTable, ctx: KumoContext) => void;
 
@@ -58,6 +59,7 @@ const SUBMODULES: Registrar[] = [
   cidr.register,
   regexSetMap.register,
   throttle.register,
+  bounce.register,
 ];
 
 /** Builds `kumo` in the context's Lua state and installs it as package.loaded.kumo. */

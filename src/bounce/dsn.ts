@@ -1,0 +1,170 @@
+/**
+ * RFC 3464 delivery status notifications built from a log record
+ * (`kumo.generate_rfc3464_message`, lua-api-more §6.4): multipart/report with
+ * a human-readable part, a message/delivery-status part and, if asked, the
+ * original message or its headers.
+ */
+import { randomUUID } from 'node:crypto';
+import { isJsonObject, type JsonObject, type JsonValue } from '../util/json.ts';
+
+export type IncludeOriginal = 'FullContent' | 'HeadersOnly' | 'No';
+
+export interface DsnParams {
+  includeOriginalMessage: IncludeOriginal;
+  enableBounce: boolean;
+  enableExpiration: boolean;
+  reportingMta: { mtaType: string; name: string };
+  /** Fixed boundary and Message-ID, for tests. */
+  stableContent: boolean;
+}
+
+export interface GeneratedDsn {
+  /** Always the null sender. */
+  sender: '';
+  recipient: string;
+  data: Uint8Array;
+}
+
+export class DsnParamsError extends Error {}
+
+const isObject = (v: JsonValue | undefined): v is JsonObject => isJsonObject(v);
+
+/** The lenient params table: unknown keys are ignored, required ones checked. */
+export function parseDsnParams(v: JsonValue): DsnParams {
+  if (!isObject(v)) throw new DsnParamsError('generate_rfc3464_message: params must be a table');
+  const include = v.include_original_message;
+  if (include !== 'FullContent' && include !== 'HeadersOnly' && include !== 'No') {
+    throw new DsnParamsError(
+      include === undefined
+        ? 'generate_rfc3464_message: missing field `include_original_message`'
+        : `generate_rfc3464_message: unknown variant \`${String(include)}\`, expected one of \`FullContent\`, \`HeadersOnly\`, \`No\``,
+    );
+  }
+  const mta = v.reporting_mta;
+  if (!isObject(mta) || typeof mta.mta_type !== 'string' || typeof mta.name !== 'string') {
+    throw new DsnParamsError('generate_rfc3464_message: `reporting_mta` must be { mta_type = string, name = string }');
+  }
+  return {
+    includeOriginalMessage: include,
+    enableBounce: v.enable_bounce === true,
+    enableExpiration: v.enable_expiration === true,
+    reportingMta: { mtaType: mta.mta_type, name: mta.name },
+    stableContent: v.stable_content === true,
+  };
+}
+
+/** RFC 5322 date-time in UTC. */
+function rfc5322Date(secs: number): string {
+  const d = new Date(secs * 1000);
+  const day = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'][d.getUTCDay()];
+  const mon = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'][d.getUTCMonth()];
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${day}, ${p(d.getUTCDate())} ${mon} ${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
+}
+
+function responseLine(response: JsonObject): { status: string; line: string } {
+  const code = typeof response.code === 'number' ? response.code : 0;
+  const ec = isObject(response.enhanced_code) ? response.enhanced_code : null;
+  const enhanced = ec ? `${ec.class}.${ec.subject}.${ec.detail}` : null;
+  const content = typeof response.content === 'string' ? response.content.replace(/\r\n|\r|\n/g, ' ') : '';
+  return {
+    status: enhanced ?? (code >= 400 && code < 500 ? '4.0.0' : '5.0.0'),
+    line: `${code} ${enhanced ? `${enhanced} ` : ''}${content}`,
+  };
+}
+
+function headerBlock(data: Uint8Array): Uint8Array {
+  for (let i = 0; i + 3 < data.length; i++) {
+    if (data[i] === 13 && data[i + 1] === 10 && data[i + 2] === 13 && data[i + 3] === 10) return data.subarray(0, i + 2);
+  }
+  for (let i = 0; i + 1 < data.length; i++) if (data[i] === 10 && data[i + 1] === 10) return data.subarray(0, i + 1);
+  return data;
+}
+
+/**
+ * The DSN for `record`, or null: no sender, a Bounce unless enabled and
+ * delivered over ESMTP, an Expiration unless enabled, any other type.
+ */
+export function generateDsn(params: DsnParams, original: Uint8Array | null, record: JsonObject, nowSecs: number): GeneratedDsn | null {
+  const sender = typeof record.sender === 'string' ? record.sender : '';
+  if (sender === '') return null;
+  if (record.type === 'Bounce') {
+    if (!params.enableBounce || record.delivery_protocol !== 'ESMTP') return null;
+  } else if (record.type === 'Expiration') {
+    if (!params.enableExpiration) return null;
+  } else {
+    return null;
+  }
+
+  const mta = params.reportingMta;
+  const boundary = params.stableContent ? 'report-boundary' : `report-${randomUUID()}`;
+  const messageId = params.stableContent ? `<dsn@${mta.name}>` : `<${randomUUID()}@${mta.name}>`;
+  const recipients = Array.isArray(record.recipient) ? record.recipient.map(String) : [String(record.recipient ?? '')];
+  const response = isObject(record.response) ? record.response : {};
+  const { status, line } = responseLine(response);
+  const peer = isObject(record.peer_address) && typeof record.peer_address.name === 'string' ? record.peer_address.name : '';
+  const created = typeof record.created === 'number' ? record.created : nowSecs;
+  const attempted = typeof record.timestamp === 'number' ? record.timestamp : nowSecs;
+  const why = record.type === 'Expiration' ? 'could not be delivered in time and has expired' : 'could not be delivered';
+
+  const crlf = (lines: string[]) => lines.join('\r\n') + '\r\n';
+  const perRecipient = recipients.map((rcpt) =>
+    crlf([
+      `Final-Recipient: rfc822; ${rcpt}`,
+      'Action: failed',
+      `Status: ${status}`,
+      ...(peer ? [`Remote-MTA: dns; ${peer}`] : []),
+      `Diagnostic-Code: smtp; ${line}`,
+      `Last-Attempt-Date: ${rfc5322Date(attempted)}`,
+    ]),
+  );
+  const parts: Array<string | Uint8Array> = [
+    crlf([
+      `From: Mail Delivery Subsystem <mailer-daemon@${mta.name}>`,
+      `To: ${sender}`,
+      'Subject: Returned mail',
+      `Date: ${rfc5322Date(nowSecs)}`,
+      `Message-ID: ${messageId}`,
+      'MIME-Version: 1.0',
+      `Content-Type: multipart/report; report-type="delivery-status"; boundary="${boundary}"`,
+      '',
+      `--${boundary}`,
+      'Content-Type: text/plain; charset=utf-8',
+      'Content-Transfer-Encoding: 8bit',
+      '',
+      `Your message ${why} to the following recipient(s):`,
+      '',
+      ...recipients.map((r) => `  ${r}`),
+      '',
+      `The reply was: ${line}`,
+      '',
+      `--${boundary}`,
+      'Content-Type: message/delivery-status',
+      '',
+      `Reporting-MTA: ${mta.mtaType}; ${mta.name}`,
+      `Arrival-Date: ${rfc5322Date(created)}`,
+      '',
+    ]) + perRecipient.join('\r\n'),
+  ];
+  if (original && params.includeOriginalMessage !== 'No') {
+    const full = params.includeOriginalMessage === 'FullContent';
+    parts.push(crlf(['', `--${boundary}`, `Content-Type: ${full ? 'message/rfc822' : 'text/rfc822-headers'}`, '', '']).slice(0, -2));
+    const body = full ? original : headerBlock(original);
+    parts.push(body);
+    const endsWithNewline = body.length > 0 && body[body.length - 1] === 10;
+    parts.push(endsWithNewline ? '' : '\r\n');
+  } else {
+    parts.push('\r\n');
+  }
+  parts.push(`--${boundary}--\r\n`);
+
+  const encoder = new TextEncoder();
+  const chunks = parts.map((p) => (typeof p === 'string' ? encoder.encode(p) : p));
+  const data = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    data.set(c, at);
+    at += c.length;
+  }
+  return { sender: '', recipient: sender, data };
+}
