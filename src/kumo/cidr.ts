@@ -4,12 +4,11 @@
  * `[ip]:port` or `ip:port`; anything else raises (KumoMTA's code, not its docs).
  */
 import ipaddr from 'ipaddr.js';
-import { lua } from '../lua/fengari.ts';
 import type { LuaRuntime } from '../lua/runtime.ts';
 import { parseDomainLiteral, splitPort } from '../dns/names.ts';
 import type { ModuleTable } from './module-table.ts';
 import type { KumoContext } from './context.ts';
-import { defineMapClass, fillFromTable, type HostMap } from './support/lua-map.ts';
+import { defineMapClass, mapConstructor, type HostMap } from './support/lua-map.ts';
 import type { StoredValue } from './support/stored-value.ts';
 
 interface Network {
@@ -96,11 +95,5 @@ export class CidrMap implements HostMap {
 const CidrMapClass = defineMapClass<CidrMap>('CidrMap', 'kumo.cidr map');
 
 export function register(kumo: ModuleTable, ctx: KumoContext): void {
-  kumo.sub('cidr').fn('make_map', (L) => {
-    const map = new CidrMap(ctx.runtime);
-    fillFromTable(L, 1, 'kumo.cidr.make_map', (k, v) => map.set(k, v), ctx.runtime);
-    lua.lua_settop(L, 0);
-    CidrMapClass.push(L, map);
-    return 1;
-  });
+  kumo.sub('cidr').fn('make_map', mapConstructor(CidrMapClass, 'kumo.cidr.make_map', () => new CidrMap(ctx.runtime), (map, k, v) => map.set(k, v)));
 }

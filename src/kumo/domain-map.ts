@@ -3,11 +3,10 @@
  * wildcard label, looked up label by label from the right. Keys are
  * case-sensitive; a longer exact key masks the wildcard of its parent.
  */
-import { lua } from '../lua/fengari.ts';
 import type { LuaRuntime } from '../lua/runtime.ts';
 import type { ModuleTable } from './module-table.ts';
 import type { KumoContext } from './context.ts';
-import { defineMapClass, fillFromTable, type HostMap } from './support/lua-map.ts';
+import { defineMapClass, mapConstructor, type HostMap } from './support/lua-map.ts';
 import type { StoredValue } from './support/stored-value.ts';
 
 interface Node {
@@ -51,11 +50,5 @@ export class DomainMap implements HostMap {
 const DomainMapClass = defineMapClass<DomainMap>('DomainMap', 'kumo.domain_map');
 
 export function register(kumo: ModuleTable, ctx: KumoContext): void {
-  kumo.sub('domain_map').fn('new', (L) => {
-    const map = new DomainMap(ctx.runtime);
-    fillFromTable(L, 1, 'kumo.domain_map.new', (k, v) => map.set(k, v), ctx.runtime);
-    lua.lua_settop(L, 0);
-    DomainMapClass.push(L, map);
-    return 1;
-  });
+  kumo.sub('domain_map').fn('new', mapConstructor(DomainMapClass, 'kumo.domain_map.new', () => new DomainMap(ctx.runtime), (map, k, v) => map.set(k, v)));
 }

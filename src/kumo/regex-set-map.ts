@@ -3,12 +3,11 @@
  * searched unanchored; with several matches the winner is unspecified (here:
  * the first pattern in the initial table's iteration order).
  */
-import { lua } from '../lua/fengari.ts';
 import type { LuaRuntime } from '../lua/runtime.ts';
 import type { ModuleTable } from './module-table.ts';
 import type { KumoContext } from './context.ts';
 import { translateRustRegex } from './support/rust-regex.ts';
-import { defineMapClass, fillFromTable, type HostMap } from './support/lua-map.ts';
+import { defineMapClass, mapConstructor, type HostMap } from './support/lua-map.ts';
 import type { StoredValue } from './support/stored-value.ts';
 
 export class RegexSetMap implements HostMap {
@@ -34,11 +33,5 @@ export class RegexSetMap implements HostMap {
 const RegexSetMapClass = defineMapClass<RegexSetMap>('RegexSetMap', 'kumo.regex_set_map');
 
 export function register(kumo: ModuleTable, ctx: KumoContext): void {
-  kumo.sub('regex_set_map').fn('new', (L) => {
-    const map = new RegexSetMap(ctx.runtime);
-    fillFromTable(L, 1, 'kumo.regex_set_map.new', (k, v) => map.add(k, v), ctx.runtime);
-    lua.lua_settop(L, 0);
-    RegexSetMapClass.push(L, map);
-    return 1;
-  });
+  kumo.sub('regex_set_map').fn('new', mapConstructor(RegexSetMapClass, 'kumo.regex_set_map.new', () => new RegexSetMap(ctx.runtime), (map, k, v) => map.add(k, v)));
 }

@@ -4,7 +4,7 @@
  * raises for immutable maps), values copied in and out (stored-value.ts), and
  * no iteration: `pairs(map)` and `#map` raise.
  */
-import { lua, type LuaState, LUA_TNUMBER, LUA_TSTRING } from '../../lua/fengari.ts';
+import { lua, type LuaCFunction, type LuaState, LUA_TNUMBER, LUA_TSTRING } from '../../lua/fengari.ts';
 import type { LuaRuntime } from '../../lua/runtime.ts';
 import { LuaClass } from '../../lua/userdata.ts';
 import { toText } from '../../lua/strings.ts';
@@ -68,4 +68,15 @@ export function fillFromTable(L: LuaState, idx: number, luaName: string, insert:
     insert(key, storeValue(runtime, L, -1, false));
     lua.lua_pop(L, 1);
   }
+}
+
+/** A Lua constructor `new([initial])` for a map class: builds, fills from the table, pushes. */
+export function mapConstructor<T extends HostMap>(cls: LuaClass<T>, luaName: string, create: () => T, insert: (map: T, key: string, value: StoredValue) => void): LuaCFunction {
+  return (L) => {
+    const map = create();
+    fillFromTable(L, 1, luaName, (k, v) => insert(map, k, v), map.runtime);
+    lua.lua_settop(L, 0);
+    cls.push(L, map);
+    return 1;
+  };
 }
