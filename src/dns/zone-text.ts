@@ -149,7 +149,6 @@ function parseRdata(type: RecordType, rdata: Token[], origin: string, where: str
 /** Parses one zone. The zone is keyed by its `$ORIGIN`, which must come first. */
 export function parseZoneText(text: string): ParsedZone {
   let origin = '';
-  let defaultTtl: number | undefined;
   let lastTtl: number | undefined;
   let lastOwner: string | undefined;
   const records: ZoneRecord[] = [];
@@ -165,7 +164,8 @@ export function parseZoneText(text: string): ParsedZone {
       } else if (directive === '$TTL') {
         const ttl = tokens.length === 2 ? parseTtl(tokens[1]!.text) : undefined;
         if (ttl === undefined) throw new ZoneParseError(`${where}: bad $TTL`);
-        defaultTtl = ttl;
+        // The directive and an explicit record TTL both become what later records without one reuse.
+        lastTtl = ttl;
       } else {
         throw new ZoneParseError(`${where}: unsupported directive ${first.text}`);
       }
@@ -193,7 +193,7 @@ export function parseZoneText(text: string): ParsedZone {
     if (!typeText || !TYPES.has(typeText as RecordType)) {
       throw new ZoneParseError(`${where}: unsupported or missing record type ${JSON.stringify(typeText ?? '')}`);
     }
-    ttl ??= lastTtl ?? defaultTtl;
+    ttl ??= lastTtl;
     if (ttl === undefined) throw new ZoneParseError(`${where}: no TTL given and no $TTL or earlier TTL to reuse`);
     const record = parseRdata(typeText as RecordType, tokens, origin, where);
     records.push({ owner, ttl, record });

@@ -23,8 +23,11 @@ $TTL 1h
 a A 192.0.2.1
 b IN 30 A 192.0.2.2
 c 1h30m IN A 192.0.2.3
+d A 192.0.2.4
+$TTL 10
+e A 192.0.2.5
 `);
-    expect(zone.records.map((r) => r.ttl)).toEqual([3600, 30, 5400]);
+    expect(zone.records.map((r) => r.ttl)).toEqual([3600, 30, 5400, 5400, 10]);
   });
 
   it('handles comments, parentheses spanning lines, quoted strings with ; and escapes, TLSA', () => {

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { errorOf, newLua } from '../helpers/lua.ts';
+import { DnsService } from '../../src/dns/service.ts';
+import { DNS_SERVICE } from '../../src/kumo/dns.ts';
 
 const SHOP = `
 $ORIGIN a.test.
@@ -207,5 +212,30 @@ describe('MTA-STS test policies', () => {
     await t.eval(`kumo.dns.set_mta_sts_enabled(true)`);
     expect(await errorOf(t.eval(`kumo.dns.configure_test_mta_sts { ['x.test'] = 'version: STSv1\\nmode: enforce\\nmax_age: 1\\n' }`))).toMatch(/at least one mx/);
     expect(await errorOf(t.eval(`kumo.dns.configure_test_mta_sts { ['x.test'] = 'version STSv1' }`))).toMatch(/has no ':'/);
+  });
+});
+
+describe('resolver knobs and resolv.conf', () => {
+  it('set_mx_* change the service; bad values raise', async () => {
+    const t = newLua();
+    const service = new DnsService();
+    t.ctx.provide(DNS_SERVICE, service);
+    await t.eval(`kumo.dns.set_mx_timeout('7s') kumo.dns.set_mx_negative_cache_ttl(30) kumo.dns.set_mx_concurrency_limit(4) kumo.dns.set_mta_sts_enabled(false)`);
+    expect([service.mxTimeoutMs, service.mxNegativeTtlMs, service.mxConcurrencyLimit, service.mtaStsEnabled]).toEqual([7000, 30_000, 4, false]);
+    expect(await errorOf(t.eval(`kumo.dns.set_mx_concurrency_limit(0)`))).toMatch(/at least 1/);
+    expect(await errorOf(t.eval(`kumo.dns.set_mx_timeout('soon')`))).toMatch(/set_mx_timeout/);
+    expect(await errorOf(t.eval(`kumo.dns.configure_unbound_resolver { name_servers = {} }`))).toMatch(/configure_unbound_resolver is not provided by kumo-lua/);
+  });
+
+  it('load_resolv_conf returns the plain form, which configure_resolver accepts', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'resolv-')), 'resolv.conf');
+    writeFileSync(path, '# comment\nnameserver 127.0.0.53\nnameserver ::1\nsearch a.test b.test\ndomain a.test\noptions ndots:2 timeout:3 attempts:4 edns0\n');
+    const t = newLua();
+    t.ctx.provide(DNS_SERVICE, new DnsService());
+    expect(await t.eval(`return kumo.dns.load_resolv_conf('${path}')`)).toEqual({
+      name_servers: ['127.0.0.53:53', '[::1]:53'], domain: 'a.test', search: ['a.test', 'b.test'], options: { ndots: 2, timeout: 3, attempts: 4, edns0: true },
+    });
+    await t.eval(`kumo.dns.configure_resolver(kumo.dns.load_resolv_conf('${path}'))`);
+    expect(await errorOf(t.eval(`return kumo.dns.load_resolv_conf('${path}.missing')`))).toMatch(/load_resolv_conf: reading/);
   });
 });
