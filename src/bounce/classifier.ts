@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseToml } from 'smol-toml';
 import { foldLineBreaks } from '../records/response.ts';
 import type { RecordResponse } from '../records/types.ts';
-import { translateRustRegex } from '../kumo/support/rust-regex.ts';
+import { assertPlainRustRegex, translateRustRegex } from '../kumo/support/rust-regex.ts';
 
 export const UNCATEGORIZED = 'Uncategorized';
 
@@ -89,6 +89,7 @@ export class BounceClassifier {
         }
         for (const pattern of patterns as string[]) {
           try {
+            assertPlainRustRegex(pattern);
             const t = translateRustRegex(pattern);
             this.rules.push({ category, re: new RegExp(t.source, t.flags) });
           } catch (err) {

@@ -6,7 +6,7 @@
 import type { LuaRuntime } from '../lua/runtime.ts';
 import type { ModuleTable } from './module-table.ts';
 import type { KumoContext } from './context.ts';
-import { translateRustRegex } from './support/rust-regex.ts';
+import { assertPlainRustRegex, translateRustRegex } from './support/rust-regex.ts';
 import { defineMapClass, mapConstructor, type HostMap } from './support/lua-map.ts';
 import type { StoredValue } from './support/stored-value.ts';
 
@@ -17,6 +17,7 @@ export class RegexSetMap implements HostMap {
   add(pattern: string, value: StoredValue): void {
     let re: RegExp;
     try {
+      assertPlainRustRegex(pattern);
       const t = translateRustRegex(pattern);
       re = new RegExp(t.source, t.flags);
     } catch (err) {

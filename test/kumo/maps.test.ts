@@ -67,5 +67,8 @@ describe('kumo.regex_set_map.new', () => {
     `)).toEqual(['invalid', 'quota', true]);
     expect(await errorOf(t.eval(`local m = kumo.regex_set_map.new { a = 1 } m.b = 2`))).toMatch(/immutable/);
     expect(await errorOf(t.eval(`local m = kumo.regex_set_map.new { ['(unclosed'] = 1 }`))).toMatch(/^compiling rules: /);
+    expect(await errorOf(t.eval(`local m = kumo.regex_set_map.new { ['a(?=b)'] = 1 }`))).toMatch(/^compiling rules: .*look-around is not supported/);
+    expect(await errorOf(t.eval(`local m = kumo.regex_set_map.new { ['(a)\\\\1'] = 1 }`))).toMatch(/^compiling rules: .*backreferences/);
+    expect(await t.eval(`return kumo.regex_set_map.new { ['[(?=]x'] = 'class' }['(x']`)).toBe('class');
   });
 });

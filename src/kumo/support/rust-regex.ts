@@ -257,3 +257,26 @@ export function escapeRustRegex(text: string): string {
   for (const c of text) out += RUST_META.has(c) ? `\\${c}` : c;
   return out;
 }
+
+/**
+ * The `regex` crate (used by RegexSet: kumo.regex_set_map, the bounce
+ * classifier) has no look-around and no backreferences, which
+ * `translateRustRegex` accepts for fancy-regex. Raises naming the construct.
+ */
+export function assertPlainRustRegex(pattern: string): void {
+  let inClass = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === '\\') {
+      const next = pattern[i + 1] ?? '';
+      if (!inClass && (/[1-9]/.test(next) || next === 'k')) {
+        throw new RegexSyntaxError(`regex ${JSON.stringify(pattern)}: backreferences are not supported`);
+      }
+      i++;
+    } else if (c === '[') inClass = true;
+    else if (c === ']') inClass = false;
+    else if (!inClass && c === '(' && /^\(\?(=|!|<=|<!)/.test(pattern.slice(i))) {
+      throw new RegexSyntaxError(`regex ${JSON.stringify(pattern)}: look-around is not supported`);
+    }
+  }
+}
