@@ -1,10 +1,12 @@
 /**
- * The process-wide bounce classifier. `kumo.configure_bounce_classifier`
- * installs it once; every RecordBuilder and the SMTP client call `classify`.
+ * The bounce classifier of the running policy. `kumo.configure_bounce_classifier`
+ * builds it (once per policy context), gives it to that context's logging (the
+ * RecordBuilder classifies records of the classifiable types) and installs it
+ * here for `classify`, which the SMTP client calls for ambiguous RCPT replies.
  * Without one, everything is `Uncategorized`.
  */
 import type { RecordResponse, RecordType } from '../records/types.ts';
-import { BounceClassifier, BounceClassifierError, UNCATEGORIZED, type ClassifierOptions } from './classifier.ts';
+import { type BounceClassifier, UNCATEGORIZED } from './classifier.ts';
 
 export { BounceClassifier, BounceClassifierError, UNCATEGORIZED, responseSubject } from './classifier.ts';
 
@@ -15,9 +17,9 @@ export const CLASSIFIED_RECORD_TYPES: ReadonlySet<RecordType> = new Set<RecordTy
   'Bounce', 'TransientFailure', 'Expiration', 'AdminBounce', 'OOB', 'Feedback', 'Rejection',
 ]);
 
-export function configureBounceClassifier(options: ClassifierOptions): void {
-  if (installed) throw new BounceClassifierError('classifier already initialized');
-  installed = new BounceClassifier(options);
+/** Makes `classifier` the one `classify` consults (the latest configured policy wins). */
+export function installBounceClassifier(classifier: BounceClassifier | null): void {
+  installed = classifier;
 }
 
 /** The category of a response (the SMTP client uses it for ambiguous RCPT replies). */
@@ -25,12 +27,9 @@ export function classify(response: Pick<RecordResponse, 'code' | 'enhanced_code'
   return installed ? installed.classify(response) : UNCATEGORIZED;
 }
 
-/** The classification a log record of `type` gets. */
-export function classifyRecord(type: RecordType, response: RecordResponse): string {
-  return CLASSIFIED_RECORD_TYPES.has(type) ? classify(response) : UNCATEGORIZED;
+/** The classification a log record of `type` gets from `classifier` (default: the installed one). */
+export function classifyRecord(type: RecordType, response: RecordResponse, classifier: BounceClassifier | null = installed): string {
+  if (!classifier || !CLASSIFIED_RECORD_TYPES.has(type)) return UNCATEGORIZED;
+  return classifier.classify(response);
 }
 
-/** Test support: forget the installed classifier. */
-export function resetBounceClassifier(): void {
-  installed = null;
-}

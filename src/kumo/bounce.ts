@@ -8,13 +8,17 @@ import { asyncFunction } from '../lua/host-function.ts';
 import { toJson } from '../lua/marshal.ts';
 import { isNoneOrNil } from '../lua/args.ts';
 import { describeValue } from './support/struct-args.ts';
-import { configureBounceClassifier } from '../bounce/index.ts';
+import { BounceClassifier, BounceClassifierError, classifyRecord, installBounceClassifier } from '../bounce/index.ts';
+import { LOGGING_SLOT } from '../logging/index.ts';
+import { ServiceSlot, type KumoContext } from './context.ts';
 import { generateDsn, parseDsnParams } from '../bounce/dsn.ts';
 import { Message } from '../message/message.ts';
 import { checkMessage, pushMessage } from '../message/lua-binding.ts';
 import { isJsonObject, type JsonValue } from '../util/json.ts';
 import type { ModuleTable } from './module-table.ts';
-import type { KumoContext } from './context.ts';
+
+/** The classifier this policy context configured; its presence makes a second call fail. */
+export const BOUNCE_CLASSIFIER = new ServiceSlot<BounceClassifier>('the bounce classifier');
 
 const CLASSIFIER_FIELDS = ['files', 'back_pressure', 'pool_size', 'cache_size', 'uncategorized_cache_size'];
 
@@ -43,7 +47,11 @@ function classifierOptions(v: JsonValue, shown: string): { files: string[]; cach
 export function register(kumo: ModuleTable, ctx: KumoContext): void {
   kumo.fn('configure_bounce_classifier', (L) => {
     const options = classifierOptions(toJson(L, 1), describeValue(L, 1));
-    configureBounceClassifier(options);
+    if (ctx.optional(BOUNCE_CLASSIFIER)) throw new BounceClassifierError('classifier already initialized');
+    const classifier = new BounceClassifier(options);
+    ctx.provide(BOUNCE_CLASSIFIER, classifier);
+    installBounceClassifier(classifier);
+    ctx.optional(LOGGING_SLOT)?.setClassifier((type, response) => classifyRecord(type, response, classifier));
     return 0;
   });
 

@@ -8,7 +8,7 @@ import { foldLineBreaks } from './response.ts';
 import { serdeJsonMap } from './serde-json.ts';
 import { createdInstantFromSpoolId, formatRfc3339, instantFromMs } from './time-format.ts';
 import type { RecordEvent, RecordResponse, RecordType } from './types.ts';
-import { CLASSIFIED_RECORD_TYPES, classifyRecord, UNCATEGORIZED } from '../bounce/index.ts';
+import { CLASSIFIED_RECORD_TYPES, UNCATEGORIZED } from '../bounce/index.ts';
 
 /** Maps a response to a bounce class name; only called for classifiable types. */
 export type BounceClassifier = (type: RecordType, response: RecordResponse) => string;
@@ -17,7 +17,7 @@ export interface RecordBuilderOptions {
   clock: Clock;
   /** Hyphenated lowercase node UUID. */
   nodeId: string;
-  /** Absent or null: the process-wide classifier of kumo.configure_bounce_classifier (src/bounce). */
+  /** Absent or null: every record says Uncategorized (no kumo.configure_bounce_classifier). */
   classify?: BounceClassifier | null;
 }
 
@@ -29,21 +29,13 @@ export class RecordBuilder {
   readonly nodeId: string;
   readonly nodeIdJson: string;
   readonly clock: Clock;
-  private classifyFn: BounceClassifier = classifyRecord;
+  classify: BounceClassifier | null;
 
   constructor(options: RecordBuilderOptions) {
     this.clock = options.clock;
     this.nodeId = options.nodeId;
     this.nodeIdJson = js(options.nodeId);
     this.classify = options.classify ?? null;
-  }
-
-  get classify(): BounceClassifier {
-    return this.classifyFn;
-  }
-
-  set classify(fn: BounceClassifier | null) {
-    this.classifyFn = fn ?? classifyRecord;
   }
 
   /** Computes everything that does not depend on a logger's capture settings. */
@@ -145,7 +137,7 @@ export class PreparedRecord {
     const r = event.response;
     const response = { code: r.code, enhanced_code: r.enhanced_code, content: foldLineBreaks(r.content), command: r.command };
     const numAttempts = type === 'Rejection' || type === 'OOB' ? 0 : event.numAttempts ?? msg?.numAttempts ?? 0;
-    const classification = CLASSIFIED_RECORD_TYPES.has(type) ? builder.classify(type, response) : UNCATEGORIZED;
+    const classification = builder.classify && CLASSIFIED_RECORD_TYPES.has(type) ? builder.classify(type, response) : UNCATEGORIZED;
     const peer = event.peerAddress ?? null;
     const peerAddress = peer ? (peer.is_secure === true ? { name: peer.name, addr: peer.addr, is_secure: true as const } : { name: peer.name, addr: peer.addr }) : null;
     const src = event.sourceAddress ?? null;

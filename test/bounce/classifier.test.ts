@@ -2,9 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { classify, resetBounceClassifier } from '../../src/bounce/index.ts';
+import { classify, installBounceClassifier } from '../../src/bounce/index.ts';
+import { Logging, LOGGING_SLOT } from '../../src/logging/index.ts';
 import { BounceClassifier } from '../../src/bounce/classifier.ts';
-import { RecordBuilder } from '../../src/records/builder.ts';
 import { CompiledCapture } from '../../src/records/capture.ts';
 import { parseResponse } from '../../src/records/response.ts';
 import type { RecordType } from '../../src/records/types.ts';
@@ -27,26 +27,39 @@ QuotaIssues = [ "^(452|552) [45]\\\\.2\\\\.2 ", "mailbox (is )?full" ]
 const SECOND = file('second.json', JSON.stringify({ rules: { InvalidRecipient: ['^550 5\\.1\\.1 ', 'full'], SpamBlock: ['greylist'] } }));
 const DEFAULT_RULES = resolve(import.meta.dirname, '../../assets/bounce_classifier/rfc3463.toml');
 
-const builder = new RecordBuilder({ clock: new VirtualClock(Date.UTC(2026, 0, 1)), nodeId: NODE_ID });
 const nothing = new CompiledCapture({ meta: [], headers: [] });
+let logging: Logging;
+/** A Lua context with logging, as the daemon wires it. */
+function policyContext() {
+  const t = newLua();
+  t.ctx.provide(LOGGING_SLOT, logging);
+  return t;
+}
 function recordClass(type: RecordType, reply: string): unknown {
-  const { text } = builder.build({ type, message: testMessage({}), response: parseResponse(reply, 'RCPT TO') }, nothing);
+  const { text } = logging.builder.build({ type, message: testMessage({}), response: parseResponse(reply, 'RCPT TO') }, nothing);
   return JSON.parse(text).bounce_classification;
 }
 
-beforeEach(() => resetBounceClassifier());
+beforeEach(() => {
+  logging = new Logging({ clock: new VirtualClock(Date.UTC(2026, 0, 1)), nodeId: NODE_ID });
+  installBounceClassifier(null);
+});
 
 describe('kumo.configure_bounce_classifier', () => {
   it('no classifier ⇒ Uncategorized; a .yaml file raises; a second configure raises (§14.52)', async () => {
     expect(recordClass('Bounce', '550 5.1.1 no such user')).toBe('Uncategorized');
-    const t = newLua();
+    const t = policyContext();
     expect(await errorOf(t.eval(`kumo.configure_bounce_classifier { files = { '${file('rules.yaml', 'rules: {}')}' } }`))).toMatch(/must end in \.toml or \.json/);
     await t.eval(`kumo.configure_bounce_classifier { files = { '${FIRST}' } }`);
     expect(await errorOf(t.eval(`kumo.configure_bounce_classifier { files = { '${FIRST}' } }`))).toMatch(/classifier already initialized/);
+    expect(recordClass('Bounce', '451 greylist')).toBe('Greylisted');
+    // Another policy context (the next `kumo-lua test` case) may configure its own.
+    await policyContext().eval(`kumo.configure_bounce_classifier { files = { '${SECOND}' } }`);
+    expect(recordClass('Bounce', '451 greylist')).toBe('SpamBlock');
   });
 
   it('the first rule in file order wins across categories; user categories verbatim; Delivery never classified (§14.53)', async () => {
-    await newLua().eval(`kumo.configure_bounce_classifier { files = { '${FIRST}', '${SECOND}' }, cache_size = 10 }`);
+    await policyContext().eval(`kumo.configure_bounce_classifier { files = { '${FIRST}', '${SECOND}' }, cache_size = 10 }`);
     expect(recordClass('TransientFailure', '451 4.7.1 greylisted, try later')).toBe('Greylisted');
     expect(recordClass('Bounce', '552 5.2.2 mailbox full')).toBe('QuotaIssues');
     expect(recordClass('Bounce', '550 5.1.1 mailbox full')).toBe('QuotaIssues');
@@ -93,7 +106,7 @@ describe('kumo.configure_bounce_classifier', () => {
 
   it('classify() is available to the SMTP client', async () => {
     expect(classify({ code: 550, enhanced_code: null, content: 'greylist' })).toBe('Uncategorized');
-    await newLua().eval(`kumo.configure_bounce_classifier { files = { '${FIRST}' } }`);
+    await policyContext().eval(`kumo.configure_bounce_classifier { files = { '${FIRST}' } }`);
     expect(classify({ code: 550, enhanced_code: null, content: 'greylist' })).toBe('Greylisted');
   });
 });
