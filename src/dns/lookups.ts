@@ -72,3 +72,18 @@ export async function rblLookup(ip: string, base: string, resolverName?: string,
   const txt = await lookupTxt(name, resolverName, dns);
   return { address: found[0]!, txt: txt.length > 0 ? txt.join('') : null };
 }
+
+export interface TlsaRecord {
+  usage: number;
+  selector: number;
+  matchingType: number;
+  /** Lower-case hex. */
+  data: string;
+}
+
+/** TLSA records of `name` (e.g. `_25._tcp.mx.example.`) and whether the answer was DNSSEC-validated (DANE needs both). */
+export async function lookupTlsa(name: string, resolverName?: string, dns: DnsService = processDns): Promise<{ records: TlsaRecord[]; secure: boolean }> {
+  const answer = await dns.resolver(resolverName).query(name, 'TLSA');
+  const records = answer.records.flatMap((r) => (r.type === 'TLSA' ? [{ usage: r.usage, selector: r.selector, matchingType: r.matchingType, data: r.data }] : []));
+  return { records, secure: answer.secure };
+}

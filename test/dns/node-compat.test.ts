@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DnsService } from '../../src/dns/service.ts';
 import { TestResolver } from '../../src/dns/test-resolver.ts';
 import { nodeCompatibleResolve } from '../../src/dns/node-compat.ts';
+import { lookupTlsa } from '../../src/dns/lookups.ts';
 
 const ZONE = `$ORIGIN c.test.
 $TTL 60
@@ -10,9 +11,11 @@ mx       A 192.0.2.1
 mx       AAAA 2001:db8::1
 @        TXT "v=spf1 " "-all"
 www      CNAME mx.c.test.
+_25._tcp.mx TLSA 3 1 1 ABCDEF
 `;
 
-const resolve = nodeCompatibleResolve(new DnsService(undefined, new TestResolver({ zones: [{ text: ZONE, secure: false }, { text: '$ORIGIN 2.0.192.in-addr.arpa.\n1 60 PTR mx.c.test.', secure: false }], servfail: ['bad.c.test'] })));
+const service = new DnsService(undefined, new TestResolver({ zones: [{ text: ZONE, secure: false }, { text: '$ORIGIN 2.0.192.in-addr.arpa.\n1 60 PTR mx.c.test.', secure: false }], servfail: ['bad.c.test'] }));
+const resolve = nodeCompatibleResolve(service);
 
 async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
   try {
@@ -39,5 +42,11 @@ describe('node:dns-compatible resolve', () => {
     expect(await codeOf(resolve('nowhere.example', 'TXT'))).toBe('ENOTFOUND');
     expect(await codeOf(resolve('mx.c.test', 'TXT'))).toBe('ENODATA');
     expect(await codeOf(resolve('bad.c.test', 'TXT'))).toBe('ESERVFAIL');
+  });
+});
+
+describe('lookupTlsa', () => {
+  it('returns TLSA records of the test zones with their secure flag', async () => {
+    expect(await lookupTlsa('_25._tcp.mx.c.test', undefined, service)).toEqual({ records: [{ usage: 3, selector: 1, matchingType: 1, data: 'abcdef' }], secure: false });
   });
 });
