@@ -42,7 +42,8 @@ function shape(answer: DnsAnswer, type: NodeResolveType): NodeResolveResult {
 
 /** Builds a node-compatible `resolve` bound to `dns` (default: the process-wide configuration). */
 export function nodeCompatibleResolve(dns: DnsService = processDns, resolverName?: string) {
-  return async function resolve(name: string, rrtype: NodeResolveType = 'A'): Promise<NodeResolveResult> {
+  // rrtype is a plain string so the function fits resolver options typed like node's (mailauth's DNSResolver).
+  return async function resolve(name: string, rrtype: string = 'A'): Promise<NodeResolveResult> {
     const type = rrtype.toUpperCase() as NodeResolveType;
     if (!(type in SYSCALL)) throw nodeError('EBADQUERY', 'A', name);
     let answer: DnsAnswer;

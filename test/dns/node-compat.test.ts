@@ -3,6 +3,7 @@ import { DnsService } from '../../src/dns/service.ts';
 import { TestResolver } from '../../src/dns/test-resolver.ts';
 import { nodeCompatibleResolve } from '../../src/dns/node-compat.ts';
 import { lookupTlsa } from '../../src/dns/lookups.ts';
+import type { DNSResolver } from 'mailauth';
 
 const ZONE = `$ORIGIN c.test.
 $TTL 60
@@ -48,5 +49,21 @@ describe('node:dns-compatible resolve', () => {
 describe('lookupTlsa', () => {
   it('returns TLSA records of the test zones with their secure flag', async () => {
     expect(await lookupTlsa('_25._tcp.mx.c.test', undefined, service)).toEqual({ records: [{ usage: 3, selector: 1, matchingType: 1, data: 'abcdef' }], secure: false });
+  });
+});
+
+describe('mailauth with the node:dns-compatible resolve', () => {
+  it('evaluates SPF against test zones without the network', async () => {
+    const { spf } = await import('mailauth/lib/spf/index.js');
+    const zones = new DnsService(undefined, new TestResolver({
+      zones: [{ text: '$ORIGIN spf.test.\n@ 60 TXT "v=spf1 ip4:192.0.2.0/24 a:mx.spf.test -all"\nmx 60 A 198.51.100.7\n', secure: false }],
+      servfail: [],
+    }));
+    // mailauth's DNSResolver type omits MX objects, which it does use at runtime.
+    const resolver = nodeCompatibleResolve(zones) as unknown as DNSResolver;
+    const check = (ip: string) => spf({ sender: 'a@spf.test', ip, helo: 'client.test', mta: 'mx.local', resolver });
+    expect((await check('192.0.2.9')).status.result).toBe('pass');
+    expect((await check('198.51.100.7')).status.result).toBe('pass');
+    expect((await check('203.0.113.1')).status.result).toBe('fail');
   });
 });
