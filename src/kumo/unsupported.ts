@@ -20,7 +20,7 @@ const NOT_PROVIDED_FUNCTIONS = [
 ];
 
 /** Sub-modules of KumoMTA that kumo-lua does not provide at all. */
-const NOT_PROVIDED_MODULES = ['dkim', 'dns', 'mpsc', 'jsonl', 'nats', 'sqlite', 'redis', 'memcache', 'mongodb', 'cidr', 'domain_map', 'fs', 'api'];
+const NOT_PROVIDED_MODULES = ['dns', 'mpsc', 'jsonl', 'nats', 'sqlite', 'redis', 'memcache', 'mongodb', 'cidr', 'domain_map', 'fs', 'api'];
 
 function notProvided(name: string): (L: LuaState) => number {
   return () => {
