@@ -3,16 +3,31 @@
  * Authentication-Results, ARC. They all work on the message data as it is at
  * the call, so a policy runs them after its other edits.
  */
-import type { LuaCFunction, LuaState } from '../lua/fengari.ts';
+import { lua, type LuaCFunction, type LuaState, LUA_TSTRING } from '../lua/fengari.ts';
+import { argString } from '../lua/args.ts';
+import { pushJson, toJson } from '../lua/marshal.ts';
+import { encodeText, toText } from '../lua/strings.ts';
+import type { LuaReturn } from '../lua/host-function.ts';
 import type { MethodMaker } from './lua-binding.ts';
 import { DkimSignerClass } from '../kumo/dkim.ts';
 import { dkimSignatureHeader } from '../auth/dkim-sign.ts';
+import { verifyDkim } from '../auth/dkim-verify.ts';
+import { authenticationResultJson, authenticationResultsHeader, parseAuthenticationResults, type AuthenticationResult } from '../auth/authentication-results.ts';
+import { authResolver } from '../auth/dns-port.ts';
 import { insertAtStart } from './headers.ts';
-import { encodeText } from '../lua/strings.ts';
 import { messageContext } from './lua-context.ts';
 
 function nowMs(L: LuaState): number {
   return messageContext(L)?.clock.now() ?? Date.now();
+}
+
+/** An optional resolver name argument (nil/none = the default resolver). */
+export function optResolverName(L: LuaState, idx: number): string | undefined {
+  return lua.lua_type(L, idx) === LUA_TSTRING ? toText(L, idx) : undefined;
+}
+
+export function pushAuthenticationResults(results: readonly AuthenticationResult[]): LuaReturn {
+  return (L) => (pushJson(L, results.map(authenticationResultJson)), 1);
 }
 
 export function authMethods(method: MethodMaker): Record<string, LuaCFunction> {
@@ -24,6 +39,16 @@ export function authMethods(method: MethodMaker): Record<string, LuaCFunction> {
         const header = dkimSignatureHeader(msg.getData(), signer, now);
         msg.setData(insertAtStart(msg.getData(), encodeText(header)));
       };
+    }),
+    dkim_verify: method('dkim_verify', (L, msg) => {
+      const resolve = authResolver(optResolverName(L, 2));
+      const now = nowMs(L);
+      return async () => pushAuthenticationResults(await verifyDkim(msg.getData(), resolve, now));
+    }),
+    add_authentication_results: method('add_authentication_results', (L, msg) => {
+      const servId = argString(L, 2);
+      const results = parseAuthenticationResults(toJson(L, 3));
+      return () => msg.setData(insertAtStart(msg.getData(), encodeText(authenticationResultsHeader(servId, results))));
     }),
   };
 }
