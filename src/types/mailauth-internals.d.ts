@@ -45,3 +45,13 @@ declare module 'mailauth/lib/dkim/header/index.js' {
   };
   export default header;
 }
+
+declare module 'mailauth/lib/spf/spf-verify.js' {
+  const spfVerifyModule: { spfVerify(domain: string, opts: Record<string, unknown>): Promise<unknown> };
+  export default spfVerifyModule;
+}
+
+declare module 'mailauth/lib/spf/macro.js' {
+  const macro: (input: string, values: Record<string, string | undefined>) => string;
+  export default macro;
+}
