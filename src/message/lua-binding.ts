@@ -27,6 +27,7 @@ import { MESSAGE_SAVER, setForceSync } from './store-slot.ts';
 import { messageContext } from './lua-context.ts';
 import { authMethods } from './auth-methods.ts';
 import { schedulingMethods } from './scheduling-binding.ts';
+import { addressMethods } from './address-binding.ts';
 
 export { EnvelopeAddressClass, pushEnvelopeAddress };
 
@@ -294,6 +295,7 @@ const methods: Record<string, LuaCFunction> = {
   }),
   ...authMethods(asyncMethod),
   ...schedulingMethods(asyncMethod),
+  ...addressMethods(asyncMethod),
 };
 
 export const MessageClass: LuaClass<Message> = new LuaClass<Message>({
