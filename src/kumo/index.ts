@@ -27,6 +27,7 @@ import * as logging from './logging.ts';
 import * as listeners from './listeners.ts';
 import * as dkim from './dkim.ts';
 import * as spf from './spf.ts';
+import * as dmarc from './dmarc.ts';
 
 type Registrar = (kumo: ModuleTable, ctx: KumoContext) => void;
 
@@ -52,6 +53,7 @@ const SUBMODULES: Registrar[] = [
   listeners.register,
   dkim.register,
   spf.register,
+  dmarc.register,
 ];
 
 /** Builds `kumo` in the context's Lua state and installs it as package.loaded.kumo. */
