@@ -12,6 +12,7 @@ import type { MethodMaker } from './lua-binding.ts';
 import { DkimSignerClass } from '../kumo/dkim.ts';
 import { dkimSignatureHeader } from '../auth/dkim-sign.ts';
 import { verifyDkim } from '../auth/dkim-verify.ts';
+import { arcSealHeaders, verifyArc } from '../auth/arc.ts';
 import { authenticationResultJson, authenticationResultsHeader, parseAuthenticationResults, type AuthenticationResult } from '../auth/authentication-results.ts';
 import { authResolver } from '../auth/dns-port.ts';
 import { insertAtStart } from './headers.ts';
@@ -24,6 +25,10 @@ function nowMs(L: LuaState): number {
 /** An optional resolver name argument (nil/none = the default resolver). */
 export function optResolverName(L: LuaState, idx: number): string | undefined {
   return lua.lua_type(L, idx) === LUA_TSTRING ? toText(L, idx) : undefined;
+}
+
+function pushAuthenticationResult(result: AuthenticationResult): LuaReturn {
+  return (L) => (pushJson(L, authenticationResultJson(result)), 1);
 }
 
 export function pushAuthenticationResults(results: readonly AuthenticationResult[]): LuaReturn {
@@ -49,6 +54,22 @@ export function authMethods(method: MethodMaker): Record<string, LuaCFunction> {
       const servId = argString(L, 2);
       const results = parseAuthenticationResults(toJson(L, 3));
       return () => msg.setData(insertAtStart(msg.getData(), encodeText(authenticationResultsHeader(servId, results))));
+    }),
+    arc_verify: method('arc_verify', (L, msg) => {
+      const resolve = authResolver(optResolverName(L, 2));
+      const now = nowMs(L);
+      return async () => pushAuthenticationResult(await verifyArc(msg.getData(), resolve, now));
+    }),
+    arc_seal: method('arc_seal', (L, msg) => {
+      const signer = DkimSignerClass.check(L, 2);
+      const servId = argString(L, 3);
+      const results = parseAuthenticationResults(toJson(L, 4));
+      const resolve = authResolver(optResolverName(L, 5));
+      const now = nowMs(L);
+      return async () => {
+        const headers = await arcSealHeaders(msg.getData(), signer, servId, results, resolve, now);
+        if (headers !== undefined) msg.setData(insertAtStart(msg.getData(), encodeText(headers)));
+      };
     }),
   };
 }
