@@ -28,6 +28,7 @@ import { messageContext } from './lua-context.ts';
 import { authMethods } from './auth-methods.ts';
 import { schedulingMethods } from './scheduling-binding.ts';
 import { addressMethods } from './address-binding.ts';
+import { mimeMethods } from './mime-binding.ts';
 
 export { EnvelopeAddressClass, pushEnvelopeAddress };
 
@@ -296,6 +297,7 @@ const methods: Record<string, LuaCFunction> = {
   ...authMethods(asyncMethod),
   ...schedulingMethods(asyncMethod),
   ...addressMethods(asyncMethod),
+  ...mimeMethods(asyncMethod),
 };
 
 export const MessageClass: LuaClass<Message> = new LuaClass<Message>({
