@@ -28,6 +28,7 @@ import * as listeners from './listeners.ts';
 import * as dkim from './dkim.ts';
 import * as spf from './spf.ts';
 import * as dmarc from './dmarc.ts';
+import * as mimepart from './mimepart.ts';
 
 type Registrar = (kumo: ModuleTable, ctx: KumoContext) => void;
 
@@ -54,6 +55,7 @@ const SUBMODULES: Registrar[] = [
   dkim.register,
   spf.register,
   dmarc.register,
+  mimepart.register,
 ];
 
 /** Builds `kumo` in the context's Lua state and installs it as package.loaded.kumo. */

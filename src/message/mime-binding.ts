@@ -1,11 +1,12 @@
 /**
- * Message methods that edit or expose the MIME structure:
- * append_text_plain / append_text_html (lua-api-more.md §7.5).
+ * Message methods that edit or expose the MIME structure: parse_mime
+ * (lua-api-more.md §7.3), append_text_plain / append_text_html (§7.5).
  */
 import { lua, type LuaCFunction } from '../lua/fengari.ts';
 import { argString } from '../lua/args.ts';
 import type { MethodMaker } from './lua-binding.ts';
 import { appendText, type TextKind } from './append-text.ts';
+import { pushParsedMime } from './mime-part-binding.ts';
 
 function appendMethod(method: MethodMaker, kind: TextKind): LuaCFunction {
   const name = `append_text_${kind}`;
@@ -27,6 +28,10 @@ function appendMethod(method: MethodMaker, kind: TextKind): LuaCFunction {
 
 export function mimeMethods(method: MethodMaker): Record<string, LuaCFunction> {
   return {
+    parse_mime: method('parse_mime', (_L, msg) => () => {
+      const data = msg.getData();
+      return (Lr) => (pushParsedMime(Lr, data), 1);
+    }),
     append_text_plain: appendMethod(method, 'plain'),
     append_text_html: appendMethod(method, 'html'),
   };

@@ -74,28 +74,44 @@ function withHeader(partData: Uint8Array, name: string, value: string): Uint8Arr
   return concatBytes([without.subarray(0, end), encodeText(`${name}: ${value}\r\n`), without.subarray(end)]);
 }
 
+/** Replaces (or adds) a header of the part's header block; exported for replace_body's Content-Type. */
+export function partWithHeader(data: Uint8Array, part: MimePart, name: string, value: string): Uint8Array {
+  return concatBytes([withHeader(data.subarray(part.start, part.bodyStart), name, value), data.subarray(part.bodyStart, part.bodyEnd)]);
+}
+
+/**
+ * The part's bytes with `bytes` as its new (decoded) body: the same transfer
+ * encoding when it can carry them, else `fallback`.
+ */
+function partWithBytes(partHeaders: Uint8Array, transferEncoding: string, bytes: Uint8Array, fallback: 'quoted-printable' | 'base64'): Uint8Array {
+  let encoding = transferEncoding;
+  if (encoding !== 'base64' && encoding !== 'quoted-printable' && needsTransferEncoding(bytes)) {
+    encoding = fallback;
+    partHeaders = withHeader(partHeaders, 'Content-Transfer-Encoding', encoding);
+  }
+  return concatBytes([partHeaders, encodeBody(bytes, encoding)]);
+}
+
+/** A binary body: base64 unless the part's encoding already carries it. */
+export function partWithBinary(data: Uint8Array, part: MimePart, bytes: Uint8Array): Uint8Array {
+  return partWithBytes(data.subarray(part.start, part.bodyStart), part.transferEncoding, bytes, 'base64');
+}
+
 /**
  * The part's bytes with `text` as its new body: same charset when it can
  * represent the text (else UTF-8), same transfer encoding when it can carry
  * the bytes (else quoted-printable).
  */
 export function partWithText(data: Uint8Array, part: MimePart, text: string): Uint8Array {
-  let partData: Uint8Array = data.subarray(part.start, part.bodyStart);
-  let charset = charsetOf(part);
+  let partHeaders: Uint8Array = data.subarray(part.start, part.bodyStart);
   let bytes: Uint8Array;
   try {
-    bytes = charsetEncode(charset, text, false);
+    bytes = charsetEncode(charsetOf(part), text, false);
   } catch {
-    charset = 'utf-8';
     bytes = encodeText(text);
-    const ct = libmime.parseHeaderValue(headerValue(partData, 'Content-Type') ?? part.contentType);
-    ct.params.charset = charset;
-    partData = withHeader(partData, 'Content-Type', libmime.buildHeaderValue(ct));
+    const ct = libmime.parseHeaderValue(headerValue(partHeaders, 'Content-Type') ?? part.contentType);
+    ct.params.charset = 'utf-8';
+    partHeaders = withHeader(partHeaders, 'Content-Type', libmime.buildHeaderValue(ct));
   }
-  let encoding = part.transferEncoding;
-  if (encoding !== 'base64' && encoding !== 'quoted-printable' && needsTransferEncoding(bytes)) {
-    encoding = 'quoted-printable';
-    partData = withHeader(partData, 'Content-Transfer-Encoding', encoding);
-  }
-  return concatBytes([partData, encodeBody(bytes, encoding)]);
+  return partWithBytes(partHeaders, part.transferEncoding, bytes, 'quoted-printable');
 }
