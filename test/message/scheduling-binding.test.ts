@@ -13,7 +13,7 @@ describe('msg:set_scheduling', () => {
   it('a window without tz, start and end raises naming them; an unknown field raises', async () => {
     const f = fixture('Subject: x\r\n\r\nbody\r\n');
     expect(await errorOf(f.eval(`the_msg():set_scheduling { dow = 'Mon' }`))).toMatch(/missing tz, start, end/);
-    expect(await errorOf(f.eval(`the_msg():set_scheduling { foo = 1 }`))).toMatch(/foo/);
+    expect(await errorOf(f.eval(`the_msg():set_scheduling { foo = 1 }`))).toMatch(/invalid field name foo/);
     expect(f.msg.scheduling).toBeNull();
   });
 
@@ -41,6 +41,8 @@ describe('msg:import_scheduling_header', () => {
     const f = fixture(`X-S: ${WINDOW}\r\nSubject: x\r\nx-s: {"expires":"2027-01-01T00:00:00Z"}\r\n\r\nbody\r\n`);
     const r = await f.eval(`local s = the_msg():import_scheduling_header('X-S', true); return { s.first_attempt, s.dow, s.tz, type(s.expires) }`);
     expect(r).toEqual(['2026-01-03T00:00:00Z', 'Mon,Tue,Wed,Thu,Fri', 'UTC', 'userdata']);
+    const g = fixture('X-S: {"dow":"sunday,MONDAY","tz":"UTC","start":"8:30","end":"18:00:30"}\r\n\r\nbody\r\n');
+    expect(await g.eval(`local s = the_msg():import_scheduling_header('X-S', false); return { s.dow, s.start, s['end'] }`)).toEqual(['Mon,Sun', '08:30:00', '18:00:30']);
     expect(text(f.msg.getData())).toBe('Subject: x\r\n\r\nbody\r\n');
     expect(f.msg.scheduling).toMatchObject({ first_attempt: '2026-01-03T00:00:00Z', tz: 'UTC' });
     // 2026-01-03 is a Saturday: the window opens Monday at 08:30.
