@@ -16,11 +16,7 @@ import { arcSealHeaders, verifyArc } from '../auth/arc.ts';
 import { authenticationResultJson, authenticationResultsHeader, parseAuthenticationResults, type AuthenticationResult } from '../auth/authentication-results.ts';
 import { authResolver } from '../auth/dns-port.ts';
 import { insertAtStart } from './headers.ts';
-import { messageContext } from './lua-context.ts';
-
-function nowMs(L: LuaState): number {
-  return messageContext(L)?.clock.now() ?? Date.now();
-}
+import { messageClockNow } from './lua-context.ts';
 
 /** An optional resolver name argument (nil/none = the default resolver). */
 export function optResolverName(L: LuaState, idx: number): string | undefined {
@@ -39,7 +35,7 @@ export function authMethods(method: MethodMaker): Record<string, LuaCFunction> {
   return {
     dkim_sign: method('dkim_sign', (L, msg) => {
       const signer = DkimSignerClass.check(L, 2);
-      const now = nowMs(L);
+      const now = messageClockNow(L);
       return () => {
         const header = dkimSignatureHeader(msg.getData(), signer, now);
         msg.setData(insertAtStart(msg.getData(), encodeText(header)));
@@ -47,7 +43,7 @@ export function authMethods(method: MethodMaker): Record<string, LuaCFunction> {
     }),
     dkim_verify: method('dkim_verify', (L, msg) => {
       const resolve = authResolver(optResolverName(L, 2));
-      const now = nowMs(L);
+      const now = messageClockNow(L);
       return async () => pushAuthenticationResults(await verifyDkim(msg.getData(), resolve, now));
     }),
     add_authentication_results: method('add_authentication_results', (L, msg) => {
@@ -57,7 +53,7 @@ export function authMethods(method: MethodMaker): Record<string, LuaCFunction> {
     }),
     arc_verify: method('arc_verify', (L, msg) => {
       const resolve = authResolver(optResolverName(L, 2));
-      const now = nowMs(L);
+      const now = messageClockNow(L);
       return async () => pushAuthenticationResult(await verifyArc(msg.getData(), resolve, now));
     }),
     arc_seal: method('arc_seal', (L, msg) => {
@@ -65,7 +61,7 @@ export function authMethods(method: MethodMaker): Record<string, LuaCFunction> {
       const servId = argString(L, 3);
       const results = parseAuthenticationResults(toJson(L, 4));
       const resolve = authResolver(optResolverName(L, 5));
-      const now = nowMs(L);
+      const now = messageClockNow(L);
       return async () => {
         const headers = await arcSealHeaders(msg.getData(), signer, servId, results, resolve, now);
         if (headers !== undefined) msg.setData(insertAtStart(msg.getData(), encodeText(headers)));

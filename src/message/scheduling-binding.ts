@@ -13,7 +13,7 @@ import type { MethodMaker } from './lua-binding.ts';
 import { effectiveDue, parseScheduling, schedulingJson, SchedulingError } from './scheduling.ts';
 import { decodedValuesNamed } from './header-codec.ts';
 import { withoutHeaders } from './headers.ts';
-import { messageContext } from './lua-context.ts';
+import { messageClockNow } from './lua-context.ts';
 
 /** Stores the scheduling, moves the due time into it, returns what Lua gets back. */
 function applyScheduling(msg: Message, sched: Scheduling | null, nowMs: number): LuaReturn {
@@ -28,10 +28,6 @@ function applyScheduling(msg: Message, sched: Scheduling | null, nowMs: number):
 }
 
 const nullSentinel: LuaReturn = (L) => (lua.lua_pushlightuserdata(L, LUA_NULL), 1);
-
-function nowMs(L: LuaState): number {
-  return messageContext(L)?.clock.now() ?? Date.now();
-}
 
 function parseSchedulingHeader(name: string, text: string): Scheduling {
   let json: JsonValue;
@@ -51,14 +47,14 @@ export function schedulingMethods(method: MethodMaker): Record<string, LuaCFunct
   return {
     set_scheduling: method('set_scheduling', (L, msg) => {
       const sched = isNoneOrNil(L, 2) ? null : parseScheduling(toJson(L, 2));
-      const now = nowMs(L);
+      const now = messageClockNow(L);
       return () => applyScheduling(msg, sched, now);
     }),
     import_scheduling_header: method('import_scheduling_header', (L, msg) => {
       const name = argString(L, 2);
       if (lua.lua_type(L, 3) !== LUA_TBOOLEAN) throw new Error(`import_scheduling_header: remove must be a boolean, got ${typeNameOrNone(L, 3)}`);
       const remove = argBoolean(L, 3);
-      const now = nowMs(L);
+      const now = messageClockNow(L);
       return () => {
         const value = decodedValuesNamed(msg.getData(), name)[0];
         if (value === undefined) return nullSentinel;
