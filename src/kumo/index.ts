@@ -31,6 +31,10 @@ import * as cidr from './cidr.ts';
 import * as regexSetMap from './regex-set-map.ts';
 import * as throttle from './throttle.ts';
 import * as bounce from './bounce.ts';
+import * as dkim from './dkim.ts';
+import * as spf from './spf.ts';
+import * as dmarc from './dmarc.ts';
+import * as mimepart from './mimepart.ts';
 
 type Registrar = (kumo: ModuleTable, ctx: KumoContext) => void;
 
@@ -60,6 +64,10 @@ const SUBMODULES: Registrar[] = [
   regexSetMap.register,
   throttle.register,
   bounce.register,
+  dkim.register,
+  spf.register,
+  dmarc.register,
+  mimepart.register,
 ];
 
 /** Builds `kumo` in the context's Lua state and installs it as package.loaded.kumo. */

@@ -20,7 +20,7 @@ const NOT_PROVIDED_FUNCTIONS = [
 ];
 
 /** Sub-modules of KumoMTA that kumo-lua does not provide at all. */
-const NOT_PROVIDED_MODULES = ['dkim', 'mpsc', 'jsonl', 'nats', 'sqlite', 'redis', 'memcache', 'mongodb', 'fs', 'api'];
+const NOT_PROVIDED_MODULES = ['mpsc', 'jsonl', 'nats', 'sqlite', 'redis', 'memcache', 'mongodb', 'fs', 'api'];
 
 function notProvided(name: string): (L: LuaState) => number {
   return () => {

@@ -21,15 +21,19 @@ import { EnvelopeAddressClass, pushEnvelopeAddress } from './envelope-binding.ts
 import { allDecodedHeaders, decodedValuesNamed, headerLine } from './header-codec.ts';
 import { insertAtStart, insertBeforeSeparator, withoutHeaders } from './headers.ts';
 import { importHeaders, parseImportSpec, withoutXHeaders, xHeadersToImport } from './header-import.ts';
-import { effectiveDue, formatRfc3339Utc, parseRfc3339, parseScheduling, schedulingJson } from './scheduling.ts';
+import { effectiveDue, formatRfc3339Utc, parseRfc3339 } from './scheduling.ts';
 import { checkFixConformance } from './conformance.ts';
 import { MESSAGE_SAVER, setForceSync } from './store-slot.ts';
 import { messageContext } from './lua-context.ts';
+import { authMethods } from './auth-methods.ts';
+import { schedulingMethods } from './scheduling-binding.ts';
+import { addressMethods } from './address-binding.ts';
+import { mimeMethods } from './mime-binding.ts';
 
 export { EnvelopeAddressClass, pushEnvelopeAddress };
 
 /** The work of an async method, run after the caller has yielded; args are already read. */
-type Work = () => LuaReturn | void | Promise<LuaReturn | void>;
+export type Work = () => LuaReturn | void | Promise<LuaReturn | void>;
 
 /**
  * An async method. `read` runs synchronously inside the C call, so argument
@@ -42,6 +46,9 @@ function asyncMethod(name: string, read: (L: LuaState, msg: Message) => Work): L
     return Promise.resolve().then(work);
   });
 }
+
+/** How method files outside this one build their async methods. */
+export type MethodMaker = typeof asyncMethod;
 
 const one = (push: (L: LuaState) => void): LuaReturn => (L) => (push(L), 1);
 
@@ -267,20 +274,6 @@ const methods: Record<string, LuaCFunction> = {
       return one((L2) => pushDue(L2, d));
     };
   }),
-  set_scheduling: asyncMethod('set_scheduling', (L, msg) => {
-    const sched = isNoneOrNil(L, 2) ? null : parseScheduling(toJson(L, 2));
-    const now = nowMs(L);
-    return () => {
-      msg.scheduling = sched;
-      msg.metaDirty = true;
-      msg.due = effectiveDue(msg.due, sched, now);
-      return one((L2) => {
-        if (sched === null) lua.lua_pushlightuserdata(L2, LUA_NULL);
-        else pushJson(L2, schedulingJson(sched), { nullSentinel: true, arrayMarker: false });
-      });
-    };
-  }),
-
   save: asyncMethod('save', (L, msg) => {
     const saver = saverFor(L);
     return () => saveIfDirty(saver, msg);
@@ -301,6 +294,10 @@ const methods: Record<string, LuaCFunction> = {
     return one((L2) => lua.lua_pushboolean(L2, shrunk));
     };
   }),
+  ...authMethods(asyncMethod),
+  ...schedulingMethods(asyncMethod),
+  ...addressMethods(asyncMethod),
+  ...mimeMethods(asyncMethod),
 };
 
 export const MessageClass: LuaClass<Message> = new LuaClass<Message>({

@@ -22,3 +22,8 @@ export function messageContext(L: LuaState): KumoContext | undefined {
   lua.lua_pop(L, 1);
   return ctx;
 }
+
+/** Now on the context clock (the wall clock where no context is bound). */
+export function messageClockNow(L: LuaState): number {
+  return messageContext(L)?.clock.now() ?? Date.now();
+}

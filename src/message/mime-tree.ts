@@ -16,6 +16,8 @@ export interface MimePart {
   bodyStart: number;
   bodyEnd: number;
   contentType: string;
+  /** Content-Type parameters (charset, boundary, name ...), keys lower-cased. */
+  contentTypeParams: Record<string, string>;
   /** Lower-cased Content-Transfer-Encoding, '' when absent. */
   transferEncoding: string;
   children: MimePart[];
@@ -72,6 +74,7 @@ export function parseMimePart(data: Uint8Array, start: number, end: number, dept
     bodyStart: start + block.bodyStart,
     bodyEnd: end,
     contentType: ct.value.toLowerCase(),
+    contentTypeParams: ct.params,
     transferEncoding: (headerText(view, block, 'Content-Transfer-Encoding') ?? '').trim().toLowerCase(),
     children: [],
   };

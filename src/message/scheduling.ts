@@ -36,6 +36,15 @@ function minutesOfDay(text: string, field: string): number {
   return h * 60 + min;
 }
 
+const WEEK_ORDER = [1, 2, 3, 4, 5, 6, 0];
+const DAY_LABELS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+
+/** `H:MM[:SS]` as `HH:MM:SS` (already validated by minutesOfDay). */
+function clockText(text: string): string {
+  const m = CLOCK.exec(text)!;
+  return `${m[1]!.padStart(2, '0')}:${m[2]}:${m[3] ?? '00'}`;
+}
+
 function parseDays(text: string): Set<number> {
   const days = new Set<number>();
   for (const part of text.split(',')) {
@@ -59,7 +68,7 @@ export function parseScheduling(v: JsonValue): Scheduling {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new SchedulingError('set_scheduling expects a table or nil');
   const o = v as Record<string, JsonValue>;
   for (const k of Object.keys(o)) {
-    if (!(SCHEDULING_KEYS as readonly string[]).includes(k)) throw new SchedulingError(`set_scheduling: unknown field '${k}'`);
+    if (!(SCHEDULING_KEYS as readonly string[]).includes(k)) throw new SchedulingError(`set_scheduling: invalid field name ${k}`);
     if (o[k] !== null && typeof o[k] !== 'string') throw new SchedulingError(`set_scheduling: '${k}' must be a string`);
   }
   const out: Scheduling = {};
@@ -71,12 +80,14 @@ export function parseScheduling(v: JsonValue): Scheduling {
     throw new SchedulingError(`set_scheduling: dow, tz, start and end go together; missing ${missing.join(', ')}`);
   }
   if (present.length === WINDOW_KEYS.length) {
-    parseDays(o.dow as string);
+    const days = parseDays(o.dow as string);
     checkTimeZone(o.tz as string);
     const start = minutesOfDay(o.start as string, 'start');
     const end = minutesOfDay(o.end as string, 'end');
     if (end <= start) throw new SchedulingError(`set_scheduling: end (${o.end}) must be after start (${o.start})`);
-    Object.assign(out, { dow: o.dow, tz: o.tz, start: o.start, end: o.end });
+    // Stored the way KumoMTA reports it back: three-letter days in week order, HH:MM:SS.
+    const dow = WEEK_ORDER.filter((d) => days.has(d)).map((d) => DAY_LABELS[d]).join(',');
+    Object.assign(out, { dow, tz: o.tz, start: clockText(o.start as string), end: clockText(o.end as string) });
   }
   return out;
 }
