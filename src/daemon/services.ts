@@ -25,6 +25,7 @@ import { DeliveryLatencyTap, engineMetricsSource } from './metrics-adapter.ts';
 import { closeDefaultAmqpPool } from '../kumo/amqp.ts';
 import { egressPathResolver, engineHooks, queueConfigResolver } from './policy-bridge.ts';
 import type { QueueConfigResolver } from '../queue/queue-registry.ts';
+import { EGRESS_RESOLVER } from '../kumo/egress.ts';
 
 export interface Services {
   /** After init: open the spool, re-queue what it holds, start delivery. */
@@ -148,6 +149,7 @@ class DaemonServices implements Services {
       resolveQueueConfig: redirectMaildir(queueConfigResolver(this.ctx), this.options.statePath && ((p) => this.options.statePath!('maildir', p))),
       resolveEgressPathConfig: egressPathResolver(this.ctx),
       hooks: engineHooks(this.ctx),
+      egress: this.ctx.require(EGRESS_RESOLVER, 'the queue engine'),
     });
     this.metricsSources.push(engineMetricsSource(this.manager, this.logging, this.ctx.clock));
     this.state = 'running';
