@@ -26,6 +26,8 @@ import { closeDefaultAmqpPool } from '../kumo/amqp.ts';
 import { egressPathResolver, engineHooks, queueConfigResolver } from './policy-bridge.ts';
 import type { QueueConfigResolver } from '../queue/queue-registry.ts';
 import { EGRESS_RESOLVER } from '../kumo/egress.ts';
+import { configEpochOf, startConfigMonitor } from '../kumo/epoch.ts';
+import { SystemClock } from '../util/clock.ts';
 
 export interface Services {
   /** After init: open the spool, re-queue what it holds, start delivery. */
@@ -68,6 +70,8 @@ class DaemonServices implements Services {
   manager: QueueManager | null = null;
   private spool: SqliteSpool | null = null;
   private state: 'new' | 'running' | 'stopping' = 'new';
+  private stopEpochWatch: () => void = () => undefined;
+  private stopConfigMonitor: () => void = () => undefined;
 
   constructor(
     private readonly ctx: KumoContext,
@@ -151,6 +155,10 @@ class DaemonServices implements Services {
       hooks: engineHooks(this.ctx),
       egress: this.ctx.require(EGRESS_RESOLVER, 'the queue engine'),
     });
+    const manager = this.manager;
+    this.stopEpochWatch = configEpochOf(this.ctx).subscribe(() => manager.bumpConfigEpoch());
+    // It watches real files, so it runs on real time only (the harness's virtual clock would spin it).
+    if (!this.ctx.mode.validating && this.ctx.clock instanceof SystemClock) this.stopConfigMonitor = startConfigMonitor(this.ctx);
     this.metricsSources.push(engineMetricsSource(this.manager, this.logging, this.ctx.clock));
     this.state = 'running';
     const summary = await this.manager.start();
@@ -159,6 +167,8 @@ class DaemonServices implements Services {
 
   async stop(beforeLogClose: () => Promise<void>): Promise<void> {
     this.state = 'stopping';
+    this.stopConfigMonitor();
+    this.stopEpochWatch();
     await this.ctx.optional(LISTENERS)?.closeAll();
     await this.manager?.shutdown();
     await beforeLogClose();

@@ -26,6 +26,9 @@ import * as config from './config.ts';
 import * as logging from './logging.ts';
 import * as listeners from './listeners.ts';
 import * as egress from './egress.ts';
+import * as epoch from './epoch.ts';
+import * as tasks from './tasks.ts';
+import * as invoke from './invoke.ts';
 
 type Registrar = (kumo: ModuleTable, ctx: KumoContext) => void;
 
@@ -50,6 +53,9 @@ const SUBMODULES: Registrar[] = [
   logging.register,
   listeners.register,
   egress.register,
+  epoch.register,
+  tasks.register,
+  invoke.register,
 ];
 
 /** Builds `kumo` in the context's Lua state and installs it as package.loaded.kumo. */

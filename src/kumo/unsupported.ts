@@ -13,8 +13,8 @@ const NOT_PROVIDED_FUNCTIONS = [
   'configure_bounce_classifier', 'configure_redis_throttles',
   'configure_accounting_db_path', 'set_max_lua_context_age', 'set_max_lua_context_use_count',
   'set_max_spare_lua_contexts', 'set_spoolin_threads', 'set_httpinject_threads', 'set_qmaint_threads',
-  'set_smtpsrv_threads', 'set_lua_gc_on_put', 'set_config_monitor_globs', 'bump_config_epoch',
-  'eval_config_monitor_globs', 'start_lmtp_listener', 'invoke_get_egress_path_config', 'generate_rfc3464_message', 'spawn_task', 'dns_resolve', 'set_memory_hard_limit',
+  'set_smtpsrv_threads', 'set_lua_gc_on_put',
+  'start_lmtp_listener', 'generate_rfc3464_message', 'dns_resolve', 'set_memory_hard_limit',
   'set_memory_low_thresh', 'set_memory_soft_limit', 'available_parallelism', 'xfer_message', 'xfer_rebind',
 ];
 
