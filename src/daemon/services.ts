@@ -28,6 +28,8 @@ import type { QueueConfigResolver } from '../queue/queue-registry.ts';
 import { EGRESS_RESOLVER } from '../kumo/egress.ts';
 import { configEpochOf, startConfigMonitor } from '../kumo/epoch.ts';
 import { SystemClock } from '../util/clock.ts';
+import { runtimeKnobsOf } from '../kumo/knobs.ts';
+import { ACCT_LOG } from '../kumo/aaa.ts';
 
 export interface Services {
   /** After init: open the spool, re-queue what it holds, start delivery. */
@@ -154,6 +156,7 @@ class DaemonServices implements Services {
       resolveEgressPathConfig: egressPathResolver(this.ctx),
       hooks: engineHooks(this.ctx),
       egress: this.ctx.require(EGRESS_RESOLVER, 'the queue engine'),
+      suspendDeliveryWhenSpoolUnhealthy: runtimeKnobsOf(this.ctx).suspendDeliveryWhenSpoolUnhealthy,
     });
     const manager = this.manager;
     this.stopEpochWatch = configEpochOf(this.ctx).subscribe(() => manager.bumpConfigEpoch());
@@ -175,6 +178,7 @@ class DaemonServices implements Services {
     // Hooks drain into the (stopping) engine, which spools what they hand it,
     // so the spool closes only after logging has flushed.
     await this.logging.close();
+    await this.ctx.optional(ACCT_LOG)?.close();
     await this.spool?.flush();
     this.spool?.close();
     await closeDefaultAmqpPool();

@@ -29,6 +29,9 @@ import * as egress from './egress.ts';
 import * as epoch from './epoch.ts';
 import * as tasks from './tasks.ts';
 import * as invoke from './invoke.ts';
+import * as knobs from './knobs.ts';
+import * as aaa from './aaa.ts';
+import * as adminApi from './admin-api.ts';
 
 type Registrar = (kumo: ModuleTable, ctx: KumoContext) => void;
 
@@ -56,6 +59,9 @@ const SUBMODULES: Registrar[] = [
   epoch.register,
   tasks.register,
   invoke.register,
+  knobs.register,
+  aaa.register,
+  adminApi.register,
 ];
 
 /** Builds `kumo` in the context's Lua state and installs it as package.loaded.kumo. */

@@ -88,7 +88,7 @@ describe('unsupported functions', () => {
   it('name the function instead of calling nil', async () => {
     const t = newLua();
     expect(await t.eval('return select(2, pcall(kumo.dkim.rsa_sha256_signer, {}))')).toMatch(/^kumo\.dkim\.rsa_sha256_signer is not provided by kumo-lua/);
-    expect(await t.eval('return select(2, pcall(kumo.make_egress_source, {}))')).toMatch(/^kumo\.make_egress_source is not provided/);
+    expect(await t.eval('return select(2, pcall(kumo.configure_redis_throttles, {}))')).toMatch(/^kumo\.configure_redis_throttles is not provided/);
     expect(await t.eval('return kumo.something_unknown == nil')).toBe(true);
   });
   it('requiring a KumoMTA helper kumo-lua does not ship explains --lua-path', async () => {
