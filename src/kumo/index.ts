@@ -32,6 +32,7 @@ import * as invoke from './invoke.ts';
 import * as knobs from './knobs.ts';
 import * as aaa from './aaa.ts';
 import * as adminApi from './admin-api.ts';
+import * as fs from './fs.ts';
 
 type Registrar = (kumo: ModuleTable, ctx: KumoContext) => void;
 
@@ -62,6 +63,7 @@ const SUBMODULES: Registrar[] = [
   knobs.register,
   aaa.register,
   adminApi.register,
+  fs.register,
 ];
 
 /** Builds `kumo` in the context's Lua state and installs it as package.loaded.kumo. */
