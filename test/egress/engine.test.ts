@@ -117,3 +117,27 @@ describe('egress pools in the engine', () => {
     expect([bySource('a'), bySource('b')]).toEqual([4, 5]);
   });
 });
+
+describe('pool refresh (lua-api-more.md §1.3, §1.4)', () => {
+  it('re-resolves the pool with the queue config; a failure keeps the old selector, a change rebuilds it', async () => {
+    const pools: Record<string, JsonObject> = { p: { entries: [{ name: 'a' }], ttl: 1 } };
+    const { e, calls } = await engineWith(pools, ['a', 'b'], 'p');
+    await e.manager.insert(makeMessage('r@example.com', {}, e.clock));
+    await until(() => e.records.of('Delivery').length === 1, 'delivery');
+    const queue = e.manager.scheduled.get('example.com')!;
+    const first = queue.selector;
+
+    delete pools.p; // the handler now fails: the old selector stays
+    await e.clock.advance(61_000);
+    await until(() => calls.filter((c) => c === 'pool:p').length >= 2, 'pool refresh');
+    expect(queue.selector).toBe(first);
+
+    pools.p = { entries: [{ name: 'b' }], ttl: 1 };
+    await e.clock.advance(61_000);
+    await until(() => queue.selector !== first, 'selector rebuilt');
+    expect(queue.selector.entries.map((x) => x.name)).toEqual(['b']);
+    await e.manager.insert(makeMessage('s@example.com', {}, e.clock));
+    await until(() => e.records.of('Delivery').length === 2, 'delivery via b');
+    expect(e.records.of('Delivery')[1]!.egressSource).toBe('b');
+  });
+});
