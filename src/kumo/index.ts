@@ -33,6 +33,8 @@ import * as knobs from './knobs.ts';
 import * as aaa from './aaa.ts';
 import * as adminApi from './admin-api.ts';
 import * as fs from './fs.ts';
+import * as counterSeries from './counter-series.ts';
+import * as mpsc from './mpsc.ts';
 
 type Registrar = (kumo: ModuleTable, ctx: KumoContext) => void;
 
@@ -64,6 +66,8 @@ const SUBMODULES: Registrar[] = [
   aaa.register,
   adminApi.register,
   fs.register,
+  counterSeries.register,
+  mpsc.register,
 ];
 
 /** Builds `kumo` in the context's Lua state and installs it as package.loaded.kumo. */

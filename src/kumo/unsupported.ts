@@ -18,7 +18,7 @@ const NOT_PROVIDED_FUNCTIONS = [
 ];
 
 /** Sub-modules of KumoMTA that kumo-lua does not provide at all. */
-const NOT_PROVIDED_MODULES = ['dkim', 'dns', 'mpsc', 'jsonl', 'nats', 'sqlite', 'redis', 'memcache', 'mongodb', 'cidr', 'domain_map', 'xfer'];
+const NOT_PROVIDED_MODULES = ['dkim', 'dns', 'jsonl', 'file_type', 'nats', 'sqlite', 'redis', 'memcache', 'mongodb', 'cidr', 'domain_map', 'xfer'];
 
 /** Sub-modules kumo-lua provides in part: the functions listed here are not provided. */
 const PARTLY_PROVIDED_MODULES: Record<string, readonly string[]> = {
