@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import { Kumod, type KumodMode } from '../daemon/kumod.ts';
 import { luaPathsFromEnv } from '../policy/create.ts';
 import { LuaError } from '../lua/errors.ts';
+import { neverFiredWarnings } from '../kumo/never-fired.ts';
 
 export interface RunPolicyArgs {
   policyFile: string | undefined;
@@ -45,6 +46,7 @@ export async function runPolicyCommand(args: RunPolicyArgs): Promise<number> {
 
   if (mode === 'validate') {
     await kumod.shutdown();
+    for (const line of neverFiredWarnings(kumod.ctx.events.names())) process.stderr.write(`${line}\n`);
     if (kumod.ctx.validationFailed) {
       process.stderr.write('Validation failed\n');
       return 1;

@@ -62,11 +62,11 @@ class QueueManagerAdminOps implements AdminOps {
     return this.m.clock.now();
   }
 
-  addBounce(rule: { criteria: AdminCriteria; reason: string; expiresMs: number; suppressLogging: boolean }): { id: string } {
+  addBounce(rule: { criteria: AdminCriteria; reason: string; expiresMs: number; suppressLogging: boolean; sweep?: boolean }): { id: string } {
     const criteria = toQueueCriteria(rule.criteria);
     // QueueAdmin.bounce stores the rule before its first await and then sweeps
     // asynchronously; the HTTP reply must not wait for the sweep (engine.md §8.6).
-    const sweep = this.m.admin.bounce(criteria, rule.reason, { expiresMs: rule.expiresMs, suppressLogging: rule.suppressLogging });
+    const sweep = this.m.admin.bounce(criteria, rule.reason, { expiresMs: rule.expiresMs, suppressLogging: rule.suppressLogging, sweep: rule.sweep });
     sweep.catch((err: unknown) => this.m.diag(`admin bounce sweep (${rule.reason}) failed: ${(err as Error).message}`));
     // Identify the stored rule by its criteria object; -Infinity keeps an already-expired rule visible.
     const stored = this.m.rules.listBounces(-Infinity).find((b) => b.criteria === criteria);

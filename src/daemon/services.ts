@@ -25,6 +25,11 @@ import { DeliveryLatencyTap, engineMetricsSource } from './metrics-adapter.ts';
 import { closeDefaultAmqpPool } from '../kumo/amqp.ts';
 import { egressPathResolver, engineHooks, queueConfigResolver } from './policy-bridge.ts';
 import type { QueueConfigResolver } from '../queue/queue-registry.ts';
+import { EGRESS_RESOLVER } from '../kumo/egress.ts';
+import { configEpochOf, startConfigMonitor } from '../kumo/epoch.ts';
+import { SystemClock } from '../util/clock.ts';
+import { runtimeKnobsOf } from '../kumo/knobs.ts';
+import { ACCT_LOG } from '../kumo/aaa.ts';
 
 export interface Services {
   /** After init: open the spool, re-queue what it holds, start delivery. */
@@ -67,6 +72,8 @@ class DaemonServices implements Services {
   manager: QueueManager | null = null;
   private spool: SqliteSpool | null = null;
   private state: 'new' | 'running' | 'stopping' = 'new';
+  private stopEpochWatch: () => void = () => undefined;
+  private stopConfigMonitor: () => void = () => undefined;
 
   constructor(
     private readonly ctx: KumoContext,
@@ -148,7 +155,13 @@ class DaemonServices implements Services {
       resolveQueueConfig: redirectMaildir(queueConfigResolver(this.ctx), this.options.statePath && ((p) => this.options.statePath!('maildir', p))),
       resolveEgressPathConfig: egressPathResolver(this.ctx),
       hooks: engineHooks(this.ctx),
+      egress: this.ctx.require(EGRESS_RESOLVER, 'the queue engine'),
+      suspendDeliveryWhenSpoolUnhealthy: runtimeKnobsOf(this.ctx).suspendDeliveryWhenSpoolUnhealthy,
     });
+    const manager = this.manager;
+    this.stopEpochWatch = configEpochOf(this.ctx).subscribe(() => manager.bumpConfigEpoch());
+    // It watches real files, so it runs on real time only (the harness's virtual clock would spin it).
+    if (!this.ctx.mode.validating && this.ctx.clock instanceof SystemClock) this.stopConfigMonitor = startConfigMonitor(this.ctx);
     this.metricsSources.push(engineMetricsSource(this.manager, this.logging, this.ctx.clock));
     this.state = 'running';
     const summary = await this.manager.start();
@@ -157,12 +170,15 @@ class DaemonServices implements Services {
 
   async stop(beforeLogClose: () => Promise<void>): Promise<void> {
     this.state = 'stopping';
+    this.stopConfigMonitor();
+    this.stopEpochWatch();
     await this.ctx.optional(LISTENERS)?.closeAll();
     await this.manager?.shutdown();
     await beforeLogClose();
     // Hooks drain into the (stopping) engine, which spools what they hand it,
     // so the spool closes only after logging has flushed.
     await this.logging.close();
+    await this.ctx.optional(ACCT_LOG)?.close();
     await this.spool?.flush();
     this.spool?.close();
     await closeDefaultAmqpPool();

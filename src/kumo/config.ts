@@ -7,7 +7,7 @@
 import { lua, type LuaState } from '../lua/fengari.ts';
 import { checkTable } from '../lua/args.ts';
 import { LuaClass } from '../lua/userdata.ts';
-import { pushJson, toJson, type JsonConvertible } from '../lua/marshal.ts';
+import { pushJson, toJson, typeNameAt, type JsonConvertible } from '../lua/marshal.ts';
 import { toText } from '../lua/strings.ts';
 import { isJsonObject, toJsonText, type JsonObject, type JsonValue } from '../util/json.ts';
 import { parseQueueConfig, queueConfigToJson, type QueueConfig } from '../queue/queue-config.ts';
@@ -62,7 +62,7 @@ export const QueueConfigClass = configClass<QueueConfig>('QueueConfig');
 export const EgressPathClass = configClass<EgressPathConfig>('EgressPathConfig');
 
 /** Reads a config table argument and validates it, wrapping errors like serde does. */
-function parseTableArg<T>(L: LuaState, parse: (obj: JsonObject) => T): ConfigObject<T> {
+export function parseTableArg<T>(L: LuaState, parse: (obj: JsonObject) => T): ConfigObject<T> {
   checkTable(L, 1);
   const source = toJson(L, 1, { keepArrayMarker: true });
   const obj: JsonObject = isJsonObject(source) ? source : {};
@@ -77,13 +77,13 @@ function parseTableArg<T>(L: LuaState, parse: (obj: JsonObject) => T): ConfigObj
 export function queueConfigFromLua(L: LuaState, idx: number): QueueConfig {
   const obj = QueueConfigClass.test(L, idx);
   if (obj) return obj.config;
-  throw new Error(`get_queue_config must return kumo.make_queue_config{...}, got ${lua.lua_typename(L, lua.lua_type(L, idx))}`);
+  throw new Error(`get_queue_config must return kumo.make_queue_config{...}, got ${typeNameAt(L, idx)}`);
 }
 
 export function egressPathFromLua(L: LuaState, idx: number): EgressPathConfig {
   const obj = EgressPathClass.test(L, idx);
   if (obj) return obj.config;
-  throw new Error(`get_egress_path_config must return kumo.make_egress_path{...}, got ${lua.lua_typename(L, lua.lua_type(L, idx))}`);
+  throw new Error(`get_egress_path_config must return kumo.make_egress_path{...}, got ${typeNameAt(L, idx)}`);
 }
 
 export function register(kumo: ModuleTable, ctx: KumoContext): void {

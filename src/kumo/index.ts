@@ -35,6 +35,16 @@ import * as dkim from './dkim.ts';
 import * as spf from './spf.ts';
 import * as dmarc from './dmarc.ts';
 import * as mimepart from './mimepart.ts';
+import * as egress from './egress.ts';
+import * as epoch from './epoch.ts';
+import * as tasks from './tasks.ts';
+import * as invoke from './invoke.ts';
+import * as knobs from './knobs.ts';
+import * as aaa from './aaa.ts';
+import * as adminApi from './admin-api.ts';
+import * as fs from './fs.ts';
+import * as counterSeries from './counter-series.ts';
+import * as mpsc from './mpsc.ts';
 
 type Registrar = (kumo: ModuleTable, ctx: KumoContext) => void;
 
@@ -68,6 +78,16 @@ const SUBMODULES: Registrar[] = [
   spf.register,
   dmarc.register,
   mimepart.register,
+  egress.register,
+  epoch.register,
+  tasks.register,
+  invoke.register,
+  knobs.register,
+  aaa.register,
+  adminApi.register,
+  fs.register,
+  counterSeries.register,
+  mpsc.register,
 ];
 
 /** Builds `kumo` in the context's Lua state and installs it as package.loaded.kumo. */

@@ -16,6 +16,7 @@ import { StructReader } from './support/struct-args.ts';
 import { luaToSerde } from './support/lua-value.ts';
 import { writeJson } from './support/json-text.ts';
 import { pushStoredValue, releaseStoredValue, storeValue as storeStoredValue, type StoredValue } from './support/stored-value.ts';
+import { configEpochOf } from './epoch.ts';
 
 type Stored = StoredValue;
 
@@ -40,7 +41,7 @@ return function(...)
 end
 `;
 
-function readOptions(L: LuaState): MemoOptions {
+function readOptions(L: LuaState): MemoOptions & { invalidateWithEpoch: boolean } {
   const p = new StructReader(L, 2);
   const duration = (name: string, required: boolean): number | undefined => {
     const raw = p.optDurationInput(name);
@@ -55,8 +56,9 @@ function readOptions(L: LuaState): MemoOptions {
   const ttlMs = duration('ttl', true)!;
   const capacity = p.optInteger('capacity') ?? p.fail('missing field `capacity`');
   if (capacity < 0) p.fail(`invalid value: integer \`${capacity}\`, expected usize`);
-  p.optBoolean('invalidate_with_epoch');
+  const invalidateWithEpoch = p.optBoolean('invalidate_with_epoch') ?? false;
   return {
+    invalidateWithEpoch,
     name,
     ttlMs,
     capacity,
@@ -86,6 +88,7 @@ export function register(kumo: ModuleTable, ctx: KumoContext): void {
       for (const v of values) releaseStoredValue(runtime, v);
     };
     const cache = new MemoCache<Stored[]>(options, ctx.clock, release);
+    if (options.invalidateWithEpoch) configEpochOf(ctx).subscribe(() => cache.clear());
 
     if (lauxlib.luaL_loadbuffer(L, to_luastring(WRAPPER), null, to_luastring('=kumo.memoize')) !== LUA_OK) {
       throw new Error(`kumo.memoize: internal wrapper failed to load: ${lua.lua_tojsstring(L, -1)}`);

@@ -8,19 +8,22 @@ import { keyBytes, toText } from '../lua/strings.ts';
 import type { LuaRuntime } from '../lua/runtime.ts';
 import type { ModuleTable } from './module-table.ts';
 
-/** Top-level kumo.* functions of KumoMTA that have no kumo-lua implementation. */
+/**
+ * Top-level kumo.* functions of KumoMTA that have no kumo-lua implementation.
+ * Remove a name here when it becomes real.
+ */
 const NOT_PROVIDED_FUNCTIONS = [
-  'make_egress_source', 'make_egress_pool', 'configure_redis_throttles',
-  'configure_accounting_db_path', 'set_max_lua_context_age', 'set_max_lua_context_use_count',
-  'set_max_spare_lua_contexts', 'set_spoolin_threads', 'set_httpinject_threads', 'set_qmaint_threads',
-  'set_smtpsrv_threads', 'set_lua_gc_on_put', 'set_config_monitor_globs', 'bump_config_epoch',
-  'eval_config_monitor_globs', 'start_lmtp_listener', 'invoke_get_egress_source', 'invoke_get_egress_pool',
-  'invoke_get_egress_path_config', 'spawn_task', 'dns_resolve', 'set_memory_hard_limit',
-  'set_memory_low_thresh', 'set_memory_soft_limit', 'available_parallelism', 'xfer_message', 'xfer_rebind',
+  'configure_redis_throttles', 'start_lmtp_listener', 'dns_resolve', 'xfer_message', 'xfer_rebind', 'prometheus_metrics',
 ];
 
 /** Sub-modules of KumoMTA that kumo-lua does not provide at all. */
-const NOT_PROVIDED_MODULES = ['mpsc', 'jsonl', 'nats', 'sqlite', 'redis', 'memcache', 'mongodb', 'fs', 'api'];
+const NOT_PROVIDED_MODULES = ['jsonl', 'file_type', 'nats', 'sqlite', 'redis', 'memcache', 'mongodb', 'xfer'];
+
+/** Sub-modules kumo-lua provides in part: the functions listed here are not provided. */
+const PARTLY_PROVIDED_MODULES: Record<string, readonly string[]> = {
+  aaa: ['make_access_control_list', 'load_acl_map', 'make_http_url_resource', 'query_resource_access'],
+  'api.inject': ['inject_v1', 'build_v1'],
+};
 
 function notProvided(name: string): (L: LuaState) => number {
   return () => {
@@ -50,6 +53,10 @@ export function installUnsupportedStubs(runtime: LuaRuntime, kumo: ModuleTable):
   for (const mod of NOT_PROVIDED_MODULES) {
     const sub = kumo.sub(mod);
     setIndexStub(runtime, sub.ref, `kumo.${mod}`, null);
+  }
+  for (const [path, names] of Object.entries(PARTLY_PROVIDED_MODULES)) {
+    const sub = path.split('.').reduce((table, name) => table.sub(name), kumo);
+    setIndexStub(runtime, sub.ref, `kumo.${path}`, new Set(names));
   }
   setIndexStub(runtime, kumo.ref, 'kumo', new Set(NOT_PROVIDED_FUNCTIONS));
 }

@@ -8,6 +8,7 @@ import type { InsertContext } from './insert-context.ts';
 import type { EngineMetrics } from './metrics.ts';
 import type { Throttles } from './throttle.ts';
 import type { LeaseRegistry } from './leases.ts';
+import type { EgressResolver } from '../egress/resolve.ts';
 
 /** How a "put back after trouble" should proceed (engine.md §3.6). */
 export interface RequeueRequest {
@@ -15,12 +16,6 @@ export interface RequeueRequest {
   delayMs: number | null;
   context: InsertContext;
   response: RecordResponse;
-}
-
-/** An egress pool as `get_egress_pool` returns it. */
-export interface EgressPool {
-  name: string;
-  entries: { name: string; weight: number }[];
 }
 
 /** Optional policy events the engine fires; the Lua wiring supplies them. */
@@ -31,8 +26,6 @@ export interface EngineHooks {
   throttleInsertReadyQueue?(msg: Message): Promise<void>;
   /** `spool_message_enumerated`. */
   spoolMessageEnumerated?(msg: Message): Promise<void>;
-  /** `get_egress_pool`; without it only the built-in `unspecified` pool exists. */
-  resolveEgressPool?(name: string): Promise<EgressPool>;
   /** Renders a maildir_path template; defaults to minijinja. */
   renderTemplate?(template: string, vars: Record<string, unknown>): string;
   /** Diagnostic log line (errors the engine swallows). */
@@ -50,6 +43,8 @@ export interface EngineContext {
   readonly leases: LeaseRegistry;
   readonly connections: ConnectionFactory;
   readonly hooks: EngineHooks;
+  /** Egress sources and pools (get_egress_source / get_egress_pool, cached) and source health. */
+  readonly egress: EgressResolver;
   readonly shutdownSignal: AbortSignal;
   isShuttingDown(): boolean;
   /** Null when healthy or when delivery is not suspended for an unhealthy spool. */

@@ -21,6 +21,8 @@ import type { ReadyQueue } from './ready-queue.ts';
 import { enumerateSpool, type RestartSummary } from './restart.ts';
 import type { QueueEngine, ReadyInsertResult, ScheduledQueue } from './scheduled-queue.ts';
 import { Throttles } from './throttle.ts';
+import { EgressResolver, NO_EGRESS_EVENTS } from '../egress/resolve.ts';
+import type { SiteResolvers } from './site-resolver.ts';
 
 export interface QueueManagerOptions {
   clock: Clock;
@@ -32,6 +34,10 @@ export interface QueueManagerOptions {
   /** `get_egress_path_config`: called when a ready queue is created and on refresh. */
   resolveEgressPathConfig: EgressPathResolver;
   hooks?: EngineHooks;
+  /** Egress sources and pools; without one only the built-in `unspecified` pool exists. */
+  egress?: EgressResolver;
+  /** Site name per protocol for ready-queue keys and get_egress_path_config; default: the routing domain. */
+  siteResolvers?: SiteResolvers;
   /** Source of randomness for jitter; Math.random by default. */
   random?: () => number;
   /** `kumo.suspend_delivery_when_spool_unhealthy` (default true). */
@@ -59,6 +65,7 @@ export class QueueManager implements QueueEngine {
   readonly leases = new LeaseRegistry();
   readonly connections: ConnectionFactory;
   readonly hooks: EngineHooks;
+  readonly egress: EgressResolver;
   readonly scheduler: DueScheduler<ScheduledQueue>;
   readonly scheduled: ScheduledQueueRegistry;
   readonly ready: ReadyQueueRegistry;
@@ -78,11 +85,12 @@ export class QueueManager implements QueueEngine {
     this.records = opts.records;
     this.connections = opts.connections;
     this.hooks = opts.hooks ?? {};
+    this.egress = opts.egress ?? new EgressResolver(opts.clock, NO_EGRESS_EVENTS);
     this.random = opts.random ?? Math.random;
     this.throttles = new Throttles(opts.clock);
     this.scheduler = new DueScheduler<ScheduledQueue>(opts.clock, (batch) => this.promoteBatch(batch));
     this.scheduled = new ScheduledQueueRegistry(this, opts.resolveQueueConfig);
-    this.ready = new ReadyQueueRegistry(this, opts.resolveEgressPathConfig, (msg, ctx) => this.reinsert(msg, ctx));
+    this.ready = new ReadyQueueRegistry(this, opts.resolveEgressPathConfig, (msg, ctx) => this.reinsert(msg, ctx), opts.siteResolvers);
     this.admin = new QueueAdmin(this);
     // Every connecting or throttled dispatcher listens for shutdown.
     setMaxListeners(0, this.abort.signal);

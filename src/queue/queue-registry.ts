@@ -64,8 +64,13 @@ export class ScheduledQueueRegistry {
     return promise;
   }
 
+  /** A pool that cannot be resolved makes the queue unresolvable (lua-api-more.md §1.3). */
   private async create(name: string): Promise<ScheduledQueue> {
-    return new ScheduledQueue(name, await this.configFor(name), this.engine);
+    const config = await this.configFor(name);
+    const pool = await this.engine.egress.pool(config.egressPool);
+    const queue = new ScheduledQueue(name, config, this.engine);
+    queue.setPool(pool);
+    return queue;
   }
 
   async configFor(name: string): Promise<QueueConfig> {
@@ -86,6 +91,11 @@ export class ScheduledQueueRegistry {
         q.config = { ...(await this.configFor(q.name)), strategy };
       } catch (err) {
         this.engine.diag(`refreshing queue config of ${q.name} failed, keeping the previous one: ${(err as Error).message}`);
+      }
+      try {
+        q.setPool(await this.engine.egress.pool(q.config.egressPool));
+      } catch (err) {
+        this.engine.diag(`refreshing the egress pool of ${q.name} failed, keeping the previous selector: ${(err as Error).message}`);
       }
       q.lastRefresh = this.engine.clock.now();
       q.configEpoch = epoch;

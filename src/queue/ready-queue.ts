@@ -5,14 +5,16 @@ import type { EngineContext } from './engine-context.ts';
 import type { EgressPathConfig } from './egress-path-config.ts';
 import { Deque } from './deque.ts';
 import { InsertContext, type InsertReason } from './insert-context.ts';
-import type { CustomLuaProtocol } from './queue-config.ts';
+import type { CustomLuaProtocol, QueueProtocol } from './queue-config.ts';
 import type { ScheduledQueue } from './scheduled-queue.ts';
+import { protocolSuffix } from './site-resolver.ts';
+import { UNSPECIFIED_SOURCE, type EgressSource } from '../egress/source.ts';
 
 export type WakeReason = 'notify' | 'shutdown';
 
-/** `<source>-><site>@lua:<constructor>` (engine.md §1.9). */
-export function readyQueueName(source: string, site: string, protocol: CustomLuaProtocol): string {
-  return `${source}->${site}@lua:${protocol.constructor}`;
+/** `<source>-><site>@<proto>`, e.g. `@lua:<constructor>` or `@smtp_client` (engine.md §1.9). */
+export function readyQueueName(source: string, site: string, protocol: QueueProtocol): string {
+  return `${source}->${site}@${protocolSuffix(protocol)}`;
 }
 
 /** ready_queue.rs ideal_connection_count, in f32 like the original. */
@@ -39,6 +41,8 @@ export class ReadyQueue {
   readonly dispatchers = new Set<Dispatcher>();
   consecutiveConnFailures = 0;
   connectionLimited: ConnectionLimitedState | null = null;
+  /** The egress source definition (bind address, EHLO, proxy) this queue delivers from; refreshed with the path config. */
+  source: EgressSource = UNSPECIFIED_SOURCE;
   lastNotify: number;
   lastPathRefresh: number;
   private fifo = new Deque<Message>();

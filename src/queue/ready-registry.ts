@@ -1,55 +1,30 @@
 import type { Message } from '../message/message.ts';
 import type { EgressPathConfig } from './egress-path-config.ts';
-import type { EgressPool } from './engine-context.ts';
 import { InsertContext } from './insert-context.ts';
 import type { CustomLuaProtocol } from './queue-config.ts';
 import { ENH_4_4_4, response } from './queue-records.ts';
 import { ReadyQueue, readyQueueName } from './ready-queue.ts';
 import type { QueueEngine, ReadyInsertResult, ScheduledQueue } from './scheduled-queue.ts';
+import { ROUTING_DOMAIN_SITE, routingDomainOf, type SiteResolvers } from './site-resolver.ts';
+import type { PoolEntry } from '../egress/pool.ts';
 
 export type EgressPathResolver = (routingDomain: string, egressSource: string, siteName: string) => Promise<EgressPathConfig>;
 
-const UNSPECIFIED_POOL: EgressPool = { name: 'unspecified', entries: [{ name: 'unspecified', weight: 1 }] };
-
-function gcd(a: number, b: number): number {
-  return b === 0 ? a : gcd(b, a % b);
-}
-
-/** LVS weighted round robin over a pool's sources (engine.md §1.7), state kept per scheduled queue. */
-class WeightedRoundRobin {
-  private index = -1;
-  private currentWeight = 0;
-
-  pick(entries: { name: string; weight: number }[]): string {
-    if (entries.length === 1) return entries[0]!.name;
-    const maxWeight = Math.max(...entries.map((e) => e.weight));
-    const step = entries.map((e) => e.weight).reduce(gcd);
-    for (let guard = 0; guard < 10_000; guard++) {
-      this.index = (this.index + 1) % entries.length;
-      if (this.index === 0) {
-        this.currentWeight -= step;
-        if (this.currentWeight <= 0) this.currentWeight = maxWeight;
-      }
-      if (entries[this.index]!.weight >= this.currentWeight) return entries[this.index]!.name;
-    }
-    return entries[0]!.name;
-  }
-}
-
 /**
- * Ready queues by name, created on first insertion through
- * get_egress_path_config, and the source-selection step that moves a message
- * from a scheduled queue into one (engine.md §1.7, §1.9).
+ * Ready queues by name, created on first insertion (get_egress_source, then
+ * get_egress_path_config), and the source-selection step that moves a
+ * message from a scheduled queue into one (engine.md §1.7, §1.9;
+ * lua-api-more.md §1.4).
  */
 export class ReadyQueueRegistry {
   readonly queues = new Map<string, ReadyQueue>();
   private creating = new Map<string, Promise<ReadyQueue>>();
-  private selectors = new WeakMap<ScheduledQueue, WeightedRoundRobin>();
 
   constructor(
     private readonly engine: QueueEngine,
     private readonly resolver: EgressPathResolver,
     private readonly backToScheduled: (msg: Message, ctx: InsertContext) => Promise<void>,
+    private readonly sites: SiteResolvers = {},
   ) {}
 
   private async getOrCreate(name: string, site: string, source: string, pool: string, protocol: CustomLuaProtocol, routingDomain: string): Promise<ReadyQueue> {
@@ -57,22 +32,18 @@ export class ReadyQueueRegistry {
     if (existing) return existing;
     let pending = this.creating.get(name);
     if (!pending) {
-      pending = this.resolver(routingDomain, source, site).then((path) => {
+      pending = (async () => {
+        const definition = await this.engine.egress.source(source);
+        const path = await this.resolver(routingDomain, source, site);
         const rq = new ReadyQueue(name, site, source, pool, protocol, path, this.engine, this.backToScheduled);
+        rq.source = definition;
         this.queues.set(name, rq);
         return rq;
-      });
+      })();
       this.creating.set(name, pending);
       pending.finally(() => this.creating.delete(name)).catch(() => {});
     }
     return pending;
-  }
-
-  private async poolFor(queue: ScheduledQueue): Promise<EgressPool> {
-    const name = queue.config.egressPool;
-    if (name === null || name === 'unspecified') return UNSPECIFIED_POOL;
-    if (!this.engine.hooks.resolveEgressPool) throw new Error(`egress pool ${name} is not defined (no get_egress_pool handler)`);
-    return this.engine.hooks.resolveEgressPool(name);
   }
 
   async insert(queue: ScheduledQueue, msg: Message): Promise<ReadyInsertResult> {
@@ -81,36 +52,40 @@ export class ReadyQueueRegistry {
     if (protocol.kind !== 'custom_lua') {
       return this.fail(queue, msg, `KumoMTA internal: ${queue.name} error while inserting into ready queue: protocol ${protocol.kind} is not supported by kumo-lua`, null);
     }
-    let pool: EgressPool;
+    const pool = queue.selector.pool;
+    const routingDomain = routingDomainOf(queue);
+    let site: string;
     try {
-      pool = await this.poolFor(queue);
+      site = await (this.sites[protocol.kind] ?? ROUTING_DOMAIN_SITE).siteName(queue, routingDomain);
     } catch (err) {
-      return this.fail(queue, msg, `KumoMTA internal: ${queue.name} error while inserting into ready queue: ${(err as Error).message}`, queue.config.egressPool);
+      const r = response(451, ENH_4_4_4, `failed to resolve queue ${queue.name}: ${(err as Error).message}`);
+      await e.log({ type: 'TransientFailure', message: msg, response: r, site: '', egressPool: null });
+      return { kind: 'failed', response: r, logged: true };
     }
-    const site = queue.components.routingDomain ?? queue.components.domain;
-    let candidates = pool.entries.filter((s) => s.weight > 0);
     let anyFull = false;
     let delayed = false;
     const now = e.clock.now();
-    candidates = candidates.filter((s) => {
-      const suspended = e.rules.readyQueueSuspension(readyQueueName(s.name, site, protocol), now) !== null;
+    // Health-suspended sources and admin-suspended ready queues are skipped (§1.4 candidates).
+    let candidates: PoolEntry[] = queue.selector.entries.filter((s) => {
+      const suspended = e.egress.sourceSuspension(s.name, now) !== null || e.rules.readyQueueSuspension(readyQueueName(s.name, site, protocol), now) !== null;
       if (suspended) delayed = true;
       return !suspended;
     });
-    let selector = this.selectors.get(queue);
-    if (!selector) this.selectors.set(queue, (selector = new WeightedRoundRobin()));
-    while (candidates.length > 0) {
-      const source = selector.pick(candidates);
+    const selector = queue.selector;
+    for (;;) {
+      const picked = selector.pick(candidates);
+      if (!picked) break;
+      const source = picked.name;
       const name = readyQueueName(source, site, protocol);
       let rq: ReadyQueue;
       try {
-        rq = await this.getOrCreate(name, site, source, pool.name, protocol, site);
+        rq = await this.getOrCreate(name, site, source, pool.name, protocol, routingDomain);
       } catch (err) {
         const r = response(451, ENH_4_4_4, `failed to resolve queue ${name}: ${(err as Error).message}`);
         await e.log({ type: 'TransientFailure', message: msg, response: r, site: '', egressPool: null });
         return { kind: 'failed', response: r, logged: true };
       }
-      candidates = candidates.filter((c) => c.name !== source);
+      candidates = candidates.filter((c) => c !== picked);
       if (!rq.tryReserve()) {
         anyFull = true;
         continue;
@@ -161,6 +136,7 @@ export class ReadyQueueRegistry {
         try {
           const routing = rq.feeders.values().next().value?.components;
           const routingDomain = routing ? routing.routingDomain ?? routing.domain : rq.siteName;
+          rq.source = await e.egress.source(rq.egressSource);
           const fresh = await this.resolver(routingDomain, rq.egressSource, rq.siteName);
           const excess = rq.readyCount - fresh.maxReady;
           rq.pathConfig = fresh;

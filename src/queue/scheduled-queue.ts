@@ -8,6 +8,8 @@ import { shrinkPolicyFor, type QueueConfig } from './queue-config.ts';
 import { adminBounceEvent, delayedEvent, ENH_4_4_4, expirationEvent, response, suspendedEvent } from './queue-records.ts';
 import { incrementAttemptsAndDecide, requeueWithoutIncrement } from './retry.ts';
 import type { BounceRule } from './admin-rules.ts';
+import { UNSPECIFIED_POOL, type EgressPool } from '../egress/pool.ts';
+import { WeightedRoundRobin } from '../egress/selector.ts';
 
 /** Result of handing a message to the protocol stage (engine.md §1.6 step 7). */
 export type ReadyInsertResult =
@@ -33,11 +35,18 @@ export class ScheduledQueue {
   lastChange: number;
   lastRefresh: number;
   configEpoch = 0;
+  /** Source selection state over the resolved egress pool (lua-api-more.md §1.4). */
+  selector = new WeightedRoundRobin(UNSPECIFIED_POOL);
 
   constructor(readonly name: string, public config: QueueConfig, private readonly engine: QueueEngine) {
     this.components = parseQueueName(name);
     this.lastChange = engine.clock.now();
     this.lastRefresh = this.lastChange;
+  }
+
+  /** Adopts a (re)resolved pool; the selector restarts only when the pool changed. */
+  setPool(pool: EgressPool): void {
+    if (this.selector.differsFrom(pool)) this.selector = new WeightedRoundRobin(pool);
   }
 
   get scheduledCount(): number {

@@ -80,8 +80,8 @@ export interface ScheduledQueueInspection {
  * requests, turns durations into expiry times and shapes KumoMTA's JSON.
  */
 export interface AdminOps {
-  /** Registers the rule and starts the asynchronous sweep of matching scheduled queues. */
-  addBounce(rule: { criteria: AdminCriteria; reason: string; expiresMs: number; suppressLogging: boolean }): { id: string };
+  /** Registers the rule and (unless `sweep` is false: kumo.api.admin from Lua) starts the asynchronous sweep of matching queues. */
+  addBounce(rule: { criteria: AdminCriteria; reason: string; expiresMs: number; suppressLogging: boolean; sweep?: boolean }): { id: string };
   listBounces(): AdminBounceEntry[];
   deleteBounce(id: string): boolean;
   addSuspend(rule: { criteria: AdminCriteria; reason: string; expiresMs: number }): { id: string };

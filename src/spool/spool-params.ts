@@ -17,7 +17,7 @@ export interface SpoolParams {
 
 const KEYS = ['name', 'path', 'kind', 'flush', 'rocks_params', 'min_free_space', 'min_free_inodes'];
 
-function parseLimit(r: StrictReader, key: string): FreeSpaceLimit {
+export function parseLimit(r: StrictReader, key: string): FreeSpaceLimit {
   const v = r.raw(key);
   if (v === undefined) return { percent: 10 };
   if (typeof v === 'number' && Number.isInteger(v) && v >= 0) return { absolute: v };

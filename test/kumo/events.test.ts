@@ -87,8 +87,8 @@ describe('kumo.reject', () => {
 describe('unsupported functions', () => {
   it('name the function instead of calling nil', async () => {
     const t = newLua();
-    expect(await t.eval('return select(2, pcall(kumo.mpsc.define, {}))')).toMatch(/^kumo\.mpsc\.define is not provided by kumo-lua/);
-    expect(await t.eval('return select(2, pcall(kumo.make_egress_source, {}))')).toMatch(/^kumo\.make_egress_source is not provided/);
+    expect(await t.eval('return select(2, pcall(kumo.redis.open, {}))')).toMatch(/^kumo\.redis\.open is not provided by kumo-lua/);
+    expect(await t.eval('return select(2, pcall(kumo.configure_redis_throttles, {}))')).toMatch(/^kumo\.configure_redis_throttles is not provided/);
     expect(await t.eval('return kumo.something_unknown == nil')).toBe(true);
   });
   it('requiring a KumoMTA helper kumo-lua does not ship explains --lua-path', async () => {

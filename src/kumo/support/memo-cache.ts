@@ -69,6 +69,12 @@ export class MemoCache<V> {
     this.finish(key);
   }
 
+  /** Drops every stored value (a config epoch bump with invalidate_with_epoch). */
+  clear(): void {
+    for (const entry of this.entries.values()) this.release(entry.value);
+    this.entries.clear();
+  }
+
   /** The populator failed: let waiters try again themselves. */
   abandon(key: string): void {
     this.finish(key);

@@ -1,0 +1,21 @@
+/**
+ * Events a KumoMTA policy may handle that kumo-lua never fires
+ * (lua-api-more.md §8), with the reason. `--validate` warns about handlers
+ * for them. When a feature lands, remove its event here.
+ */
+export const NEVER_FIRED_EVENTS: Readonly<Record<string, string>> = {
+  rebind_message: 'the admin rebind API (/api/admin/rebind/v1) is not provided',
+  xfer_message_received: 'message transfer between nodes (kumo.xfer) is not provided',
+  smtp_server_message_deferred_inject: 'the ESMTP deferred_queue option is not provided',
+  get_acl_definition: 'access control lists (kumo.aaa ACLs) are not provided',
+};
+
+/** One warning line per registered handler kumo-lua will never call. */
+export function neverFiredWarnings(registered: Iterable<string>): string[] {
+  const out: string[] = [];
+  for (const name of registered) {
+    const why = NEVER_FIRED_EVENTS[name];
+    if (why) out.push(`warning: a handler for '${name}' is registered, but kumo-lua never fires that event: ${why}`);
+  }
+  return out.sort();
+}

@@ -1,0 +1,27 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { makeStateDir, runCli } from '../helpers/daemon.ts';
+import { NEVER_FIRED_EVENTS, neverFiredWarnings } from '../../src/kumo/never-fired.ts';
+
+const dir = makeStateDir('kumo-validate-warn-');
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+describe('--validate warns about handlers kumo-lua never fires', () => {
+  it('lists only registered never-fired events, sorted', () => {
+    expect(neverFiredWarnings(['init', 'xfer_message_received', 'rebind_message'])).toEqual([
+      `warning: a handler for 'rebind_message' is registered, but kumo-lua never fires that event: ${NEVER_FIRED_EVENTS.rebind_message}`,
+      `warning: a handler for 'xfer_message_received' is registered, but kumo-lua never fires that event: ${NEVER_FIRED_EVENTS.xfer_message_received}`,
+    ]);
+    expect(neverFiredWarnings(['init', 'get_egress_source', 'smtp_server_ehlo'])).toEqual([]);
+  });
+
+  it('the CLI prints the warning and still validates OK', async () => {
+    const file = path.join(dir, 'rebind.lua');
+    fs.writeFileSync(file, ["local kumo = require 'kumo'", "kumo.on('rebind_message', function(msg, data) end)", "kumo.on('init', function() end)"].join('\n'));
+    const r = await runCli(['--validate', file]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`${file}: OK\n`);
+    expect(r.stderr).toMatch(/a handler for 'rebind_message' is registered, but kumo-lua never fires that event/);
+  });
+});

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { EgressResolver, NO_EGRESS_EVENTS } from '../../src/egress/resolve.ts';
+import { parseEgressSource } from '../../src/egress/source.ts';
+import { parseEgressPool } from '../../src/egress/pool.ts';
+import { VirtualClock } from '../../src/util/clock.ts';
+
+describe('EgressResolver', () => {
+  it('single-flight: concurrent misses fire the event once; a failure is not cached', async () => {
+    const clock = new VirtualClock();
+    let calls = 0;
+    let fail = true;
+    const r = new EgressResolver(clock, {
+      source: async (name) => {
+        calls++;
+        await Promise.resolve();
+        if (fail) throw new Error('not yet');
+        return parseEgressSource({ name });
+      },
+      pool: async (name) => parseEgressPool({ name }),
+    });
+    await expect(Promise.all([r.source('a'), r.source('a')])).rejects.toThrow("get_egress_source 'a': not yet");
+    expect(calls).toBe(1);
+    fail = false;
+    const [x, y] = await Promise.all([r.source('a'), r.source('a')]);
+    expect(x).toBe(y);
+    expect(calls).toBe(2);
+  });
+
+  it('evicts the least recently used definition beyond capacity', async () => {
+    const clock = new VirtualClock();
+    const seen: string[] = [];
+    const r = new EgressResolver(clock, { ...NO_EGRESS_EVENTS, source: async (name) => (seen.push(name), parseEgressSource({ name })) });
+    r.setCapacity('egress_source_sources', 2);
+    for (const n of ['a', 'b', 'a', 'c', 'a', 'b']) await r.source(n);
+    expect(seen).toEqual(['a', 'b', 'c', 'b']);
+  });
+
+  it('tracks source health suspensions until they expire', () => {
+    const clock = new VirtualClock();
+    const r = new EgressResolver(clock, NO_EGRESS_EVENTS);
+    r.suspendSource('a', clock.now() + 5000);
+    expect(r.sourceSuspension('a')).toBe(5000);
+    expect(r.sourceSuspension('b')).toBeNull();
+    expect(r.sourceSuspension('a', clock.now() + 5000)).toBeNull();
+  });
+});

@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { errorOf, newLua } from '../helpers/lua.ts';
+
+describe('what kumo-lua does not provide fails with one clear sentence', () => {
+  it('a whole module: any function of kumo.xfer names itself', async () => {
+    const t = newLua();
+    expect(await errorOf(t.eval("kumo.xfer.xfer_in_requeue({}, 'http://x', 'c', true, '1m')"))).toMatch(/^kumo\.xfer\.xfer_in_requeue is not provided by kumo-lua/);
+  });
+
+  it('part of a module: kumo.aaa ACL functions and kumo.api.inject', async () => {
+    const t = newLua();
+    expect(await errorOf(t.eval('kumo.aaa.make_access_control_list {}'))).toMatch(/^kumo\.aaa\.make_access_control_list is not provided by kumo-lua/);
+    expect(await errorOf(t.eval('kumo.api.inject.inject_v1 {}'))).toMatch(/^kumo\.api\.inject\.inject_v1 is not provided by kumo-lua/);
+    expect(await t.eval('return type(kumo.aaa.configure_acct_log)')).toBe('function');
+  });
+
+  it('kumo.api never returns a function for a key; its admin tables are real', async () => {
+    const t = newLua();
+    expect(await t.eval('return { type(kumo.api.admin), type(kumo.api.admin.bounce), type(kumo.api.nonsense) }')).toEqual(['table', 'table', 'nil']);
+  });
+
+  it('probing a real function inside pcall gives its own error, not a not-provided one', async () => {
+    const t = newLua();
+    expect(await t.eval("return select(2, pcall(kumo.make_egress_source, { name = 'a', x = 1 }))")).toMatch(/unknown field `x`/);
+    expect(await t.eval('return kumo.something_unknown == nil')).toBe(true);
+  });
+});
