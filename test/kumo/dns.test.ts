@@ -193,6 +193,8 @@ describe('MTA-STS test policies', () => {
     expect(mx.hosts).toEqual(['mx1.a.test.', 'mx2.a.test.']);
     expect(mx.site_name).toBe('(mx1|mx2).a.test');
     expect(mx.mta_sts).toBe('Enforce');
+    await t.eval(`kumo.dns.configure_test_mta_sts { ['a.test'] = ${policy(['mx2.a.test'])} }`);
+    expect(await t.eval(`local mx = kumo.dns.lookup_mx('a.test') return { mx.by_pref[10] == nil, mx.by_pref[20][1], #mx.hosts }`)).toEqual([true, 'mx2.a.test.', 1]);
   });
 
   it('a wildcard allows exactly one extra label; testing mode leaves the hosts alone', async () => {
