@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { errorOf, newLua } from '../helpers/lua.ts';
-import { DnsService } from '../../src/dns/service.ts';
+import { DnsService, processDns } from '../../src/dns/service.ts';
 import { DNS_SERVICE } from '../../src/kumo/dns.ts';
 
 const SHOP = `
@@ -218,6 +218,14 @@ describe('MTA-STS test policies', () => {
 });
 
 describe('resolver knobs and resolv.conf', () => {
+  it('a new policy context starts from a fresh DNS configuration', async () => {
+    const first = await withZones(`kumo.dns.define_resolver('named', { Test = {} }) kumo.dns.set_mx_timeout(1)`);
+    expect(await first.eval(`return kumo.dns.lookup_mx('a.test').hosts[1]`)).toBe('mx0.a.test.');
+    const second = newLua();
+    expect(await errorOf(second.eval(`return kumo.dns.lookup_mx('a.test', 'named')`))).toMatch(/resolver named is not defined/);
+    expect(processDns.mxTimeoutMs).toBe(5000);
+  });
+
   it('set_mx_* change the service; bad values raise', async () => {
     const t = newLua();
     const service = new DnsService();
