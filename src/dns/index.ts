@@ -6,7 +6,7 @@
 export { processDns, DnsService, UnknownResolverError } from './service.ts';
 export { resolveMx, MxResolutionError, type MxResolution, type MtaStsOutcome } from './mx.ts';
 export { lookupAddr, lookupTxt, lookupPtr, lookupTlsa, rblLookup, ADDR_STRATEGIES, type AddrStrategy, type TlsaRecord } from './lookups.ts';
-export { resolve, nodeCompatibleResolve, type NodeResolveType, type NodeResolveResult } from './node-compat.ts';
+export { resolve, nodeCompatibleResolve, nodeResolveProvider, type NodeResolveType, type NodeResolveResult } from './node-compat.ts';
 export { siteName } from './site-name.ts';
 export { ptrHost, reverseIp } from './reverse.ts';
 export { splitPort, parseDomainLiteral, normalizeDomain } from './names.ts';

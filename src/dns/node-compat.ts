@@ -61,3 +61,13 @@ export function nodeCompatibleResolve(dns: DnsService = processDns, resolverName
 
 /** Drop-in for `dns.promises.resolve`, backed by the active default resolver. */
 export const resolve = nodeCompatibleResolve();
+
+/**
+ * A node-compatible `resolve` for a policy-given resolver name (undefined =
+ * the default resolver); throws `resolver <name> is not defined` at once for
+ * an unknown name. Shaped for src/auth/dns-port.ts's `setAuthResolverProvider`.
+ */
+export function nodeResolveProvider(resolverName?: string): (name: string, rrtype: string) => Promise<NodeResolveResult> {
+  processDns.resolver(resolverName);
+  return nodeCompatibleResolve(processDns, resolverName);
+}

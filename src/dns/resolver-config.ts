@@ -73,6 +73,7 @@ export function parsePlainConfig(v: JsonValue): SystemResolverConfig {
     const options = v.options as { [k: string]: JsonValue };
     strict(options, RESOLVER_OPTIONS, 'resolver options');
     if (options.timeout !== undefined) config.timeoutMs = durationMs(options.timeout, 'options.timeout');
+    if (options.use_hosts_file !== undefined) config.useHostsFile = options.use_hosts_file !== false && options.use_hosts_file !== 'Never';
     if (options.attempts !== undefined) {
       if (typeof options.attempts !== 'number' || options.attempts < 1) fail('options.attempts must be a positive integer');
       config.attempts = options.attempts as number;

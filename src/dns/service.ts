@@ -38,6 +38,21 @@ export class DnsService {
     this.defaultResolver = defaultResolver ?? new SystemResolver({ nameServers: [] });
   }
 
+  /**
+   * Back to the state of a fresh process: system resolver, no named
+   * resolvers or MTA-STS policies, default knobs, empty cache.
+   */
+  reset(clock: Clock): void {
+    this.clock = clock;
+    this.setDefaultResolver(new SystemResolver({ nameServers: [] }));
+    this.named.clear();
+    this.testMtaSts = null;
+    this.mtaStsEnabled = true;
+    this.mxTimeoutMs = 5_000;
+    this.mxNegativeTtlMs = 300_000;
+    this.mxConcurrencyLimit = 128;
+  }
+
   /** Replaces the default resolver; cached MX answers of the old one are dropped. */
   setDefaultResolver(resolver: Resolver): void {
     this.defaultResolver = resolver;

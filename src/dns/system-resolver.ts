@@ -4,6 +4,7 @@
  * does not report DNSSEC validation, so answers are never `secure`.
  */
 import { promises as nodeDns } from 'node:dns';
+import { loadHostsFile, type HostsTable } from './hosts-file.ts';
 import { DnsQueryError, emptyAnswer, toFqdn, type DnsAnswer, type DnsRecord, type RecordType, type Resolver } from './types.ts';
 
 export interface SystemResolverConfig {
@@ -13,6 +14,8 @@ export interface SystemResolverConfig {
   attempts?: number;
   /** Source address for queries (`bind_addr`). */
   bindAddress?: string;
+  /** Answer A/AAAA from /etc/hosts first (Hickory's `use_hosts_file`, default true). */
+  useHostsFile?: boolean;
 }
 
 /** Answers from real DNS carry no TTL through node's API (except A/AAAA); reuse them this long. */
@@ -22,6 +25,7 @@ const absolute = (name: string): string => toFqdn(name);
 
 export class SystemResolver implements Resolver {
   private readonly resolver: nodeDns.Resolver;
+  private hosts: HostsTable | null | undefined;
 
   constructor(config: SystemResolverConfig) {
     this.resolver = new nodeDns.Resolver({
@@ -29,6 +33,7 @@ export class SystemResolver implements Resolver {
       ...(config.attempts !== undefined ? { tries: config.attempts } : {}),
     });
     if (config.nameServers.length > 0) this.resolver.setServers(config.nameServers);
+    this.hosts = config.useHostsFile === false ? null : undefined;
     if (config.bindAddress) {
       if (config.bindAddress.includes(':')) this.resolver.setLocalAddress('0.0.0.0', config.bindAddress);
       else this.resolver.setLocalAddress(config.bindAddress);
@@ -36,6 +41,20 @@ export class SystemResolver implements Resolver {
   }
 
   async query(rawName: string, type: RecordType): Promise<DnsAnswer> {
+    if (type === 'A' || type === 'AAAA') {
+      if (this.hosts === undefined) this.hosts = loadHostsFile();
+      const entry = this.hosts?.get(toFqdn(rawName));
+      if (entry && entry[type].length > 0) {
+        return { records: entry[type].map((address) => ({ type, address })), nxdomain: false, secure: false, ttlSecs: DEFAULT_TTL_SECS };
+      }
+    }
+    // RFC 6761: localhost never goes to the network; its other types have no data (so MX is implicit).
+    const fqdn = toFqdn(rawName);
+    if (fqdn === 'localhost.' || fqdn.endsWith('.localhost.')) {
+      return type === 'A' || type === 'AAAA'
+        ? { records: [{ type, address: type === 'A' ? '127.0.0.1' : '::1' }], nxdomain: false, secure: false, ttlSecs: DEFAULT_TTL_SECS }
+        : emptyAnswer(false, DEFAULT_TTL_SECS);
+    }
     const name = rawName.endsWith('.') ? rawName.slice(0, -1) : rawName;
     try {
       const records = await this.fetch(name, type);

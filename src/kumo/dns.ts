@@ -59,8 +59,10 @@ function durationArg(L: LuaState, i: number, what: string): number {
 
 export function register(kumo: ModuleTable, ctx: KumoContext): void {
   const dns = (): DnsService => ctx.optional(DNS_SERVICE) ?? processDns;
-  // Every context of a process shares one clock; cache lifetimes follow it (virtual time in tests).
-  if (!ctx.optional(DNS_SERVICE)) processDns.clock = ctx.clock;
+  // A process has one policy context (kumod), so a new context starts from a fresh DNS
+  // configuration: each `kumo-lua test` case gets its own, as a new kumod would. Cache
+  // lifetimes follow the context's clock (virtual time in tests).
+  if (!ctx.optional(DNS_SERVICE)) processDns.reset(ctx.clock);
   const m = kumo.sub('dns');
 
   m.fn('lookup_mx', asyncFunction('kumo.dns.lookup_mx', async (L) => {

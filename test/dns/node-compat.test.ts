@@ -67,3 +67,15 @@ describe('mailauth with the node:dns-compatible resolve', () => {
     expect((await check('203.0.113.1')).status.result).toBe('fail');
   });
 });
+
+describe('nodeResolveProvider', () => {
+  it('resolves with the process default or a named resolver and rejects unknown names at once', async () => {
+    const { processDns } = await import('../../src/dns/service.ts');
+    const { nodeResolveProvider } = await import('../../src/dns/node-compat.ts');
+    processDns.setDefaultResolver(new TestResolver({ zones: [{ text: ZONE, secure: false }], servfail: [] }));
+    processDns.defineResolver('other', new TestResolver({ zones: [{ text: '$ORIGIN c.test.\n@ 60 TXT "named"\n', secure: false }], servfail: [] }));
+    expect(await nodeResolveProvider()('c.test', 'TXT')).toEqual([['v=spf1 ', '-all']]);
+    expect(await nodeResolveProvider('other')('c.test', 'TXT')).toEqual([['named']]);
+    expect(() => nodeResolveProvider('missing')).toThrow(/resolver missing is not defined/);
+  });
+});

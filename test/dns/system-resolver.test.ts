@@ -57,6 +57,17 @@ describe('SystemResolver (node:dns against a DNS server on 127.0.0.1)', () => {
     expect(server.queries.filter((q) => q === 'MX real.test').length).toBe(before + 1);
   });
 
+  it('answers localhost and /etc/hosts names without asking the server; MX of localhost is implicit', async () => {
+    const dns = service();
+    const before = server.queries.length;
+    expect(await lookupAddr('localhost', undefined, 'Ipv4Only', dns)).toEqual(['127.0.0.1']);
+    expect(await lookupAddr('LOCALHOST.', undefined, 'Ipv6Only', dns)).toEqual(['::1']);
+    expect(await resolveMx('localhost:2525', undefined, dns)).toMatchObject({ hosts: ['localhost.:2525'], is_mx: false, site_name: 'localhost:2525' });
+    expect(server.queries.length).toBe(before);
+    const noHosts = new DnsService(undefined, new SystemResolver({ nameServers: [server.address], timeoutMs: 1000, attempts: 1, useHostsFile: false }));
+    expect(await lookupAddr('mx1.real.test', undefined, 'Ipv4Only', noHosts)).toEqual(['127.0.0.1']);
+  });
+
   it('kumo.dns.configure_resolver uses the given name servers', async () => {
     const t = newLua();
     t.ctx.provide(DNS_SERVICE, new DnsService());

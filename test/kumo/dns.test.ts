@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { errorOf, newLua } from '../helpers/lua.ts';
-import { DnsService } from '../../src/dns/service.ts';
+import { DnsService, processDns } from '../../src/dns/service.ts';
 import { DNS_SERVICE } from '../../src/kumo/dns.ts';
 
 const SHOP = `
@@ -193,6 +193,8 @@ describe('MTA-STS test policies', () => {
     expect(mx.hosts).toEqual(['mx1.a.test.', 'mx2.a.test.']);
     expect(mx.site_name).toBe('(mx1|mx2).a.test');
     expect(mx.mta_sts).toBe('Enforce');
+    await t.eval(`kumo.dns.configure_test_mta_sts { ['a.test'] = ${policy(['mx2.a.test'])} }`);
+    expect(await t.eval(`local mx = kumo.dns.lookup_mx('a.test') return { mx.by_pref[10] == nil, mx.by_pref[20][1], #mx.hosts }`)).toEqual([true, 'mx2.a.test.', 1]);
   });
 
   it('a wildcard allows exactly one extra label; testing mode leaves the hosts alone', async () => {
@@ -216,6 +218,14 @@ describe('MTA-STS test policies', () => {
 });
 
 describe('resolver knobs and resolv.conf', () => {
+  it('a new policy context starts from a fresh DNS configuration', async () => {
+    const first = await withZones(`kumo.dns.define_resolver('named', { Test = {} }) kumo.dns.set_mx_timeout(1)`);
+    expect(await first.eval(`return kumo.dns.lookup_mx('a.test').hosts[1]`)).toBe('mx0.a.test.');
+    const second = newLua();
+    expect(await errorOf(second.eval(`return kumo.dns.lookup_mx('a.test', 'named')`))).toMatch(/resolver named is not defined/);
+    expect(processDns.mxTimeoutMs).toBe(5000);
+  });
+
   it('set_mx_* change the service; bad values raise', async () => {
     const t = newLua();
     const service = new DnsService();
