@@ -142,6 +142,9 @@ function keySourceCacheKey(source: KeySource): string {
   return JSON.stringify(source, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v));
 }
 
+/** Past this many entries, expired ones are dropped (signers for domains no longer seen). */
+const SWEEP_AT = 1024;
+
 /** Promise values cached until a deadline on the context clock; failures are not kept. */
 class TtlCache<V> {
   private readonly entries = new Map<string, { expiresAt: number; value: Promise<V> }>();
@@ -151,6 +154,9 @@ class TtlCache<V> {
     const now = this.ctx.clock.now();
     const hit = this.entries.get(key);
     if (hit && hit.expiresAt > now) return hit.value;
+    if (this.entries.size >= SWEEP_AT) {
+      for (const [k, e] of this.entries) if (e.expiresAt <= now) this.entries.delete(k);
+    }
     const value = make();
     this.entries.set(key, { expiresAt: now + ttlMs, value });
     value.catch(() => this.entries.get(key)?.value === value && this.entries.delete(key));
