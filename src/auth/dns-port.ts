@@ -19,7 +19,13 @@ export type AuthResolverProvider = (resolverName?: string) => DnsResolveFunction
 
 const nodeResolver: DnsResolveFunction = (name, rrtype) => nodeDns.resolve(name, rrtype);
 
-let provider: AuthResolverProvider = () => nodeResolver;
+/** Without kumo.dns wired in there are no named resolvers. */
+const nodeProvider: AuthResolverProvider = (resolverName) => {
+  if (resolverName !== undefined) throw new Error(`resolver ${resolverName} is not defined`);
+  return nodeResolver;
+};
+
+let provider: AuthResolverProvider = nodeProvider;
 
 /** The resolver authentication lookups use now. */
 export function authResolver(resolverName?: string): DnsResolveFunction {
@@ -33,7 +39,7 @@ export function setAuthResolverProvider(next: AuthResolverProvider): void {
 
 /** Back to node:dns (tests that replaced the provider restore it). */
 export function resetAuthResolverProvider(): void {
-  provider = () => nodeResolver;
+  provider = nodeProvider;
 }
 
 /** A DNS error the way node reports it, so mailauth classifies it (none vs temperror). */

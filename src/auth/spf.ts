@@ -79,6 +79,9 @@ function limitedResolver(resolve: DnsResolveFunction, countFirst: boolean): Limi
 }
 
 interface Matched {
+  /** Set instead of a qualifier when an include failed. */
+  error?: string;
+  text?: string;
   type?: string;
   val?: string;
   qualifier?: string;
@@ -110,6 +113,11 @@ function outcome(disposition: SpfDisposition, reason: string, request: SpfReques
   return { disposition, result: { method: 'spf', result: disposition, reason, props } };
 }
 
+function failed(failure: { error: string; text?: string }, request: SpfRequest): SpfOutcome {
+  const disposition: SpfDisposition = failure.error === 'none' || failure.error === 'permerror' ? failure.error : 'temperror';
+  return outcome(disposition, failure.text ?? disposition, request);
+}
+
 export async function checkSpf(request: SpfRequest, resolve: DnsResolveFunction): Promise<SpfOutcome> {
   if (!ipaddr.isValid(request.clientIp)) throw new Error(`spf: ${JSON.stringify(request.clientIp)} is not an IP address`);
   const domain = request.domain.toLowerCase().replace(/\.$/, '');
@@ -129,10 +137,9 @@ export async function checkSpf(request: SpfRequest, resolve: DnsResolveFunction)
     })) as Matched | false;
   } catch (e) {
     const err = e as SpfError;
-    const failure = err.spfResult ?? { error: 'temperror', text: err.message };
-    const disposition = (failure.error in { none: 1, permerror: 1 } ? failure.error : 'temperror') as SpfDisposition;
-    return outcome(disposition, failure.text ?? disposition, request);
+    return failed(err.spfResult ?? { error: 'temperror', text: err.message }, request);
   }
+  if (matched && matched.error) return failed({ error: matched.error, text: matched.text }, request);
   if (!matched || !matched.qualifier) return outcome('neutral', 'default result', request);
   const disposition = QUALIFIERS[matched.qualifier] ?? 'neutral';
   if (!matched.type) return outcome(disposition, 'default result', request);

@@ -12,7 +12,7 @@ import { pushText, toText } from '../lua/strings.ts';
 import { parseDuration } from '../util/duration.ts';
 import type { ModuleTable } from './module-table.ts';
 import type { KumoContext } from './context.ts';
-import { StructReader, describeValue } from './support/struct-args.ts';
+import { StructError, StructReader, describeValue } from './support/struct-args.ts';
 import { readKeySource, resolveKeySource, type KeySource } from './support/key-source.ts';
 import { loadSigningKey, makeSigner, type Canonicalization, type DkimSigner, type DkimSignerSpec } from '../auth/dkim-sign.ts';
 import type { KeyObject } from 'node:crypto';
@@ -69,7 +69,28 @@ function isDefault(L: LuaState, idx: number): boolean {
   return t === LUA_TBOOLEAN ? !lua.lua_toboolean(L, idx) : false;
 }
 
+/** The parameter table as JSON with the key material blanked, for error messages. */
+function redactedParams(L: LuaState): string {
+  try {
+    const params = JSON.parse(describeValue(L, 1)) as Record<string, unknown>;
+    if ('key' in params && typeof params.key !== 'string') params.key = '<redacted>';
+    return JSON.stringify(params);
+  } catch {
+    return '<parameters>';
+  }
+}
+
+/** Reads the table; a parse error never echoes key_data (a private key) back into logs. */
 function readParams(L: LuaState, fn: string): SignerParams {
+  try {
+    return readParamsUnsafe(L, fn);
+  } catch (err) {
+    if (!(err instanceof StructError)) throw err;
+    throw new StructError(`${err.message.replace(/, while processing [\s\S]*$/, '')}, while processing ${redactedParams(L)}`);
+  }
+}
+
+function readParamsUnsafe(L: LuaState, fn: string): SignerParams {
   const p = new StructReader(L, 1);
   for (const name of UNSUPPORTED_OPTIONS) {
     p.with(name, (idx) => {
@@ -121,6 +142,9 @@ function keySourceCacheKey(source: KeySource): string {
   return JSON.stringify(source, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v));
 }
 
+/** Past this many entries, expired ones are dropped (signers for domains no longer seen). */
+const SWEEP_AT = 1024;
+
 /** Promise values cached until a deadline on the context clock; failures are not kept. */
 class TtlCache<V> {
   private readonly entries = new Map<string, { expiresAt: number; value: Promise<V> }>();
@@ -130,6 +154,9 @@ class TtlCache<V> {
     const now = this.ctx.clock.now();
     const hit = this.entries.get(key);
     if (hit && hit.expiresAt > now) return hit.value;
+    if (this.entries.size >= SWEEP_AT) {
+      for (const [k, e] of this.entries) if (e.expiresAt <= now) this.entries.delete(k);
+    }
     const value = make();
     this.entries.set(key, { expiresAt: now + ttlMs, value });
     value.catch(() => this.entries.get(key)?.value === value && this.entries.delete(key));

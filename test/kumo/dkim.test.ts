@@ -105,6 +105,10 @@ describe('kumo.dkim signers and msg:dkim_sign', () => {
     expect(await t.eval(`return type(${signerLua('rsa_sha256_signer', key, ', body_length = false, atf = true')})`)).toBe('userdata');
     expect(await errorOf(t.eval(`return kumo.dkim.rsa_sha256_signer { selector = 's', headers = {}, key = 'x' }`))).toMatch(/missing field `domain`/);
     expect(await errorOf(t.eval(`return kumo.dkim.rsa_sha256_signer { domain = 'd', selector = 's', key = 'x' }`))).toMatch(/missing field `headers`/);
+    // The key material never appears in the error text.
+    const leaked = await errorOf(t.eval(`return ${signerLua('rsa_sha256_signer', key, ", expiration = 'soon'")}`));
+    expect(leaked).toMatch(/expiration.*"key":"<redacted>"/);
+    expect(leaked).not.toContain('PRIVATE KEY');
   });
 
   it('a key that cannot be loaded raises naming its KeySource', async () => {

@@ -68,6 +68,19 @@ describe('kumo.spf.check_msg', () => {
     expect(await f.eval(`return kumo.spf.check_msg(the_msg()).result.reason`)).toBe('2001:db8::1 may not send for bob@explained.test');
   });
 
+  it('more than 10 DNS-querying terms or 2 void lookups is permerror', async () => {
+    const chain: Zone = { 'loop.test': { TXT: ['v=spf1 include:l1.test -all'] } };
+    for (let i = 1; i <= 11; i++) chain[`l${i}.test`] = { TXT: [`v=spf1 include:l${i + 1}.test -all`] };
+    chain['l12.test'] = { TXT: ['v=spf1 +all'] };
+    withZone({ ...chain, 'voids.test': { TXT: ['v=spf1 a:n1.test a:n2.test a:n3.test +all'] } });
+    const check = async (sender: string) => {
+      const f = withMessage({ sender, meta: { received_from: '192.0.2.1:25' } });
+      return f.eval(`local r = kumo.spf.check_msg(the_msg()); return { r.disposition, r.result.reason }`);
+    };
+    expect(await check('a@loop.test')).toEqual(['permerror', 'too many DNS lookups']);
+    expect(await check('a@voids.test')).toEqual(['permerror', 'too many void DNS lookups']);
+  });
+
   it('a DNS failure is temperror', async () => {
     setAuthResolverProvider(() => async (name) => {
       throw dnsError('ESERVFAIL', name);

@@ -28,6 +28,9 @@ describe('msg:from_header / to_header / get_address_header', () => {
   it('two addresses: .domain raises, .list has 2 Address entries', async () => {
     const f = mail('To: a@x.example, "Bee" <b@y.example>\r\n');
     expect(await errorOf(f.eval(`return the_msg():to_header().domain`))).toMatch(/To: is not a simple single address/);
+    const g = mail('From: a@x.example, b@y.example\r\n');
+    expect(await errorOf(g.eval(`return the_msg():from_header().domain`))).toMatch(/From: is not a simple single address/);
+    expect(await g.eval(`return #the_msg():from_header().list`)).toBe(2);
     expect(await f.eval(`local l = the_msg():to_header().list; return { #l, l[1].email, l[2].name, l[2].domain, tostring(l[2]) }`)).toEqual([
       2,
       'a@x.example',
@@ -46,6 +49,11 @@ describe('msg:from_header / to_header / get_address_header', () => {
     ]);
     expect(await errorOf(f.eval(`return the_msg():get_address_header('Cc').email`))).toMatch(/Cc: is not a simple address/);
     expect(await errorOf(f.eval(`return the_msg():get_address_header('Bcc').user`))).toMatch(/Bcc: is not a simple address/);
+  });
+
+  it('an empty list has no addresses', async () => {
+    const f = mail('From: \r\n');
+    expect(await errorOf(f.eval(`return the_msg():from_header().email`))).toMatch(/From: no addresses/);
   });
 
   it('an unparsable header raises', async () => {
