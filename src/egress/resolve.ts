@@ -8,6 +8,7 @@
  * kept here too, since every selector in the process must see it.
  */
 import type { Clock } from '../util/clock.ts';
+import { Throttles } from '../queue/throttle.ts';
 import { isBuiltInPool, UNSPECIFIED_POOL, type EgressPool } from './pool.ts';
 import { UNSPECIFIED_SOURCE, type EgressSource } from './source.ts';
 
@@ -64,8 +65,10 @@ export class EgressResolver {
   private readonly sources: TtlCache<EgressSource>;
   private readonly pools: TtlCache<EgressPool>;
   private readonly suspendedUntil = new Map<string, number>();
+  private readonly failureThrottles: Throttles;
 
   constructor(private readonly clock: Clock, private readonly definitions: EgressDefinitions) {
+    this.failureThrottles = new Throttles(clock);
     this.sources = new TtlCache(clock, DEFAULT_EGRESS_CACHE_CAPACITY);
     this.pools = new TtlCache(clock, DEFAULT_EGRESS_CACHE_CAPACITY);
   }
@@ -99,6 +102,23 @@ export class EgressResolver {
   /** Marks a source unhealthy until `untilMs` (SMTP client: unplumbed bind, proxy failure). */
   suspendSource(name: string, untilMs: number): void {
     this.suspendedUntil.set(name, Math.max(untilMs, this.suspendedUntil.get(name) ?? 0));
+  }
+
+  /**
+   * The SMTP client reports a local bind failing with EADDRNOTAVAIL
+   * ('unplumbed') or a proxy connect/handshake/bind failure ('proxy'). The
+   * source's `suspend_when_*` rule decides: Immediate, or once the failures
+   * exceed its `N/period` threshold. Returns whether the source is now suspended.
+   */
+  reportFailure(source: EgressSource, kind: 'unplumbed' | 'proxy'): boolean {
+    const rule = kind === 'unplumbed' ? source.suspendWhenUnplumbed : source.suspendWhenProxyUnhealthy;
+    if (!rule) return false;
+    if (rule.trigger !== 'Immediate') {
+      const over = this.failureThrottles.check(`egress-source-${kind}-${source.name}`, rule.trigger.threshold).retryAfterMs !== null;
+      if (!over) return false;
+    }
+    this.suspendSource(source.name, this.clock.now() + rule.durationMs);
+    return true;
   }
 
   /** Remaining health suspension of a source in ms, or null when usable. */

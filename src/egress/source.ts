@@ -5,6 +5,7 @@
  */
 import { isIP } from 'node:net';
 import { ConfigError, StrictReader } from '../queue/config-reader.ts';
+import { parseThrottleSpec, type ThrottleSpec } from '../queue/throttle.ts';
 import { isJsonObject, type JsonObject, type JsonValue } from '../util/json.ts';
 import { durationToSerde, type SerdeDuration } from '../util/serde-duration.ts';
 
@@ -16,7 +17,7 @@ export interface ProxyServer {
 
 /** `{ trigger = 'Immediate' | { Threshold = 'N/period' }, duration }`. */
 export interface SuspensionRule {
-  trigger: 'Immediate' | { threshold: string };
+  trigger: 'Immediate' | { threshold: ThrottleSpec };
   durationMs: number;
 }
 
@@ -112,7 +113,12 @@ function suspensionRule(r: StrictReader, key: string): SuspensionRule | null {
   if (raw === 'Immediate' || raw === undefined) trigger = 'Immediate';
   else if (isJsonObject(raw)) {
     const t = new StrictReader(raw, ['Threshold'], `${rr.name('trigger')}.`);
-    trigger = { threshold: t.requiredString('Threshold') };
+    const spec = t.requiredString('Threshold');
+    try {
+      trigger = { threshold: parseThrottleSpec(spec) };
+    } catch (err) {
+      throw new ConfigError(t.name('Threshold'), `\`${t.name('Threshold')}\`: ${(err as Error).message}`);
+    }
   } else {
     throw new ConfigError(rr.name('trigger'), `unknown variant for \`${rr.name('trigger')}\`, expected \`Immediate\` or \`{ Threshold = 'N/period' }\``);
   }
@@ -164,7 +170,7 @@ function proxyText(p: ProxyServer | null): string | null {
 function ruleJson(rule: SuspensionRule | null): JsonValue {
   if (!rule) return null;
   const duration: SerdeDuration = durationToSerde(rule.durationMs);
-  return { trigger: rule.trigger === 'Immediate' ? 'Immediate' : { Threshold: rule.trigger.threshold }, duration };
+  return { trigger: rule.trigger === 'Immediate' ? 'Immediate' : { Threshold: rule.trigger.threshold.text }, duration };
 }
 
 /** The serialised definition `kumo.invoke_get_egress_source` returns (unset = null). */

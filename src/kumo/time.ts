@@ -212,7 +212,7 @@ export function register(kumo: ModuleTable, ctx: KumoContext): void {
     sleep: asyncFunction('kumo.time.sleep', async (L) => {
       const seconds = argNumber(L, 1);
       if (!(seconds >= 0) || !Number.isFinite(seconds)) throw new Error(`kumo.time.sleep: invalid duration ${seconds} (must be finite and not negative)`);
-      await ctx.clock.sleep(seconds * 1000);
+      await ctx.clock.sleep(seconds * 1000, ctx.runtime.shutdownSignal);
     }),
   });
   kumo.alias('sleep', time, 'sleep');

@@ -38,6 +38,7 @@ export class LuaRuntime {
   private readonly threadLabels = new WeakMap<LuaState, string>();
   private sliceStartedAt = 0;
   private closed = false;
+  private readonly closing = new AbortController();
 
   constructor(options: LuaRuntimeOptions = {}) {
     this.cpuLimitMs = options.cpuLimitMs ?? 10_000;
@@ -200,5 +201,11 @@ export class LuaRuntime {
 
   close(): void {
     this.closed = true;
+    this.closing.abort(new Error('the Lua runtime has been shut down'));
+  }
+
+  /** Aborted by close(): waits that must not outlive the daemon (kumo.sleep in a spawned task) listen to it. */
+  get shutdownSignal(): AbortSignal {
+    return this.closing.signal;
   }
 }

@@ -23,5 +23,5 @@ describe('--validate warns about handlers kumo-lua never fires', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(`${file}: OK\n`);
     expect(r.stderr).toMatch(/a handler for 'rebind_message' is registered, but kumo-lua never fires that event/);
-  });
+  }, 90_000);
 });

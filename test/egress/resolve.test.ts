@@ -44,3 +44,24 @@ describe('EgressResolver', () => {
     expect(r.sourceSuspension('a', clock.now() + 5000)).toBeNull();
   });
 });
+
+describe('source health rules (suspend_when_unplumbed / suspend_when_proxy_unhealthy)', () => {
+  it('Immediate suspends on the first failure for `duration`; no rule never suspends', () => {
+    const clock = new VirtualClock();
+    const r = new EgressResolver(clock, NO_EGRESS_EVENTS);
+    const src = parseEgressSource({ name: 'a', suspend_when_unplumbed: { duration: '5m' } });
+    expect(r.reportFailure(src, 'proxy')).toBe(false);
+    expect(r.reportFailure(src, 'unplumbed')).toBe(true);
+    expect(r.sourceSuspension('a')).toBe(300_000);
+  });
+
+  it('a Threshold suspends once failures exceed N per period', () => {
+    const clock = new VirtualClock();
+    const r = new EgressResolver(clock, NO_EGRESS_EVENTS);
+    const src = parseEgressSource({ name: 'b', suspend_when_proxy_unhealthy: { trigger: { Threshold: '3/min' }, duration: 60 } });
+    expect([1, 2, 3].map(() => r.reportFailure(src, 'proxy'))).toEqual([false, false, false]);
+    expect(r.reportFailure(src, 'proxy')).toBe(true);
+    expect(r.sourceSuspension('b')).toBe(60_000);
+    expect(() => parseEgressSource({ name: 'c', suspend_when_proxy_unhealthy: { trigger: { Threshold: 'often' }, duration: 60 } })).toThrow(/Threshold/);
+  });
+});

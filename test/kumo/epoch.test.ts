@@ -60,14 +60,17 @@ describe('configuration epoch (§3.6)', () => {
     await t.eval(`kumo.set_config_monitor_globs { '${d}/etc/**/*.lua' }`);
     const epoch = configEpochOf(t.ctx);
     const stop = startConfigMonitor(t.ctx);
-    const settleFs = () => new Promise((r) => setTimeout(r, 50));
-    await settleFs();
-    await clock.advance(10_000);
-    await settleFs();
+    // The first walk records the fingerprint; later ones compare (real file I/O between virtual ticks).
+    const tickAndWait = async (until: () => boolean) => {
+      for (let i = 0; i < 20 && !until(); i++) {
+        await clock.advance(10_000);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    };
+    await tickAndWait(() => false);
     expect(epoch.value).toBe(0);
     writeFileSync(path.join(d, 'etc/init.lua'), 'changed');
-    await clock.advance(10_000);
-    await settleFs();
+    await tickAndWait(() => epoch.value > 0);
     expect(epoch.value).toBe(1);
     stop();
   });

@@ -48,3 +48,21 @@ describe('kumo.spawn_task (§3.5)', () => {
     expect(await t.eval('return RAN')).toBeNull();
   });
 });
+
+describe('a task that loops forever', () => {
+  it('ends when the runtime shuts down instead of holding the process', async () => {
+    const t = newLua();
+    await t.load(`
+      local kumo = require 'kumo'
+      kumo.on('heartbeat', function(args)
+        while true do BEATS = (BEATS or 0) + 1 kumo.sleep(args[1]) end
+      end)
+    `);
+    await t.eval("kumo.spawn_task { event_name = 'heartbeat', args = { 3600 } }");
+    await wait(20);
+    expect(await t.eval('return BEATS')).toBe(1);
+    t.ctx.runtime.close();
+    await wait(20);
+    expect(t.log.lines.map((l) => l.message).join('\n')).toMatch(/spawn_task heartbeat failed: .*the Lua runtime has been shut down/);
+  });
+});
