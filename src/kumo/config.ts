@@ -28,7 +28,7 @@ export class ConfigObject<T> implements JsonConvertible {
   }
 }
 
-function configClass<T>(name: string): LuaClass<ConfigObject<T>> {
+export function configClass<T>(name: string): LuaClass<ConfigObject<T>> {
   const cls: LuaClass<ConfigObject<T>> = new LuaClass<ConfigObject<T>>({
     name,
     meta: {
@@ -62,7 +62,7 @@ export const QueueConfigClass = configClass<QueueConfig>('QueueConfig');
 export const EgressPathClass = configClass<EgressPathConfig>('EgressPathConfig');
 
 /** Reads a config table argument and validates it, wrapping errors like serde does. */
-function parseTableArg<T>(L: LuaState, parse: (obj: JsonObject) => T): ConfigObject<T> {
+export function parseTableArg<T>(L: LuaState, parse: (obj: JsonObject) => T): ConfigObject<T> {
   checkTable(L, 1);
   const source = toJson(L, 1, { keepArrayMarker: true });
   const obj: JsonObject = isJsonObject(source) ? source : {};
