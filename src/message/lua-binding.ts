@@ -25,6 +25,7 @@ import { effectiveDue, formatRfc3339Utc, parseRfc3339, parseScheduling, scheduli
 import { checkFixConformance } from './conformance.ts';
 import { MESSAGE_SAVER, setForceSync } from './store-slot.ts';
 import { messageContext } from './lua-context.ts';
+import { reportMethods } from './report-binding.ts';
 
 export { EnvelopeAddressClass, pushEnvelopeAddress };
 
@@ -301,6 +302,7 @@ const methods: Record<string, LuaCFunction> = {
     return one((L2) => lua.lua_pushboolean(L2, shrunk));
     };
   }),
+  ...reportMethods((L, idx) => MessageClass.check(L, idx)),
 };
 
 export const MessageClass: LuaClass<Message> = new LuaClass<Message>({

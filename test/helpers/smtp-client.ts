@@ -69,6 +69,11 @@ export class RawSmtpClient {
     return this.reply();
   }
 
+  /** Writes raw bytes without waiting for a reply (e.g. part of a DATA body). */
+  write(text: string): void {
+    this.socket.write(text);
+  }
+
   /** Sends DATA, then the message (dot-stuffed) and the terminating dot; returns the final reply. */
   async data(message: string): Promise<SmtpReplyText> {
     const go = await this.command('DATA');

@@ -96,8 +96,6 @@ export class EsmtpListener implements RunningListener {
       key: tls.key,
       cert: tls.cert,
       authOptional: true,
-      // smtp-server checks `MAIL FROM ... SIZE=` against this; DATA is limited in onData.
-      size: config.maxMessageSize,
       // Enhanced codes are part of our reply texts, as in KumoMTA.
       hideENHANCEDSTATUSCODES: true,
       disableReverseLookup: true,
@@ -250,6 +248,10 @@ export class EsmtpListener implements RunningListener {
   private async onMailFrom(address: SMTPServerAddress, session: SMTPServerSession, cb: Done): Promise<void> {
     const s = this.refresh(session);
     if (!s) return cb(smtpError(421, technicalDifficulties(this.config.hostname).text));
+    // RFC 1870: a declared size over the limit is refused before any data is sent.
+    const args = address.args as Record<string, string> | false;
+    const declared = Number((args && args.SIZE) || 0);
+    if (declared > s.config.maxMessageSize) return cb(smtpError(552, '5.3.4 message too big'));
     try {
       await this.events.mailFrom(address.address, s.connMeta);
     } catch (e) {
