@@ -51,9 +51,9 @@ export interface ConnectionHookDeps {
 }
 
 /** The transaction as a Rejection record shows it: after DATA it has been consumed. */
-function transactionOf(conn: SmtpConnectionInternals, command: string | null): { sender: string; recipient: string } {
+function transactionOf(conn: SmtpConnectionInternals, afterData: boolean): { sender: string; recipient: string } {
   const env = conn.session.envelope;
-  if (command === 'DATA' || !env) return { sender: '', recipient: '' };
+  if (afterData || !env) return { sender: '', recipient: '' };
   const sender = env.mailFrom ? env.mailFrom.address : '';
   const last = env.rcptTo.length > 0 ? env.rcptTo[env.rcptTo.length - 1]!.address : '';
   return { sender, recipient: last };
@@ -68,9 +68,9 @@ export function installConnectionHooks(conn: SmtpConnectionInternals, deps: Conn
   let queue: Promise<void> = Promise.resolve();
   let queued = 0;
 
-  const deliver = (s: SmtpSessionState | undefined, code: number, text: string, command: string | null, context: unknown) => {
+  const deliver = (s: SmtpSessionState | undefined, code: number, text: string, command: string | null, afterData: boolean, context: unknown) => {
     if (s && code >= 400) {
-      const t = transactionOf(conn, command);
+      const t = transactionOf(conn, afterData);
       deps.onRejection(s, { code, text }, command, t.sender, t.recipient);
     }
     const lines = text.split(/\r?\n/);
@@ -80,10 +80,11 @@ export function installConnectionHooks(conn: SmtpConnectionInternals, deps: Conn
   conn.send = (code, data, context) => {
     const s = deps.stateOf(conn.id);
     const text = Array.isArray(data) ? data.join('\n') : String(data ?? '');
-    const command = s?.command ?? null;
-    if (!s || !events.has('smtp_server_rewrite_response')) return deliver(s, code, text, command, context);
+    const afterData = s?.afterData ?? false;
+    const command = afterData ? 'DATA' : s?.command ?? null;
+    if (!s || !events.has('smtp_server_rewrite_response')) return deliver(s, code, text, command, afterData, context);
     queued++;
-    const shown = code >= 400 || command === 'DATA' ? command : null;
+    const shown = code >= 400 || afterData ? command : null;
     queue = queue
       .then(async () => {
         let reply = { code, text };
@@ -92,7 +93,7 @@ export function installConnectionHooks(conn: SmtpConnectionInternals, deps: Conn
         } catch (e) {
           deps.log(`smtp_server_rewrite_response: ${(e as Error).message}`);
         }
-        deliver(s, reply.code, reply.text, command, context);
+        deliver(s, reply.code, reply.text, command, afterData, context);
       })
       .finally(() => queued--);
   };

@@ -200,6 +200,7 @@ export class EsmtpListener implements RunningListener {
       acceptedRecipients: 0,
       authenticated: false,
       command: null,
+      afterData: false,
     };
     this.states.set(session.id, s);
     metrics.connectionCount.inc({ service: 'esmtp_listener' });
@@ -304,10 +305,10 @@ export class EsmtpListener implements RunningListener {
       this.deps.log.write('error', `esmtp reception failed: ${(e as Error).stack ?? e}`);
       reply = technicalDifficulties(this.config.hostname);
     }
-    if (s) s.command = 'DATA';
+    if (s) s.afterData = true;
     if (reply.code < 400) cb(null, reply.text);
     else this.refuse(session, reply, cb);
-    if (s) s.command = null;
+    if (s) s.afterData = false;
   }
 
   /**
@@ -317,9 +318,9 @@ export class EsmtpListener implements RunningListener {
    */
   private tooBig(session: SMTPServerSession, s: SmtpSessionState): void {
     const conn = this.connections.get(session.id);
-    s.command = 'DATA';
+    s.afterData = true;
     conn?.send(552, '5.3.4 message too big');
-    s.command = null;
+    s.afterData = false;
     conn?.close();
   }
 }

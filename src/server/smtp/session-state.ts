@@ -21,4 +21,6 @@ export interface SmtpSessionState {
   authenticated: boolean;
   /** The client line the next reply answers (Rejection records, rewrite_response); null for unsolicited replies. */
   command: string | null;
+  /** The next reply answers the message body (the command shows as "DATA"). */
+  afterData: boolean;
 }
