@@ -51,7 +51,7 @@ describe('spool_message_enumerated', () => {
     await daemon.stop({ keepState: true });
     daemon = undefined;
     const spool = new SqliteSpool({ path: `${stateDir}/spool/meta` });
-    expect(spool.load(id).getMeta('seen_at_start')).toBe(true);
+    expect(spool.load(id)!.getMeta('seen_at_start')).toBe(true);
     spool.close();
   });
 });

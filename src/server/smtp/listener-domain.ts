@@ -6,6 +6,7 @@
 import ipaddr from 'ipaddr.js';
 import { parseDurationMs } from '../../logging/humantime.ts';
 import { isJsonObject, JsonFloat, type JsonObject, type JsonValue } from '../../util/json.ts';
+import { CidrSet } from '../options.ts';
 
 export type ReportDisposition = 'Ignore' | 'LogThenRelay' | 'LogThenDrop';
 const DISPOSITIONS: readonly ReportDisposition[] = ['Ignore', 'LogThenRelay', 'LogThenDrop'];
@@ -13,24 +14,21 @@ const DISPOSITIONS: readonly ReportDisposition[] = ['Ignore', 'LogThenRelay', 'L
 type Cidr = [ipaddr.IPv4 | ipaddr.IPv6, number];
 
 export class ListenerDomain {
+  private readonly relayFromSet: CidrSet;
+
   constructor(
     readonly relayTo: boolean,
-    /** The CIDR blocks as given (bare IPs keep their text). */
+    /** Strict CIDR blocks (bare IPs keep their text). */
     readonly relayFrom: readonly string[],
-    private readonly relayFromNets: readonly Cidr[],
     readonly logOob: ReportDisposition,
     readonly logArf: ReportDisposition,
-  ) {}
+  ) {
+    this.relayFromSet = new CidrSet(relayFrom, 'relay_from');
+  }
 
   /** True when `peerIp` is inside one of the `relay_from` blocks. */
   relayFromContains(peerIp: string): boolean {
-    let ip: ipaddr.IPv4 | ipaddr.IPv6;
-    try {
-      ip = ipaddr.process(peerIp);
-    } catch {
-      return false;
-    }
-    return this.relayFromNets.some(([net, bits]) => net.kind() === ip.kind() && ip.match(net, bits));
+    return this.relayFromSet.contains(peerIp);
   }
 
   /** What the userdata reads back as (`ld.relay_to`, `pairs(ld)`). */
@@ -78,7 +76,6 @@ export function parseListenerDomain(params: JsonValue): ListenerDomain {
   if (!isJsonObject(params) || Array.isArray(params)) throw new ListenerDomainError('invalid type: expected a map');
   let relayTo = false;
   const relayFrom: string[] = [];
-  const nets: Cidr[] = [];
   let logOob: ReportDisposition = 'Ignore';
   let logArf: ReportDisposition = 'Ignore';
   for (const [key, value] of Object.entries(params)) {
@@ -94,7 +91,7 @@ export function parseListenerDomain(params: JsonValue): ListenerDomain {
         if (!Array.isArray(list)) throw new ListenerDomainError('invalid type: expected a sequence of CIDR strings for `relay_from`');
         for (const entry of list) {
           if (typeof entry !== 'string') throw new ListenerDomainError(`invalid type: ${JSON.stringify(entry)}, expected a CIDR string in \`relay_from\``);
-          nets.push(parseStrictCidr(entry));
+          parseStrictCidr(entry);
           relayFrom.push(entry);
         }
         break;
@@ -116,7 +113,7 @@ export function parseListenerDomain(params: JsonValue): ListenerDomain {
         throw new ListenerDomainError(`unknown field \`${key}\`, expected one of \`relay_to\`, \`relay_from\`, \`log_oob\`, \`log_arf\`, \`ttl\``);
     }
   }
-  return new ListenerDomain(relayTo, relayFrom, nets, logOob, logArf);
+  return new ListenerDomain(relayTo, relayFrom, logOob, logArf);
 }
 
 /** What the listener domains of one envelope allow (lua-api-more.md §2.3). */

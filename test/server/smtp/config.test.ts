@@ -1,17 +1,11 @@
 /** start_esmtp_listener options: `via` / `peer` per-session overrides and batch_handling, parsed and used over SMTP. */
-import { afterEach, describe, expect, it } from 'vitest';
-import { RawSmtpClient } from '../../helpers/smtp-client.ts';
+import { describe, expect, it } from 'vitest';
+import type { RawSmtpClient } from '../../helpers/smtp-client.ts';
 import { parseEsmtpListenerConfig, sessionConfig } from '../../../src/server/smtp/config.ts';
-import { startSmtp, type SmtpFixture } from './setup.ts';
+import { connectSmtp, startSmtp, type SmtpFixture } from './setup.ts';
 
 let fx: SmtpFixture | undefined;
 let client: RawSmtpClient | undefined;
-afterEach(async () => {
-  client?.close();
-  client = undefined;
-  await fx?.close();
-  fx = undefined;
-});
 
 describe('via and peer overrides', () => {
   it('via matches the local address, peer the client address; peer is applied last', async () => {
@@ -22,7 +16,7 @@ describe('via and peer overrides', () => {
         peer: { '127.0.0.1': { hostname: 'peer.example', relay_hosts: ['127.0.0.1'] }, '192.0.2.0/24': { hostname: 'other.example' } },
       },
     });
-    client = await RawSmtpClient.connect(fx.port);
+    client = await connectSmtp(fx.port);
     expect((await client.reply()).text).toBe('peer.example ViaBanner');
     await client.command('EHLO c.example');
     await client.command('MAIL FROM:<s@origin.example>');

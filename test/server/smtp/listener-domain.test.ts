@@ -1,16 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { RawSmtpClient } from '../../helpers/smtp-client.ts';
-import { startSmtp, type SmtpFixture } from './setup.ts';
+import { describe, expect, it } from 'vitest';
+import type { RawSmtpClient } from '../../helpers/smtp-client.ts';
+import { connectSmtp, startSmtp, type SmtpFixture } from './setup.ts';
 import { ARF, DSN } from './report-fixtures.ts';
 
 let fx: SmtpFixture | undefined;
 let client: RawSmtpClient | undefined;
-afterEach(async () => {
-  client?.close();
-  client = undefined;
-  await fx?.close();
-  fx = undefined;
-});
 
 /** The peer (127.0.0.1) is not a relay host: only listener domains can allow relaying. */
 const NO_RELAY = { relay_hosts: ['10.0.0.0/8'] };
@@ -31,7 +25,7 @@ end)
 `;
 
 async function session(fixture: SmtpFixture): Promise<RawSmtpClient> {
-  const c = await RawSmtpClient.connect(fixture.port);
+  const c = await connectSmtp(fixture.port);
   expect((await c.reply()).code).toBe(220);
   expect((await c.command('EHLO client.example')).code).toBe(250);
   return c;

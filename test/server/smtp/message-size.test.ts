@@ -1,20 +1,14 @@
 /** ESMTP SIZE (RFC 1870): advertised, checked at MAIL FROM, and enforced while DATA arrives (issue 14). */
-import { afterEach, describe, expect, it } from 'vitest';
-import { RawSmtpClient } from '../../helpers/smtp-client.ts';
-import { startSmtp, type SmtpFixture } from './setup.ts';
+import { describe, expect, it } from 'vitest';
+import type { RawSmtpClient } from '../../helpers/smtp-client.ts';
+import { connectSmtp, startSmtp, type SmtpFixture } from './setup.ts';
 
 let fx: SmtpFixture | undefined;
 let client: RawSmtpClient | undefined;
-afterEach(async () => {
-  client?.close();
-  client = undefined;
-  await fx?.close();
-  fx = undefined;
-});
 
 async function session(): Promise<RawSmtpClient> {
   fx = await startSmtp({ config: { max_message_size: 1000 } });
-  const c = await RawSmtpClient.connect(fx.port);
+  const c = await connectSmtp(fx.port);
   await c.reply();
   return c;
 }

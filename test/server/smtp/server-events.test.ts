@@ -1,21 +1,15 @@
 /** The SMTP server's policy events over real sessions (lua-api-more.md §8.1, §8.2; checklist 62–70). */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import nodemailer from 'nodemailer';
-import { RawSmtpClient } from '../../helpers/smtp-client.ts';
-import { startSmtp, type SmtpFixture } from './setup.ts';
+import type { RawSmtpClient } from '../../helpers/smtp-client.ts';
+import { connectSmtp, startSmtp, type SmtpFixture } from './setup.ts';
 
 let fx: SmtpFixture | undefined;
 let client: RawSmtpClient | undefined;
-afterEach(async () => {
-  client?.close();
-  client = undefined;
-  await fx?.close();
-  fx = undefined;
-});
 
 async function open(policy: string, config = {}): Promise<RawSmtpClient> {
   fx = await startSmtp({ policy: `local kumo = require 'kumo'\nseen = {}\n${policy}`, config });
-  const c = await RawSmtpClient.connect(fx.port);
+  const c = await connectSmtp(fx.port);
   expect((await c.reply()).code).toBe(220);
   return c;
 }
@@ -176,7 +170,7 @@ describe('smtp_server_connection_accepted and smtp_server_get_dynamic_parameters
   it('a 421 reject in smtp_server_connection_accepted is the only reply, then the connection closes (checklist 70)', async () => {
     fx = await startSmtp({ policy: `local kumo = require 'kumo'
       kumo.on('smtp_server_connection_accepted', function(conn_meta) kumo.reject(421, '4.7.0 ' .. conn_meta:get_meta('received_from') .. ' not welcome') end)` });
-    client = await RawSmtpClient.connect(fx.port);
+    client = await connectSmtp(fx.port);
     const r = await client.reply();
     expect(r.code).toBe(421);
     expect(r.text).toMatch(/^4\.7\.0 127\.0\.0\.1:\d+ not welcome$/);
@@ -189,7 +183,7 @@ describe('smtp_server_connection_accepted and smtp_server_get_dynamic_parameters
         if conn_meta:get_meta('received_via') ~= listener then error('listener mismatch') end
         return { hostname = 'dyn.example', banner = 'Hi' }
       end)` });
-    client = await RawSmtpClient.connect(fx.port);
+    client = await connectSmtp(fx.port);
     expect((await client.reply()).text).toBe('dyn.example Hi');
     await client.command('EHLO c.example');
     await client.command('MAIL FROM:<s@origin.example>');
@@ -202,7 +196,7 @@ describe('smtp_server_connection_accepted and smtp_server_get_dynamic_parameters
   it('an unknown key from smtp_server_get_dynamic_parameters refuses the session with 421 technical difficulties', async () => {
     fx = await startSmtp({ policy: `local kumo = require 'kumo'
       kumo.on('smtp_server_get_dynamic_parameters', function() return { hostnme = 'typo' } end)` });
-    client = await RawSmtpClient.connect(fx.port);
+    client = await connectSmtp(fx.port);
     const r = await client.reply();
     expect([r.code, r.text]).toEqual([421, '4.3.0 mx.test.example technical difficulties']);
     expect(fx.log.lines.some((l) => l.message.includes("unknown option 'hostnme'"))).toBe(true);

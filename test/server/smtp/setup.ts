@@ -1,4 +1,9 @@
-/** A real ESMTP listener on 127.0.0.1:0 with a Lua policy and recording ports. */
+/**
+ * A real ESMTP listener on 127.0.0.1:0 with a Lua policy and recording ports.
+ * Listeners and clients made here are closed after each test.
+ */
+import { afterEach } from 'vitest';
+import { RawSmtpClient } from '../../helpers/smtp-client.ts';
 import { newLua, type TestContext } from '../../helpers/lua.ts';
 import { pushMessage } from '../../../src/message/lua-binding.ts';
 import { EsmtpListener } from '../../../src/server/smtp/listener.ts';
@@ -20,6 +25,18 @@ export interface SmtpFixture {
   close(): Promise<void>;
 }
 
+const opened: { close(): unknown }[] = [];
+afterEach(async () => {
+  for (const o of opened.splice(0).reverse()) await o.close();
+});
+
+/** A raw client on the fixture's port, closed after the test. */
+export async function connectSmtp(port: number): Promise<RawSmtpClient> {
+  const c = await RawSmtpClient.connect(port);
+  opened.push(c);
+  return c;
+}
+
 export async function startSmtp(options: { policy?: string; config?: JsonObject } = {}): Promise<SmtpFixture> {
   const lua = newLua();
   if (options.policy) await lua.load(options.policy);
@@ -35,5 +52,7 @@ export async function startSmtp(options: { policy?: string; config?: JsonObject 
     clock: lua.ctx.clock,
     log,
   });
-  return { lua, listener, port: listener.port, intake, sink, metrics, log, close: () => listener.close() };
+  const fixture = { lua, listener, port: listener.port, intake, sink, metrics, log, close: () => listener.close() };
+  opened.push(fixture);
+  return fixture;
 }
