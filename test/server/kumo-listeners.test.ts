@@ -61,7 +61,7 @@ describe('kumo.start_http_listener / kumo.start_esmtp_listener', () => {
     await expect(t.eval(`kumo.start_esmtp_listener { listen = '127.0.0.1:0', max_message_size = 'big' }`)).rejects.toThrow(
       "kumo.start_esmtp_listener: option 'max_message_size' must be a non-negative integer",
     );
-    await expect(t.eval(`kumo.start_esmtp_listener { listen = '127.0.0.1:0', invalid_line_endings = 'Allow' }`)).rejects.toThrow(/'invalid_line_endings' is not supported by kumo-lua/);
+    await expect(t.eval(`kumo.start_esmtp_listener { listen = '127.0.0.1:0', deferred_queue = true }`)).rejects.toThrow(/'deferred_queue' is not supported by kumo-lua/);
     expect(t.ctx.optional(LISTENERS)?.all ?? []).toHaveLength(0);
   });
 

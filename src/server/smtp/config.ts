@@ -8,6 +8,7 @@ import { isJsonObject, type JsonObject, type JsonValue } from '../../util/json.t
 import { CidrSet, cidrOption, ListenerConfigError, listenOption, machineHostname, OptionReader } from '../options.ts';
 import { keySourceOption, type KeySource } from '../tls.ts';
 import type { TraceHeaderOptions } from '../trace-headers.ts';
+import type { LineEndingPolicy } from './data-checks.ts';
 
 /** Options that may differ per session. */
 export interface EsmtpSessionConfig {
@@ -20,6 +21,8 @@ export interface EsmtpSessionConfig {
   deferredSpool: boolean;
   /** batch_handling = 'BatchByDomain': one message per recipient domain instead of per recipient. */
   batchByDomain: boolean;
+  invalidLineEndings: LineEndingPolicy;
+  lineLengthHardLimit: number;
   traceHeaders: TraceHeaderOptions;
 }
 
@@ -43,13 +46,12 @@ export interface EsmtpListenerConfig extends EsmtpSessionConfig {
 /** Options KumoMTA has that kumo-lua accepts only at their default value. */
 const DEFAULT_ONLY: Record<string, JsonValue> = {
   deferred_queue: false,
-  invalid_line_endings: 'Deny',
   allow_xclient: false,
   require_proxy_protocol: false,
 };
 
 /** Accepted for compatibility; kumo-lua does not act on them. */
-const IGNORED = ['data_processing_timeout', 'line_length_hard_limit', 'data_buffer_size', 'meta'];
+const IGNORED = ['data_processing_timeout', 'data_buffer_size', 'meta'];
 
 function traceHeaders(r: OptionReader, base: TraceHeaderOptions): TraceHeaderOptions {
   const v = r.value('trace_headers');
@@ -74,6 +76,13 @@ function batchHandling(r: OptionReader, base: boolean): boolean {
   return r.fail('batch_handling', `must be 'BifurcateAlways' or 'BatchByDomain', got ${JSON.stringify(v)}`);
 }
 
+function lineEndings(r: OptionReader, base: LineEndingPolicy): LineEndingPolicy {
+  const v = r.optString('invalid_line_endings');
+  if (v === undefined) return base;
+  if (v === 'Deny' || v === 'Allow' || v === 'Fix') return v;
+  return r.fail('invalid_line_endings', `must be 'Deny', 'Allow' or 'Fix', got ${JSON.stringify(v)}`);
+}
+
 function readSessionOptions(r: OptionReader, base: EsmtpSessionConfig): EsmtpSessionConfig {
   return {
     hostname: r.string('hostname', base.hostname),
@@ -84,6 +93,8 @@ function readSessionOptions(r: OptionReader, base: EsmtpSessionConfig): EsmtpSes
     maxMessagesPerConnection: r.integer('max_messages_per_connection', base.maxMessagesPerConnection),
     deferredSpool: r.boolean('deferred_spool', base.deferredSpool),
     batchByDomain: batchHandling(r, base.batchByDomain),
+    invalidLineEndings: lineEndings(r, base.invalidLineEndings),
+    lineLengthHardLimit: r.integer('line_length_hard_limit', base.lineLengthHardLimit),
     traceHeaders: traceHeaders(r, base.traceHeaders),
   };
 }
@@ -149,6 +160,8 @@ export function parseEsmtpListenerConfig(value: JsonValue | undefined, where = '
     maxMessagesPerConnection: 10_000,
     deferredSpool: false,
     batchByDomain: false,
+    invalidLineEndings: 'Deny',
+    lineLengthHardLimit: 998,
     traceHeaders: { receivedHeader: true, supplementalHeader: true, headerName: 'X-KumoRef', includeMetaNames: [] },
   });
   const config: EsmtpListenerConfig = {

@@ -19,6 +19,7 @@ import { formatSocketAddress, plainIp } from '../options.ts';
 import { loadTlsMaterial } from '../tls.ts';
 import { applySessionOverrides, sessionConfig, type EsmtpListenerConfig } from './config.ts';
 import { ConnectionMeta } from './conn-meta.ts';
+import { checkMessageData } from './data-checks.ts';
 import { installConnectionHooks, type SmtpConnectionInternals } from './connection-hooks.ts';
 import { acceptsRecipient, domainOf, ListenerDomainCache, relayDecision } from './listener-domain.ts';
 import { logRejection, Reception } from './reception.ts';
@@ -298,8 +299,9 @@ export class EsmtpListener implements RunningListener {
       if (!s) reply = technicalDifficulties(this.config.hostname);
       else if (data === null) return this.tooBig(session, s);
       else {
+        const checked = checkMessageData(data, s.config.invalidLineEndings, s.config.lineLengthHardLimit);
         const sender = env.mailFrom ? env.mailFrom.address : '';
-        reply = await this.reception.receive(s, sender, env.rcptTo.map((r) => r.address), data);
+        reply = Buffer.isBuffer(checked) ? await this.reception.receive(s, sender, env.rcptTo.map((r) => r.address), checked) : checked;
       }
     } catch (e) {
       this.deps.log.write('error', `esmtp reception failed: ${(e as Error).stack ?? e}`);
