@@ -23,6 +23,8 @@ export interface EsmtpSessionConfig {
   batchByDomain: boolean;
   invalidLineEndings: LineEndingPolicy;
   lineLengthHardLimit: number;
+  /** Bound on everything after the body arrived (policy events, queue resolution, spool, insert). */
+  dataProcessingTimeoutMs: number;
   traceHeaders: TraceHeaderOptions;
 }
 
@@ -51,7 +53,7 @@ const DEFAULT_ONLY: Record<string, JsonValue> = {
 };
 
 /** Accepted for compatibility; kumo-lua does not act on them. */
-const IGNORED = ['data_processing_timeout', 'data_buffer_size', 'meta'];
+const IGNORED = ['data_buffer_size', 'meta'];
 
 function traceHeaders(r: OptionReader, base: TraceHeaderOptions): TraceHeaderOptions {
   const v = r.value('trace_headers');
@@ -83,6 +85,16 @@ function lineEndings(r: OptionReader, base: LineEndingPolicy): LineEndingPolicy 
   return r.fail('invalid_line_endings', `must be 'Deny', 'Allow' or 'Fix', got ${JSON.stringify(v)}`);
 }
 
+function duration(r: OptionReader, key: string, base: number): number {
+  const v = r.value(key);
+  if (v === undefined) return base;
+  try {
+    return parseDurationMs(key, typeof v === 'number' ? v : String(v));
+  } catch (e) {
+    return r.fail(key, (e as Error).message);
+  }
+}
+
 function readSessionOptions(r: OptionReader, base: EsmtpSessionConfig): EsmtpSessionConfig {
   return {
     hostname: r.string('hostname', base.hostname),
@@ -95,6 +107,7 @@ function readSessionOptions(r: OptionReader, base: EsmtpSessionConfig): EsmtpSes
     batchByDomain: batchHandling(r, base.batchByDomain),
     invalidLineEndings: lineEndings(r, base.invalidLineEndings),
     lineLengthHardLimit: r.integer('line_length_hard_limit', base.lineLengthHardLimit),
+    dataProcessingTimeoutMs: duration(r, 'data_processing_timeout', base.dataProcessingTimeoutMs),
     traceHeaders: traceHeaders(r, base.traceHeaders),
   };
 }
@@ -142,15 +155,7 @@ function overrideEntries(r: OptionReader, key: 'via' | 'peer', defaults: EsmtpSe
 
 export function parseEsmtpListenerConfig(value: JsonValue | undefined, where = 'kumo.start_esmtp_listener'): EsmtpListenerConfig {
   const r = OptionReader.of(where, value);
-  let clientTimeoutMs = 60_000;
-  const timeout = r.value('client_timeout');
-  if (timeout !== undefined) {
-    try {
-      clientTimeoutMs = parseDurationMs('client_timeout', typeof timeout === 'number' ? timeout : String(timeout));
-    } catch (e) {
-      r.fail('client_timeout', (e as Error).message);
-    }
-  }
+  const clientTimeoutMs = duration(r, 'client_timeout', 60_000);
   const session = readSessionOptions(r, {
     hostname: machineHostname(),
     banner: 'KumoMTA',
@@ -162,6 +167,7 @@ export function parseEsmtpListenerConfig(value: JsonValue | undefined, where = '
     batchByDomain: false,
     invalidLineEndings: 'Deny',
     lineLengthHardLimit: 998,
+    dataProcessingTimeoutMs: 300_000,
     traceHeaders: { receivedHeader: true, supplementalHeader: true, headerName: 'X-KumoRef', includeMetaNames: [] },
   });
   const config: EsmtpListenerConfig = {

@@ -11,7 +11,7 @@ import type { Readable } from 'node:stream';
 import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import type { DiagnosticLog } from '../../kumo/diagnostics.ts';
 import type { RecordSink, TlsInfo } from '../../records/types.ts';
-import type { Clock } from '../../util/clock.ts';
+import type { Clock, TimerHandle } from '../../util/clock.ts';
 import type { MessageIntake, RunningListener, ServerHealth } from '../ports.ts';
 import type { ListenerPolicy } from '../policy-events.ts';
 import type { ListenerMetrics } from '../metrics/listener-metrics.ts';
@@ -22,7 +22,7 @@ import { ConnectionMeta } from './conn-meta.ts';
 import { checkMessageData } from './data-checks.ts';
 import { installConnectionHooks, type SmtpConnectionInternals } from './connection-hooks.ts';
 import { acceptsRecipient, domainOf, ListenerDomainCache, relayDecision } from './listener-domain.ts';
-import { logRejection, Reception } from './reception.ts';
+import { DataDeadline, logRejection, Reception } from './reception.ts';
 import { replyForPolicyError, SmtpServerEvents, technicalDifficulties, type SmtpReply } from './server-events.ts';
 import type { SmtpSessionState } from './session-state.ts';
 
@@ -301,7 +301,7 @@ export class EsmtpListener implements RunningListener {
       else {
         const checked = checkMessageData(data, s.config.invalidLineEndings, s.config.lineLengthHardLimit);
         const sender = env.mailFrom ? env.mailFrom.address : '';
-        reply = Buffer.isBuffer(checked) ? await this.reception.receive(s, sender, env.rcptTo.map((r) => r.address), checked) : checked;
+        reply = Buffer.isBuffer(checked) ? await this.receiveWithin(s, sender, env.rcptTo.map((r) => r.address), checked) : checked;
       }
     } catch (e) {
       this.deps.log.write('error', `esmtp reception failed: ${(e as Error).stack ?? e}`);
@@ -311,6 +311,23 @@ export class EsmtpListener implements RunningListener {
     if (reply.code < 400) cb(null, reply.text);
     else this.refuse(session, reply, cb);
     if (s) s.afterData = false;
+  }
+
+  /** The reception, or `451 4.4.5 data_processing_timeout exceeded (<step>)` when it takes too long. */
+  private async receiveWithin(s: SmtpSessionState, sender: string, recipients: string[], data: Buffer): Promise<SmtpReply> {
+    const deadline = new DataDeadline();
+    let timer: TimerHandle | undefined;
+    const timeout = new Promise<SmtpReply>((resolve) => {
+      timer = this.deps.clock.setTimer(s.config.dataProcessingTimeoutMs, () => {
+        deadline.expired = true;
+        resolve(deadline.reply);
+      });
+    });
+    try {
+      return await Promise.race([this.reception.receive(s, sender, recipients, data, deadline), timeout]);
+    } finally {
+      timer?.cancel();
+    }
   }
 
   /**

@@ -53,6 +53,20 @@ export async function logRejection(
   });
 }
 
+/**
+ * data_processing_timeout (engine.md §9.1): which step the reception is in,
+ * and whether the listener already answered `451 4.4.5 ... exceeded (<step>)`
+ * — then nothing more is saved or queued.
+ */
+export class DataDeadline {
+  step: 'rx' | 'resolve' | 'spool' | 'insert' = 'rx';
+  expired = false;
+
+  get reply(): SmtpReply {
+    return { code: 451, text: `4.4.5 data_processing_timeout exceeded (${this.step})`, close: false };
+  }
+}
+
 const RELAY_DENIED: SmtpReply = { code: 550, text: '5.7.1 relaying not permitted', close: false };
 
 /** `batch_handling`: one message per recipient, or one per recipient domain. */
@@ -75,7 +89,7 @@ export class Reception {
     return replyForPolicyError(e, s.config.hostname, (t) => this.deps.log.write('error', t), event);
   }
 
-  async receive(s: SmtpSessionState, sender: string, recipients: string[], data: Buffer): Promise<SmtpReply> {
+  async receive(s: SmtpSessionState, sender: string, recipients: string[], data: Buffer, deadline = new DataDeadline()): Promise<SmtpReply> {
     const { events, clock } = this.deps;
     const { traceHeaders } = s.config;
     const base = new Message({ sender, recipients, meta: s.connMeta.snapshot(), data });
@@ -117,6 +131,8 @@ export class Reception {
       }
     }
 
+    if (deadline.expired) return deadline.reply;
+    deadline.step = 'resolve';
     const queues: string[] = [];
     try {
       for (const msg of messages) queues.push(msg.queueName());
@@ -136,10 +152,10 @@ export class Reception {
     } catch (e) {
       return this.policyFailure(e, s, 'get_listener_domain');
     }
-    return this.store(s, messages, queues, outcomes);
+    return this.store(s, messages, queues, outcomes, deadline);
   }
 
-  private async store(s: SmtpSessionState, messages: Message[], queues: string[], outcomes: ReportOutcome[]): Promise<SmtpReply> {
+  private async store(s: SmtpSessionState, messages: Message[], queues: string[], outcomes: ReportOutcome[], deadline: DataDeadline): Promise<SmtpReply> {
     const { intake, records } = this.deps;
     const ids: string[] = [];
     let failed = 0;
@@ -155,6 +171,8 @@ export class Reception {
       reportSeen ||= outcome.reportSeen;
       const keep = outcome.relay && !isNull;
       addSupplementalHeader(msg, s.config.traceHeaders);
+      if (deadline.expired) return deadline.reply;
+      deadline.step = 'spool';
       if (keep) {
         try {
           await intake.save(msg, { deferredSpool: s.config.deferredSpool });
@@ -174,6 +192,8 @@ export class Reception {
       ids.push(msg.id);
       if (!keep) continue;
       kept++;
+      if (deadline.expired) return deadline.reply;
+      deadline.step = 'insert';
       try {
         await intake.insert(msg);
       } catch (e) {

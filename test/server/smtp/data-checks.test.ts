@@ -1,6 +1,8 @@
-/** invalid_line_endings and line_length_hard_limit over SMTP (engine.md §9.1). */
+/** invalid_line_endings, line_length_hard_limit and data_processing_timeout over SMTP (engine.md §9.1). */
 import { describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../../src/util/json.ts';
+import { VirtualClock } from '../../../src/util/clock.ts';
+import { waitUntil } from '../../helpers/daemon.ts';
 import { connectSmtp, startSmtp, type SmtpFixture } from './setup.ts';
 
 let fx: SmtpFixture;
@@ -49,5 +51,31 @@ describe('line_length_hard_limit', () => {
     expect(fx.sink.ofType('Rejection')[0]!.response.command).toBe('DATA');
     expect((await sendRaw({}, 'Subject: x\r\n\r\n' + 'a'.repeat(998) + '\r\n')).code).toBe(250);
     expect((await sendRaw({ line_length_hard_limit: 2000 }, long)).code).toBe(250);
+  });
+});
+
+describe('data_processing_timeout', () => {
+  it('a policy event that outlasts it is answered 451 4.4.5 ... exceeded (rx) and nothing is spooled', async () => {
+    const clock = new VirtualClock();
+    fx = await startSmtp({
+      clock,
+      config: { data_processing_timeout: '10s' },
+      policy: `local kumo = require 'kumo'
+        kumo.on('smtp_server_message_received', function(msg) kumo.sleep(60) end)`,
+    });
+    const c = await connectSmtp(fx.port);
+    await c.reply();
+    await c.command('EHLO client.example');
+    await c.command('MAIL FROM:<s@origin.example>');
+    await c.command('RCPT TO:<r@dest.example>');
+    const reply = c.data('Subject: slow\r\n\r\nx\r\n');
+    await waitUntil(() => clock.pendingTimers() >= 2, 'the timeout and the policy sleep');
+    await clock.advance(10_000);
+    const r = await reply;
+    expect([r.code, r.text]).toEqual([451, '4.4.5 data_processing_timeout exceeded (rx)']);
+    await clock.advance(60_000);
+    expect(fx.intake.saved).toHaveLength(0);
+    expect(fx.sink.ofType('Reception')).toHaveLength(0);
+    expect((await c.command('NOOP')).code).toBe(250);
   });
 });

@@ -12,6 +12,7 @@ import { ListenerMetrics } from '../../../src/server/metrics/listener-metrics.ts
 import { ListenerPolicy } from '../../../src/server/policy-events.ts';
 import { MemoryLog } from '../../../src/kumo/diagnostics.ts';
 import type { JsonObject } from '../../../src/util/json.ts';
+import type { Clock } from '../../../src/util/clock.ts';
 import { RecordingIntake, RecordingSink } from '../recorders.ts';
 
 export interface SmtpFixture {
@@ -37,8 +38,8 @@ export async function connectSmtp(port: number): Promise<RawSmtpClient> {
   return c;
 }
 
-export async function startSmtp(options: { policy?: string; config?: JsonObject } = {}): Promise<SmtpFixture> {
-  const lua = newLua();
+export async function startSmtp(options: { policy?: string; config?: JsonObject; clock?: Clock } = {}): Promise<SmtpFixture> {
+  const lua = newLua({ clock: options.clock });
   if (options.policy) await lua.load(options.policy);
   const intake = new RecordingIntake();
   const sink = new RecordingSink();
