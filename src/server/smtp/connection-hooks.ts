@@ -21,6 +21,9 @@ import type { SmtpSessionState } from './session-state.ts';
 import { replyForPolicyError, type SmtpReply, type SmtpServerEvents } from './server-events.ts';
 
 type Callback = () => void;
+
+/** smtp-server's reply when client_timeout passes; sent as KumoMTA's `421 4.3.2 <hostname> idle too long`. */
+const SMTP_SERVER_IDLE_TEXT = 'Timeout - closing connection';
 type Handler = (command: Buffer, callback: Callback) => void;
 
 /** The parts of smtp-server's SMTPConnection these hooks use. */
@@ -79,10 +82,14 @@ export function installConnectionHooks(conn: SmtpConnectionInternals, deps: Conn
 
   conn.send = (code, data, context) => {
     const s = deps.stateOf(conn.id);
-    const text = Array.isArray(data) ? data.join('\n') : String(data ?? '');
+    let text = Array.isArray(data) ? data.join('\n') : String(data ?? '');
     const afterData = s?.afterData ?? false;
     const command = afterData ? 'DATA' : s?.command ?? null;
-    if (!s || !events.has('smtp_server_rewrite_response')) return deliver(s, code, text, command, afterData, context);
+    const recorded = s?.recordCommand ?? command;
+    if (s) s.recordCommand = null;
+    const idle = code === 421 && text === SMTP_SERVER_IDLE_TEXT;
+    if (idle && s) text = `4.3.2 ${s.config.hostname} idle too long`;
+    if (!s || !events.has('smtp_server_rewrite_response')) return deliver(s, code, text, recorded, afterData, context);
     queued++;
     const shown = code >= 400 || afterData ? command : null;
     queue = queue
@@ -93,7 +100,7 @@ export function installConnectionHooks(conn: SmtpConnectionInternals, deps: Conn
         } catch (e) {
           deps.log(`smtp_server_rewrite_response: ${(e as Error).message}`);
         }
-        deliver(s, reply.code, reply.text, command, afterData, context);
+        deliver(s, reply.code, reply.text, recorded, afterData, context);
       })
       .finally(() => queued--);
   };
@@ -117,6 +124,8 @@ export function installConnectionHooks(conn: SmtpConnectionInternals, deps: Conn
 
   /** Sends a policy reply; disconnect modes other than 421 close after it. */
   const policyReply = (reply: SmtpReply) => {
+    const s = deps.stateOf(conn.id);
+    if (s && reply.recordCommand) s.recordCommand = reply.recordCommand;
     conn.send(reply.code, reply.text);
     if (reply.close && reply.code !== 421) {
       if (reply.followWith421) conn.send(421, `${deps.stateOf(conn.id)?.config.hostname ?? ''} disconnecting due to previous error`);

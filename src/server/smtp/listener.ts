@@ -201,6 +201,7 @@ export class EsmtpListener implements RunningListener {
       acceptedRecipients: 0,
       authenticated: false,
       command: null,
+      recordCommand: null,
       afterData: false,
     };
     this.states.set(session.id, s);
@@ -214,6 +215,7 @@ export class EsmtpListener implements RunningListener {
       await this.events.connectionAccepted(connMeta);
     } catch (e) {
       const reply = this.policyFailure(e, s, 'smtp_server_connection_accepted');
+      if (reply.recordCommand) s.recordCommand = reply.recordCommand;
       return cb(smtpError(reply.code, reply.text));
     }
     cb();
@@ -240,6 +242,8 @@ export class EsmtpListener implements RunningListener {
 
   /** Answers a command hook: an error reply, closing afterwards when the reply asks for it. */
   private refuse(session: SMTPServerSession, reply: SmtpReply, cb: Done): void {
+    const s = this.states.get(session.id);
+    if (s && reply.recordCommand) s.recordCommand = reply.recordCommand;
     cb(smtpError(reply.code, reply.text));
     if (!reply.close || reply.code === 421) return; // smtp-server closes on 421 itself
     const conn = this.connections.get(session.id);
@@ -305,7 +309,7 @@ export class EsmtpListener implements RunningListener {
       }
     } catch (e) {
       this.deps.log.write('error', `esmtp reception failed: ${(e as Error).stack ?? e}`);
-      reply = technicalDifficulties(this.config.hostname);
+      reply = technicalDifficulties(this.config.hostname, (e as Error).message);
     }
     if (s) s.afterData = true;
     if (reply.code < 400) cb(null, reply.text);

@@ -26,10 +26,15 @@ export interface SmtpReply {
   close: boolean;
   /** kumo.disconnect(..., 'FollowWith421'): send `421 <hostname> disconnecting due to previous error` first. */
   followWith421?: boolean;
+  /** What the Rejection record shows as `command` instead of the client's line (log-record.md §4.1). */
+  recordCommand?: string;
 }
 
-export function technicalDifficulties(hostname: string): SmtpReply {
-  return { code: 421, text: `4.3.0 ${hostname} technical difficulties`, close: true };
+/** `421 4.3.0 <hostname> technical difficulties`; the record names the cause when there is one. */
+export function technicalDifficulties(hostname: string, cause?: string): SmtpReply {
+  const reply: SmtpReply = { code: 421, text: `4.3.0 ${hostname} technical difficulties`, close: true };
+  if (cause !== undefined) reply.recordCommand = `Error in SmtpServerSession: ${cause}`;
+  return reply;
 }
 
 /** kumo.reject / kumo.disconnect become their reply; any other error is `421 4.3.0 ... technical difficulties`. */
@@ -45,7 +50,7 @@ export function replyForPolicyError(e: unknown, hostname: string, log: (text: st
     };
   }
   log(`${event}: ${e instanceof LuaError ? e.describe() : (e as Error).message}`);
-  return technicalDifficulties(hostname);
+  return technicalDifficulties(hostname, `${event}: ${(e as Error).message}`);
 }
 
 /** Result of `smtp_server_auth_plain`: accepted identities (authz, authn) or refusal. */

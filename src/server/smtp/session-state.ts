@@ -21,6 +21,8 @@ export interface SmtpSessionState {
   authenticated: boolean;
   /** The client line the next reply answers (Rejection records, rewrite_response); null for unsolicited replies. */
   command: string | null;
+  /** One-shot: what the next Rejection record shows as its command (see SmtpReply.recordCommand). */
+  recordCommand: string | null;
   /** The next reply answers the message body (the command shows as "DATA"). */
   afterData: boolean;
 }

@@ -1,4 +1,4 @@
-/** AUTH PLAIN rules and the reply hooks over a raw STARTTLS session (lua-api-more.md §8.2). */
+/** AUTH PLAIN rules over a raw STARTTLS session and the reply hooks (lua-api-more.md §8.2, engine.md §9.1). */
 import { describe, expect, it } from 'vitest';
 import { connectSmtp, startSmtp, type SmtpFixture } from './setup.ts';
 
@@ -88,5 +88,17 @@ describe('rewritten replies', () => {
     const r = await c.command('NOOP');
     expect([r.code, r.text]).toEqual([421, '4.7.0 closing instead']);
     await c.waitClosed();
+  });
+});
+
+describe('client_timeout', () => {
+  it("an idle client gets KumoMTA's 421 4.3.2 <hostname> idle too long (no Rejection record)", async () => {
+    fx = await startSmtp({ config: { client_timeout: '1s' } });
+    const c = await connectSmtp(fx.port);
+    await c.reply();
+    const r = await c.reply(5000);
+    expect([r.code, r.text]).toEqual([421, '4.3.2 mx.test.example idle too long']);
+    await c.waitClosed();
+    expect(fx.sink.ofType('Rejection')).toHaveLength(0);
   });
 });

@@ -152,5 +152,6 @@ describe('listener domains during reception', () => {
     expect(r.text).toBe('4.3.0 mx.test.example technical difficulties');
     await client.waitClosed();
     expect(fx.log.lines.some((l) => l.message.includes('listener domain lookup failed'))).toBe(true);
+    expect(fx.sink.ofType('Rejection')[0]!.response.command).toMatch(/^Error in SmtpServerSession: get_listener_domain: .*listener domain lookup failed/);
   });
 });
