@@ -124,27 +124,27 @@ export class EsmtpListener implements RunningListener {
     return listener;
   }
 
-  /** Every new SMTPConnection gets the command hooks before it greets. */
+  /** Every new SMTPConnection gets the command hooks before it greets (smtp-server adds it to `connections` first). */
   private hookConnections(): void {
-    const server = this.server as unknown as { connect(...a: unknown[]): void; connections: Set<SmtpConnectionInternals> };
-    const connect = server.connect.bind(server);
-    server.connect = (...args: unknown[]) => {
-      const before = new Set(server.connections);
-      connect(...args);
-      for (const conn of server.connections) {
-        if (before.has(conn)) continue;
-        this.connections.set(conn.id, conn);
-        installConnectionHooks(conn, {
-          events: this.events,
-          stateOf: (id) => this.states.get(id),
-          onRejection: (s, reply, command, sender, recipient) =>
-            void logRejection(this.deps.records, this.deps.listenerMetrics, s, reply, command, sender, recipient).catch((e) =>
-              this.deps.log.write('error', `esmtp: logging a Rejection failed: ${(e as Error).message}`),
-            ),
-          log: (text) => this.deps.log.write('error', text),
-        });
-      }
+    const connections = (this.server as unknown as { connections: Set<SmtpConnectionInternals> }).connections;
+    const add = connections.add.bind(connections);
+    connections.add = (conn: SmtpConnectionInternals) => {
+      if (!connections.has(conn)) this.hook(conn);
+      return add(conn);
     };
+  }
+
+  private hook(conn: SmtpConnectionInternals): void {
+    this.connections.set(conn.id, conn);
+    installConnectionHooks(conn, {
+      events: this.events,
+      stateOf: (id) => this.states.get(id),
+      onRejection: (s, reply, command, sender, recipient) =>
+        void logRejection(this.deps.records, this.deps.listenerMetrics, s, reply, command, sender, recipient).catch((e) =>
+          this.deps.log.write('error', `esmtp: logging a Rejection failed: ${(e as Error).message}`),
+        ),
+      log: (text) => this.deps.log.write('error', text),
+    });
   }
 
   get address(): string {
