@@ -52,6 +52,9 @@ const DEFAULT_ONLY: Record<string, JsonValue> = {
   require_proxy_protocol: false,
 };
 
+/** Options that apply to the whole listener (one socket, one smtp-server, one certificate). */
+const LISTENER_WIDE = ['listen', 'tls_certificate', 'tls_private_key', 'max_connections', 'client_timeout', 'via', 'peer'];
+
 /** Accepted for compatibility; kumo-lua does not act on them. */
 const IGNORED = ['data_buffer_size', 'meta'];
 
@@ -129,6 +132,9 @@ function checkDefaultOnly(r: OptionReader): void {
  */
 export function applySessionOverrides<T extends EsmtpSessionConfig>(session: T, overrides: JsonValue, where: string): T {
   const r = OptionReader.of(where, overrides);
+  for (const key of LISTENER_WIDE) {
+    if (r.value(key) !== undefined) r.fail(key, 'is listener-wide in kumo-lua and cannot be set per session');
+  }
   const merged = { ...session, ...readSessionOptions(r, session) };
   checkDefaultOnly(r);
   r.finish();

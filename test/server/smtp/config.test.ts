@@ -34,7 +34,8 @@ describe('via and peer overrides', () => {
 
   it('entries are validated when the listener starts: unknown keys, listener-wide options and bad CIDRs are errors', () => {
     expect(() => parseEsmtpListenerConfig({ peer: { '10.0.0.0/8': { hostnme: 'x' } } })).toThrow(/peer\['10\.0\.0\.0\/8'\]: unknown option 'hostnme'/);
-    expect(() => parseEsmtpListenerConfig({ via: { '10.0.0.0/8': { listen: '0.0.0.0:25' } } })).toThrow(/unknown option 'listen'/);
+    expect(() => parseEsmtpListenerConfig({ via: { '10.0.0.0/8': { listen: '0.0.0.0:25' } } })).toThrow(/option 'listen' is listener-wide in kumo-lua/);
+    expect(() => parseEsmtpListenerConfig({ peer: { '10.0.0.0/8': { tls_certificate: '/x.pem' } } })).toThrow(/option 'tls_certificate' is listener-wide/);
     expect(() => parseEsmtpListenerConfig({ via: { 'not-an-ip': {} } })).toThrow(/option 'via' has an invalid key: 'not-an-ip'/);
     expect(() => parseEsmtpListenerConfig({ peer: { '10.0.0.0/8': 'x' } })).toThrow(/entry '10\.0\.0\.0\/8' must be a table/);
   });
