@@ -41,6 +41,8 @@ export interface EsmtpListenerConfig extends EsmtpSessionConfig {
   clientTimeoutMs: number;
   tlsCertificate?: KeySource;
   tlsPrivateKey?: KeySource;
+  /** Every connection starts with a HAProxy PROXY (v1, text) header naming the real client. */
+  requireProxyProtocol: boolean;
   via: OverrideEntry[];
   peer: OverrideEntry[];
 }
@@ -49,11 +51,10 @@ export interface EsmtpListenerConfig extends EsmtpSessionConfig {
 const DEFAULT_ONLY: Record<string, JsonValue> = {
   deferred_queue: false,
   allow_xclient: false,
-  require_proxy_protocol: false,
 };
 
 /** Options that apply to the whole listener (one socket, one smtp-server, one certificate). */
-const LISTENER_WIDE = ['listen', 'tls_certificate', 'tls_private_key', 'max_connections', 'client_timeout', 'via', 'peer'];
+const LISTENER_WIDE = ['listen', 'tls_certificate', 'tls_private_key', 'max_connections', 'client_timeout', 'require_proxy_protocol', 'via', 'peer'];
 
 /** Accepted for compatibility; kumo-lua does not act on them. */
 const IGNORED = ['data_buffer_size', 'meta'];
@@ -183,6 +184,7 @@ export function parseEsmtpListenerConfig(value: JsonValue | undefined, where = '
     clientTimeoutMs,
     tlsCertificate: keySourceOption(r, 'tls_certificate'),
     tlsPrivateKey: keySourceOption(r, 'tls_private_key'),
+    requireProxyProtocol: r.boolean('require_proxy_protocol', false),
     via: overrideEntries(r, 'via', session),
     peer: overrideEntries(r, 'peer', session),
   };

@@ -100,6 +100,8 @@ export class EsmtpListener implements RunningListener {
       // Enhanced codes are part of our reply texts, as in KumoMTA.
       hideENHANCEDSTATUSCODES: true,
       disableReverseLookup: true,
+      // The client's address then comes from the PROXY header (v1; smtp-server has no v2).
+      useProxy: config.requireProxyProtocol,
       socketTimeout: config.clientTimeoutMs,
       logger: false,
       onConnect: (session, cb) => void listener.onConnect(session, cb),

@@ -48,3 +48,25 @@ describe('batch_handling', () => {
     expect(() => parseEsmtpListenerConfig({ batch_handling: 'Sometimes' })).toThrow(/'batch_handling' must be 'BifurcateAlways' or 'BatchByDomain'/);
   });
 });
+
+describe('require_proxy_protocol', () => {
+  it('the client address comes from the PROXY header: relay checks, meta and records use it', async () => {
+    fx = await startSmtp({ config: { require_proxy_protocol: true, relay_hosts: ['192.0.2.0/24'] } });
+    client = await connectSmtp(fx.port);
+    client.write('PROXY TCP4 192.0.2.9 127.0.0.1 40000 25\r\n');
+    expect((await client.reply()).code).toBe(220);
+    await client.command('EHLO c.example');
+    await client.command('MAIL FROM:<s@origin.example>');
+    expect((await client.command('RCPT TO:<r@dest.example>')).code).toBe(250);
+    await client.data('Subject: x\r\n\r\nx\r\n');
+    expect(fx.intake.inserted[0]!.getMeta('received_from')).toBe('192.0.2.9:40000');
+    expect(fx.sink.ofType('Reception')[0]!.peer_address).toEqual({ name: 'c.example', addr: '192.0.2.9' });
+  });
+
+  it('a connection without the header gets no banner', async () => {
+    fx = await startSmtp({ config: { require_proxy_protocol: true } });
+    client = await connectSmtp(fx.port);
+    client.write('EHLO c.example\r\n');
+    await client.waitClosed();
+  });
+});
