@@ -28,7 +28,7 @@ export class ConfigObject<T> implements JsonConvertible {
   }
 }
 
-function configClass<T>(name: string): LuaClass<ConfigObject<T>> {
+export function configClass<T>(name: string): LuaClass<ConfigObject<T>> {
   const cls: LuaClass<ConfigObject<T>> = new LuaClass<ConfigObject<T>>({
     name,
     meta: {

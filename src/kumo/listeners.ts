@@ -19,6 +19,7 @@ import { ListenerPolicy } from '../server/policy-events.ts';
 import { HttpListener, parseHttpListenerConfig } from '../server/http/listener.ts';
 import { EsmtpListener } from '../server/smtp/listener.ts';
 import { parseEsmtpListenerConfig } from '../server/smtp/config.ts';
+import { registerListenerDomain } from './listener-domain.ts';
 
 /** Per-context shared pieces, created on first use (the composition root may provide them instead). */
 function shared(ctx: KumoContext): { metrics: ListenerMetrics; set: ListenerSet } {
@@ -35,6 +36,7 @@ function recordSink(ctx: KumoContext): RecordSink | undefined {
 }
 
 export function register(kumo: ModuleTable, ctx: KumoContext): void {
+  registerListenerDomain(kumo);
   kumo.fn(
     'start_http_listener',
     asyncFunction('kumo.start_http_listener', async (L) => {

@@ -29,6 +29,7 @@ import { authMethods } from './auth-methods.ts';
 import { schedulingMethods } from './scheduling-binding.ts';
 import { addressMethods } from './address-binding.ts';
 import { mimeMethods } from './mime-binding.ts';
+import { reportMethods } from './report-binding.ts';
 
 export { EnvelopeAddressClass, pushEnvelopeAddress };
 
@@ -298,6 +299,7 @@ const methods: Record<string, LuaCFunction> = {
   ...schedulingMethods(asyncMethod),
   ...addressMethods(asyncMethod),
   ...mimeMethods(asyncMethod),
+  ...reportMethods((L, idx) => MessageClass.check(L, idx)),
 };
 
 export const MessageClass: LuaClass<Message> = new LuaClass<Message>({

@@ -114,6 +114,7 @@ export class PreparedRecord {
       id = msg.id;
       sender = displayAddress(msg.sender);
       recipient = msg.recipients.length === 1 ? displayAddress(msg.recipients[0]!) : msg.recipients.map(displayAddress);
+      if (event.oob) ({ sender, recipient } = event.oob);
       if (event.queue !== undefined) queue = event.queue;
       else {
         try {
@@ -181,7 +182,7 @@ export class PreparedRecord {
     if (cached) return cached;
     const meta = this.metaSource ? capture.captureMeta(this.metaSource) : {};
     const headers = capture.wantsHeaders && this.message ? capture.captureHeaders(this.loadHeaderGroups(this.message)) : {};
-    const size = this.message && this.message.isDataLoaded() ? this.message.getData().length : 0;
+    const size = this.message && this.type !== 'OOB' && this.message.isDataLoaded() ? this.message.getData().length : 0;
     const metaJson = isEmpty(meta) ? '{}' : serdeJsonMap(meta);
     const headersJson = isEmpty(headers) ? '{}' : serdeJsonMap(headers);
     const text = this.head + size + this.mid + metaJson + ',"headers":' + headersJson + this.tail;

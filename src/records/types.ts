@@ -69,6 +69,8 @@ export interface RecordEvent {
   sessionId?: string;
   /** Feedback only: the parsed ARF report, keys in log-record.md §4.8 order. */
   feedbackReport?: JsonObject | null;
+  /** OOB only: the DSN's recipient (the original sender) and the reported recipient (log-record.md §5). */
+  oob?: { sender: string; recipient: string };
   /** Rejection only: the transaction so far and the connection meta. */
   rejection?: { sender: string; recipient: string; connMeta: JsonObject };
 }

@@ -3,6 +3,7 @@
  * (possibly multi-line) reply. Lets tests assert exact reply codes and texts.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 
 export interface SmtpReplyText {
   code: number;
@@ -16,7 +17,11 @@ export class RawSmtpClient {
   private waiters: (() => void)[] = [];
   closed = false;
 
-  private constructor(private readonly socket: net.Socket) {
+  private constructor(private socket: net.Socket) {
+    this.attach(socket);
+  }
+
+  private attach(socket: net.Socket): void {
     socket.setEncoding('utf8');
     socket.on('data', (d: string) => {
       this.buffer += d;
@@ -27,6 +32,21 @@ export class RawSmtpClient {
       this.wake();
     });
     socket.on('error', () => undefined);
+  }
+
+  /** STARTTLS (any certificate accepted); resolves once the TLS session is up. */
+  async startTls(): Promise<void> {
+    const go = await this.command('STARTTLS');
+    if (go.code !== 220) throw new Error(`STARTTLS refused: ${go.code} ${go.text}`);
+    this.socket.removeAllListeners('data');
+    this.socket.removeAllListeners('close');
+    const secure = tls.connect({ socket: this.socket, rejectUnauthorized: false });
+    await new Promise<void>((resolve, reject) => {
+      secure.once('secureConnect', () => resolve());
+      secure.once('error', reject);
+    });
+    this.socket = secure;
+    this.attach(secure);
   }
 
   private wake(): void {
@@ -67,6 +87,11 @@ export class RawSmtpClient {
   async command(line: string): Promise<SmtpReplyText> {
     this.socket.write(line + '\r\n');
     return this.reply();
+  }
+
+  /** Writes raw bytes without waiting for a reply (e.g. part of a DATA body). */
+  write(text: string): void {
+    this.socket.write(text);
   }
 
   /** Sends DATA, then the message (dot-stuffed) and the terminating dot; returns the final reply. */

@@ -42,7 +42,7 @@ describe('kumo.start_http_listener / kumo.start_esmtp_listener', () => {
     expect(((await res.json()) as { success_count: number }).success_count).toBe(1);
 
     const c = await RawSmtpClient.connect(Number(smtp!.address.split(':')[1]));
-    expect((await c.reply()).text).toBe('h.example ESMTP KumoMTA');
+    expect((await c.reply()).text).toBe('h.example KumoMTA'); // engine.md §9.1: 220 <hostname> <banner>
     await c.command('EHLO me');
     await c.command('MAIL FROM:<a@b.example>');
     await c.command('RCPT TO:<c@d.example>');
@@ -61,7 +61,7 @@ describe('kumo.start_http_listener / kumo.start_esmtp_listener', () => {
     await expect(t.eval(`kumo.start_esmtp_listener { listen = '127.0.0.1:0', max_message_size = 'big' }`)).rejects.toThrow(
       "kumo.start_esmtp_listener: option 'max_message_size' must be a non-negative integer",
     );
-    await expect(t.eval(`kumo.start_esmtp_listener { listen = '127.0.0.1:0', batch_handling = 'BatchByDomain' }`)).rejects.toThrow(/'batch_handling' is not supported by kumo-lua/);
+    await expect(t.eval(`kumo.start_esmtp_listener { listen = '127.0.0.1:0', deferred_queue = true }`)).rejects.toThrow(/'deferred_queue' is not supported by kumo-lua/);
     expect(t.ctx.optional(LISTENERS)?.all ?? []).toHaveLength(0);
   });
 

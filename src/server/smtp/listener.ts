@@ -1,22 +1,30 @@
 /**
- * `kumo.start_esmtp_listener` (engine.md §9) on smtp-server: relay control
- * at RCPT, size and recipient limits, STARTTLS with the configured or a
- * self-signed certificate, and the Reception flow after DATA.
+ * `kumo.start_esmtp_listener` (engine.md §9, lua-api-more.md §2, §8) on
+ * smtp-server: connection gates and the pre-banner events, listener-domain
+ * relay control at RCPT, size and recipient limits (SIZE is advertised and
+ * enforced at MAIL FROM and while DATA arrives), STARTTLS with the configured
+ * or a self-signed certificate, and the Reception flow after DATA. The
+ * per-connection command hooks are in connection-hooks.ts.
  */
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
+import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import type { DiagnosticLog } from '../../kumo/diagnostics.ts';
 import type { RecordSink, TlsInfo } from '../../records/types.ts';
-import type { Clock } from '../../util/clock.ts';
+import type { Clock, TimerHandle } from '../../util/clock.ts';
 import type { MessageIntake, RunningListener, ServerHealth } from '../ports.ts';
 import type { ListenerPolicy } from '../policy-events.ts';
 import type { ListenerMetrics } from '../metrics/listener-metrics.ts';
 import { formatSocketAddress, plainIp } from '../options.ts';
 import { loadTlsMaterial } from '../tls.ts';
-import type { EsmtpListenerConfig } from './config.ts';
+import { applySessionOverrides, sessionConfig, type EsmtpListenerConfig } from './config.ts';
 import { ConnectionMeta } from './conn-meta.ts';
-import { logRejection, Reception, type SmtpReply, type SmtpSessionState } from './reception.ts';
+import { checkMessageData } from './data-checks.ts';
+import { installConnectionHooks, type SmtpConnectionInternals } from './connection-hooks.ts';
+import { acceptsRecipient, domainOf, ListenerDomainCache, relayDecision } from './listener-domain.ts';
+import { DataDeadline, logRejection, Reception } from './reception.ts';
+import { replyForPolicyError, SmtpServerEvents, technicalDifficulties, type SmtpReply } from './server-events.ts';
+import type { SmtpSessionState } from './session-state.ts';
 
 export interface EsmtpListenerDeps {
   intake: MessageIntake;
@@ -36,18 +44,7 @@ function smtpError(code: number, text: string): SmtpError {
   return Object.assign(new Error(text), { responseCode: code });
 }
 
-interface ConnectionState extends SmtpSessionState {
-  acceptedRecipients: number;
-}
-
-/** The smtp-server connection object behind a session (for closing it after a reply). */
-interface SmtpConnectionHandle {
-  id: string;
-  close(): void;
-  send(code: number, text: string): void;
-  /** smtp-server's socket; used only to write the continuation lines of a multi-line reply. */
-  _socket?: { writable: boolean; write(text: string): void };
-}
+type Done = (err?: Error | null) => void;
 
 function tlsInfoOf(session: SMTPServerSession): TlsInfo | undefined {
   const t = session.tlsOptions;
@@ -55,21 +52,24 @@ function tlsInfoOf(session: SMTPServerSession): TlsInfo | undefined {
   return { cipher: t.standardName ?? t.name, protocolVersion: (t.version ?? '').replace(/\./g, '_'), peerSubjectName: [] };
 }
 
-/** Reads DATA, counting bytes so an oversized message can be refused after it was drained. */
+/** Reads DATA; null as soon as it grows past `limit` (nothing past the limit is kept). */
 async function readData(stream: Readable, limit: number): Promise<Buffer | null> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of stream) {
     size += (chunk as Buffer).length;
-    if (size <= limit) chunks.push(chunk as Buffer);
+    if (size > limit) return null;
+    chunks.push(chunk as Buffer);
   }
-  return size > limit ? null : Buffer.concat(chunks);
+  return Buffer.concat(chunks);
 }
 
 export class EsmtpListener implements RunningListener {
   readonly kind = 'esmtp' as const;
-  private readonly states = new Map<string, ConnectionState>();
+  private readonly states = new Map<string, SmtpSessionState>();
+  private readonly connections = new Map<string, SmtpConnectionInternals>();
   private readonly reception: Reception;
+  private readonly events: SmtpServerEvents;
   private boundAddress = '';
   private server!: SMTPServer;
 
@@ -77,51 +77,76 @@ export class EsmtpListener implements RunningListener {
     readonly config: EsmtpListenerConfig,
     private readonly deps: EsmtpListenerDeps,
   ) {
+    this.events = new SmtpServerEvents(deps.policy.events, deps.policy.pushMessage);
     this.reception = new Reception({
       intake: deps.intake,
       records: deps.records,
-      policy: deps.policy,
+      events: this.events,
       metrics: deps.listenerMetrics,
       clock: deps.clock,
       log: deps.log,
-      deferredSpool: config.deferredSpool,
-      traceHeaders: config.traceHeaders,
     });
   }
 
   static async start(config: EsmtpListenerConfig, deps: EsmtpListenerDeps): Promise<EsmtpListener> {
     const listener = new EsmtpListener(config, deps);
     const tls = await loadTlsMaterial('kumo.start_esmtp_listener', config.hostname, config.tlsCertificate, config.tlsPrivateKey);
-    listener.server = new SMTPServer({
+    const server = new SMTPServer({
       name: config.hostname,
       banner: config.banner,
       key: tls.key,
       cert: tls.cert,
       authOptional: true,
-      disabledCommands: ['AUTH'],
       // Enhanced codes are part of our reply texts, as in KumoMTA.
       hideENHANCEDSTATUSCODES: true,
       disableReverseLookup: true,
+      // The client's address then comes from the PROXY header (v1; smtp-server has no v2).
+      useProxy: config.requireProxyProtocol,
       socketTimeout: config.clientTimeoutMs,
       logger: false,
-      onConnect: (session, cb) => listener.onConnect(session, cb),
-      onMailFrom: (_address, session, cb) => listener.onMailFrom(session, cb),
+      onConnect: (session, cb) => void listener.onConnect(session, cb),
+      onMailFrom: (address, session, cb) => void listener.onMailFrom(address, session, cb),
       onRcptTo: (address, session, cb) => void listener.onRcptTo(address.address, session, cb),
       onData: (stream, session, cb) => void listener.onData(stream, session, cb),
       onClose: (session) => listener.onClose(session),
     });
+    listener.server = server;
+    listener.hookConnections();
     await new Promise<void>((resolve, reject) => {
-      listener.server.once('error', reject);
-      listener.server.listen(config.listen.port, config.listen.host, () => {
-        listener.server.off('error', reject);
+      server.once('error', reject);
+      server.listen(config.listen.port, config.listen.host, () => {
+        server.off('error', reject);
         resolve();
       });
     });
-    listener.server.on('error', (e) => deps.log.write('warn', `esmtp listener ${listener.address}: ${(e as Error).message}`));
-    const a = listener.server.server.address() as { address: string; port: number };
+    server.on('error', (e) => deps.log.write('warn', `esmtp listener ${listener.address}: ${(e as Error).message}`));
+    const a = server.server.address() as { address: string; port: number };
     listener.boundAddress = formatSocketAddress(a.address, a.port);
     deps.log.write('info', `esmtp listener on ${listener.boundAddress}`);
     return listener;
+  }
+
+  /** Every new SMTPConnection gets the command hooks before it greets (smtp-server adds it to `connections` first). */
+  private hookConnections(): void {
+    const connections = (this.server as unknown as { connections: Set<SmtpConnectionInternals> }).connections;
+    const add = connections.add.bind(connections);
+    connections.add = (conn: SmtpConnectionInternals) => {
+      if (!connections.has(conn)) this.hook(conn);
+      return add(conn);
+    };
+  }
+
+  private hook(conn: SmtpConnectionInternals): void {
+    this.connections.set(conn.id, conn);
+    installConnectionHooks(conn, {
+      events: this.events,
+      stateOf: (id) => this.states.get(id),
+      onRejection: (s, reply, command, sender, recipient) =>
+        void logRejection(this.deps.records, this.deps.listenerMetrics, s, reply, command, sender, recipient).catch((e) =>
+          this.deps.log.write('error', `esmtp: logging a Rejection failed: ${(e as Error).message}`),
+        ),
+      log: (text) => this.deps.log.write('error', text),
+    });
   }
 
   get address(): string {
@@ -136,7 +161,11 @@ export class EsmtpListener implements RunningListener {
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 
-  private onConnect(session: SMTPServerSession, cb: (err?: Error | null) => void): void {
+  private policyFailure(e: unknown, s: SmtpSessionState, event: string): SmtpReply {
+    return replyForPolicyError(e, s.config.hostname, (t) => this.deps.log.write('error', t), event);
+  }
+
+  private async onConnect(session: SMTPServerSession, cb: Done): Promise<void> {
     const reason = this.deps.health?.unavailableReason();
     const metrics = this.deps.listenerMetrics;
     if (reason || this.states.size >= this.config.maxConnections) {
@@ -146,42 +175,63 @@ export class EsmtpListener implements RunningListener {
     }
     const peerIp = plainIp(session.remoteAddress);
     const localAddress = formatSocketAddress(session.localAddress, session.localPort);
+    let config: EsmtpListenerConfig;
+    try {
+      config = sessionConfig(this.config, plainIp(session.localAddress), peerIp);
+    } catch (e) {
+      this.deps.log.write('error', `esmtp listener: ${(e as Error).message}`);
+      return cb(smtpError(421, technicalDifficulties(this.config.hostname).text));
+    }
     const connMeta = new ConnectionMeta(
       {
         reception_protocol: 'ESMTP',
         received_via: localAddress,
         received_from: formatSocketAddress(session.remoteAddress, session.remotePort),
-        hostname: this.config.hostname,
+        hostname: config.hostname,
       },
       peerIp,
     );
-    this.states.set(session.id, {
+    const s: SmtpSessionState = {
       sessionId: randomUUID(),
       connMeta,
       peerIp,
       localAddress,
       ehloName: '',
-      hostname: this.config.hostname,
       tls: undefined,
+      config,
+      domains: new ListenerDomainCache((domain) => this.events.getListenerDomain(domain, localAddress, connMeta)),
       acceptedRecipients: 0,
-    });
+      authenticated: false,
+      command: null,
+      recordCommand: null,
+      afterData: false,
+    };
+    this.states.set(session.id, s);
     metrics.connectionCount.inc({ service: 'esmtp_listener' });
+    try {
+      if (this.events.has('smtp_server_get_dynamic_parameters')) {
+        const overrides = await this.events.dynamicParameters(localAddress, connMeta);
+        s.config = applySessionOverrides(s.config, overrides, 'smtp_server_get_dynamic_parameters');
+        connMeta.set('hostname', s.config.hostname);
+      }
+      await this.events.connectionAccepted(connMeta);
+    } catch (e) {
+      const reply = this.policyFailure(e, s, 'smtp_server_connection_accepted');
+      if (reply.recordCommand) s.recordCommand = reply.recordCommand;
+      return cb(smtpError(reply.code, reply.text));
+    }
     cb();
   }
 
   private onClose(session: SMTPServerSession): void {
+    this.connections.delete(session.id);
     if (this.states.delete(session.id)) this.deps.listenerMetrics.connectionCount.dec({ service: 'esmtp_listener' });
   }
 
-  /** Brings EHLO name and TLS state (which may change with STARTTLS) into the connection meta. */
-  private refresh(session: SMTPServerSession): ConnectionState | undefined {
+  /** Brings the TLS state (which may change with STARTTLS) into the connection meta. */
+  private refresh(session: SMTPServerSession): SmtpSessionState | undefined {
     const s = this.states.get(session.id);
     if (!s) return undefined;
-    const ehlo = typeof session.hostNameAppearsAs === 'string' ? session.hostNameAppearsAs : '';
-    if (ehlo !== s.ehloName) {
-      s.ehloName = ehlo;
-      s.connMeta.set('ehlo_domain', ehlo);
-    }
     const tls = tlsInfoOf(session);
     if (tls && !s.tls) {
       s.tls = tls;
@@ -192,31 +242,57 @@ export class EsmtpListener implements RunningListener {
     return s;
   }
 
-  private onMailFrom(session: SMTPServerSession, cb: (err?: Error | null) => void): void {
-    this.refresh(session);
+  /** Answers a command hook: an error reply, closing afterwards when the reply asks for it. */
+  private refuse(session: SMTPServerSession, reply: SmtpReply, cb: Done): void {
+    const s = this.states.get(session.id);
+    if (s && reply.recordCommand) s.recordCommand = reply.recordCommand;
+    cb(smtpError(reply.code, reply.text));
+    if (!reply.close || reply.code === 421) return; // smtp-server closes on 421 itself
+    const conn = this.connections.get(session.id);
+    if (reply.followWith421) conn?.send(421, `${this.states.get(session.id)?.config.hostname ?? ''} disconnecting due to previous error`);
+    else conn?.close();
+  }
+
+  private async onMailFrom(address: SMTPServerAddress, session: SMTPServerSession, cb: Done): Promise<void> {
+    const s = this.refresh(session);
+    if (!s) return cb(smtpError(421, technicalDifficulties(this.config.hostname).text));
+    // RFC 1870: a declared size over the limit is refused before any data is sent.
+    const args = address.args as Record<string, string> | false;
+    const declared = Number((args && args.SIZE) || 0);
+    if (declared > s.config.maxMessageSize) return cb(smtpError(552, '5.3.4 message too big'));
+    try {
+      await this.events.mailFrom(address.address, s.connMeta);
+    } catch (e) {
+      return this.refuse(session, this.policyFailure(e, s, 'smtp_server_mail_from'), cb);
+    }
     cb();
   }
 
-  private async onRcptTo(address: string, session: SMTPServerSession, cb: (err?: Error | null) => void): Promise<void> {
+  private async onRcptTo(address: string, session: SMTPServerSession, cb: Done): Promise<void> {
     const s = this.refresh(session);
-    if (!s) return cb(smtpError(421, `4.3.0 ${this.config.hostname} technical difficulties`));
+    if (!s) return cb(smtpError(421, technicalDifficulties(this.config.hostname).text));
     const env = session.envelope;
     const sender = env.mailFrom ? env.mailFrom.address : '';
-    const lastAccepted = env.rcptTo.length > 0 ? env.rcptTo[env.rcptTo.length - 1]!.address : '';
-    const refuse = async (code: number, text: string) => {
-      await logRejection(this.deps.records, this.deps.listenerMetrics, s, { code, text }, `RCPT TO:<${address}>`, sender, lastAccepted).catch((e) =>
-        this.deps.log.write('error', `esmtp: logging a Rejection failed: ${(e as Error).message}`),
-      );
-      cb(smtpError(code, text));
-    };
-    if (!this.config.relayHosts.contains(s.peerIp)) {
-      return refuse(550, `5.7.1 relaying not permitted for ${s.connMeta.get('received_from')}`);
+    try {
+      const senderEntry = await s.domains.get(domainOf(sender));
+      const recipientEntry = await s.domains.get(domainOf(address));
+      const decision = relayDecision(s.peerIp, s.config.relayHosts.contains(s.peerIp), senderEntry, recipientEntry);
+      if (!acceptsRecipient(decision)) {
+        return cb(smtpError(550, `5.7.1 relaying not permitted for ${s.connMeta.get('received_from')}`));
+      }
+    } catch (e) {
+      return this.refuse(session, this.policyFailure(e, s, 'get_listener_domain'), cb);
     }
-    if (env.rcptTo.length >= this.config.maxRecipientsPerMessage) return refuse(452, '4.5.3 too many recipients');
-    if (s.acceptedRecipients >= this.config.maxMessagesPerConnection) {
-      return refuse(451, `4.5.3 ${this.config.hostname} too many messages on this connection`);
+    if (env.rcptTo.length >= s.config.maxRecipientsPerMessage) return cb(smtpError(452, '4.5.3 too many recipients'));
+    if (s.acceptedRecipients >= s.config.maxMessagesPerConnection) {
+      return cb(smtpError(451, `4.5.3 ${s.config.hostname} too many messages on this connection`));
     }
     s.acceptedRecipients++;
+    try {
+      await this.events.rcptTo(address, s.connMeta);
+    } catch (e) {
+      return this.refuse(session, this.policyFailure(e, s, 'smtp_server_rcpt_to'), cb);
+    }
     cb();
   }
 
@@ -225,50 +301,51 @@ export class EsmtpListener implements RunningListener {
     const env = session.envelope;
     let reply: SmtpReply;
     try {
-      const data = await readData(stream, this.config.maxMessageSize);
-      if (!s) reply = { code: 421, text: `4.3.0 ${this.config.hostname} technical difficulties`, close: true };
-      else if (data === null) reply = { code: 552, text: '5.3.4 message too big', close: false };
+      const data = await readData(stream, s?.config.maxMessageSize ?? this.config.maxMessageSize);
+      if (!s) reply = technicalDifficulties(this.config.hostname);
+      else if (data === null) return this.tooBig(session, s);
       else {
+        const checked = checkMessageData(data, s.config.invalidLineEndings, s.config.lineLengthHardLimit);
         const sender = env.mailFrom ? env.mailFrom.address : '';
-        reply = await this.reception.receive(s, sender, env.rcptTo.map((r) => r.address), data);
+        reply = Buffer.isBuffer(checked) ? await this.receiveWithin(s, sender, env.rcptTo.map((r) => r.address), checked) : checked;
       }
     } catch (e) {
       this.deps.log.write('error', `esmtp reception failed: ${(e as Error).stack ?? e}`);
-      reply = { code: 421, text: `4.3.0 ${this.config.hostname} technical difficulties`, close: true };
+      reply = technicalDifficulties(this.config.hostname, (e as Error).message);
     }
-    if (reply.code >= 400 && s) {
-      await logRejection(this.deps.records, this.deps.listenerMetrics, s, reply, 'DATA', '', '').catch((e) =>
-        this.deps.log.write('error', `esmtp: logging a Rejection failed: ${(e as Error).message}`),
-      );
-    }
-    if (reply.code < 400) return this.finish(session, reply, () => cb(null, reply.text));
-    // smtp-server writes single-line replies only: a multi-line kumo.reject text gets its
-    // `<code>-` continuation lines written first, the last line goes through the callback.
-    const lines = reply.text.split(/\r?\n/);
-    const socket = lines.length > 1 ? this.connectionOf(session)?._socket : undefined;
-    if (socket?.writable) {
-      socket.write(lines.slice(0, -1).map((l) => `${reply.code}-${l}\r\n`).join(''));
-      this.finish(session, reply, () => cb(smtpError(reply.code, lines[lines.length - 1]!)));
-    } else {
-      this.finish(session, reply, () => cb(smtpError(reply.code, lines.join(' '))));
-    }
+    if (s) s.afterData = true;
+    if (reply.code < 400) cb(null, reply.text);
+    else this.refuse(session, reply, cb);
+    if (s) s.afterData = false;
   }
 
-  private finish(session: SMTPServerSession, reply: SmtpReply, respond: () => void): void {
-    respond();
-    // smtp-server closes on 421 by itself; other codes with a disconnect mode need a push.
-    if (reply.close && reply.code !== 421) {
-      setImmediate(() => {
-        const conn = this.connectionOf(session);
-        if (reply.followWith421) conn?.send(421, `${this.config.hostname} disconnecting due to previous error`);
-        else conn?.close();
+  /** The reception, or `451 4.4.5 data_processing_timeout exceeded (<step>)` when it takes too long. */
+  private async receiveWithin(s: SmtpSessionState, sender: string, recipients: string[], data: Buffer): Promise<SmtpReply> {
+    const deadline = new DataDeadline();
+    let timer: TimerHandle | undefined;
+    const timeout = new Promise<SmtpReply>((resolve) => {
+      timer = this.deps.clock.setTimer(s.config.dataProcessingTimeoutMs, () => {
+        deadline.expired = true;
+        resolve(deadline.reply);
       });
+    });
+    try {
+      return await Promise.race([this.reception.receive(s, sender, recipients, data, deadline), timeout]);
+    } finally {
+      timer?.cancel();
     }
   }
 
-  private connectionOf(session: SMTPServerSession): SmtpConnectionHandle | undefined {
-    const connections = (this.server as unknown as { connections: Set<SmtpConnectionHandle> }).connections;
-    for (const c of connections) if (c.id === session.id) return c;
-    return undefined;
+  /**
+   * The message grew past max_message_size: answer now instead of reading
+   * the rest. SMTP has no way to resynchronise before the final dot, so the
+   * connection closes after the reply.
+   */
+  private tooBig(session: SMTPServerSession, s: SmtpSessionState): void {
+    const conn = this.connections.get(session.id);
+    s.afterData = true;
+    conn?.send(552, '5.3.4 message too big');
+    s.afterData = false;
+    conn?.close();
   }
 }

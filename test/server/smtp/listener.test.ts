@@ -1,16 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import nodemailer from 'nodemailer';
-import { RawSmtpClient } from '../../helpers/smtp-client.ts';
-import { startSmtp, type SmtpFixture } from './setup.ts';
+import type { RawSmtpClient } from '../../helpers/smtp-client.ts';
+import { connectSmtp, startSmtp, type SmtpFixture } from './setup.ts';
 
 let fx: SmtpFixture | undefined;
 let client: RawSmtpClient | undefined;
-afterEach(async () => {
-  client?.close();
-  client = undefined;
-  await fx?.close();
-  fx = undefined;
-});
 
 const POLICY = `
 local kumo = require 'kumo'
@@ -31,7 +25,7 @@ end)
 `;
 
 async function dialogue(port: number, ehlo = 'client.example'): Promise<RawSmtpClient> {
-  const c = await RawSmtpClient.connect(port);
+  const c = await connectSmtp(port);
   const greeting = await c.reply();
   expect(greeting.code).toBe(220);
   expect((await c.command(`EHLO ${ehlo}`)).code).toBe(250);
@@ -230,9 +224,9 @@ end)`,
 
   it('refuses connections while unavailable with 421 4.3.2 (no Rejection record) and counts them', async () => {
     fx = await startSmtp({ config: { max_connections: 1 } });
-    client = await RawSmtpClient.connect(fx.port);
+    client = await connectSmtp(fx.port);
     expect((await client.reply()).code).toBe(220);
-    const second = await RawSmtpClient.connect(fx.port);
+    const second = await connectSmtp(fx.port);
     const refused = await second.reply();
     second.close();
     expect(refused).toMatchObject({ code: 421, text: '4.3.2 mx.test.example too many concurrent sessions. Try later' });
