@@ -5,11 +5,12 @@
  * chunks, a missing name rejects with `code` ENOTFOUND / ENODATA, a failed
  * lookup with another code (ESERVFAIL, ETIMEOUT) and counts as temperror.
  *
- * The default is node:dns. The daemon points the port at kumo.dns's resolvers
- * (including `kumo.dns.configure_test_resolver`) with `setAuthResolverProvider`;
- * the optional name is the `opt_resolver_name` a policy passes.
+ * The default is kumo.dns's resolvers (src/dns: node:dns, or the zone-text
+ * resolver of `kumo.dns.configure_test_resolver`, and named resolvers); tests
+ * may swap in their own with `setAuthResolverProvider`. The optional name is
+ * the `opt_resolver_name` a policy passes.
  */
-import { promises as nodeDns } from 'node:dns';
+import { nodeResolveProvider } from '../dns/index.ts';
 
 /** `dns.promises.resolve` as mailauth calls it: the result type depends on rrtype. */
 export type DnsResolveFunction = (name: string, rrtype: string) => Promise<unknown>;
@@ -17,15 +18,9 @@ export type DnsResolveFunction = (name: string, rrtype: string) => Promise<unkno
 /** The resolver for a policy-given resolver name (undefined = the default one); throws for an unknown name. */
 export type AuthResolverProvider = (resolverName?: string) => DnsResolveFunction;
 
-const nodeResolver: DnsResolveFunction = (name, rrtype) => nodeDns.resolve(name, rrtype);
+const kumoDnsProvider: AuthResolverProvider = nodeResolveProvider;
 
-/** Without kumo.dns wired in there are no named resolvers. */
-const nodeProvider: AuthResolverProvider = (resolverName) => {
-  if (resolverName !== undefined) throw new Error(`resolver ${resolverName} is not defined`);
-  return nodeResolver;
-};
-
-let provider: AuthResolverProvider = nodeProvider;
+let provider: AuthResolverProvider = kumoDnsProvider;
 
 /** The resolver authentication lookups use now. */
 export function authResolver(resolverName?: string): DnsResolveFunction {
@@ -37,9 +32,9 @@ export function setAuthResolverProvider(next: AuthResolverProvider): void {
   provider = next;
 }
 
-/** Back to node:dns (tests that replaced the provider restore it). */
+/** Back to kumo.dns (tests that replaced the provider restore it). */
 export function resetAuthResolverProvider(): void {
-  provider = nodeProvider;
+  provider = kumoDnsProvider;
 }
 
 /** A DNS error the way node reports it, so mailauth classifies it (none vs temperror). */

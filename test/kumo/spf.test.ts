@@ -126,3 +126,16 @@ describe('kumo.spf.check_host', () => {
     expect(clientIpOf('host:25')).toBeUndefined();
   });
 });
+
+describe('SPF answers come from kumo.dns', () => {
+  it('a zone given to kumo.dns.configure_test_resolver decides kumo.spf.check_msg', async () => {
+    resetAuthResolverProvider();
+    const f = withMessage({ sender: 'alice@zone-deny.test', meta: { received_from: '192.0.2.1:4321', ehlo_domain: 'client.test', hostname: 'mx.local' } });
+    await f.eval(`kumo.dns.configure_test_resolver { [[
+$ORIGIN zone-deny.test.
+@ 300 TXT "v=spf1 -all"
+]] }`);
+    const checked = (await f.eval(`return kumo.spf.check_msg(the_msg())`)) as { disposition: string };
+    expect(checked.disposition).toBe('fail');
+  });
+});
