@@ -8,7 +8,8 @@ import { LuaClass } from '../lua/userdata.ts';
 import { argBytes, argString, checkTable, optString } from '../lua/args.ts';
 import { decodeUtf8Strict, keyBytes, pushBytes, pushText, toBytes, toText } from '../lua/strings.ts';
 import type { ModuleTable } from '../kumo/module-table.ts';
-import { MimeNode, newLeaf, newMultipart, parseMime, simpleStructure } from './mime-part.ts';
+import { buildMime, MimeNode, newLeaf, newMultipart, parseMime, simpleStructure, type MimeBuild } from './mime-part.ts';
+import { StructReader } from '../kumo/support/struct-args.ts';
 
 interface PartRef {
   node: MimeNode;
@@ -133,6 +134,64 @@ export const MimePartClass: LuaClass<PartRef> = new LuaClass<PartRef>({
   },
 });
 
+interface Builder {
+  spec: MimeBuild;
+  built: boolean;
+}
+
+function openBuilder(L: LuaState): Builder {
+  const b = MimeBuilderClass.check(L, 1);
+  if (b.built) throw new Error('MimeBuilder: build() was already called; make a new builder');
+  return b;
+}
+
+const setText = (key: 'text' | 'html' | 'ampHtml') => (L: LuaState) => {
+  const text = decodeUtf8Strict(argBytes(L, 2));
+  if (text === undefined) throw new Error('MimeBuilder: text parts must be UTF-8');
+  openBuilder(L).spec[key] = text;
+  return 0;
+};
+
+/** kumo.mimepart.builder(): collects parts, build() makes the MimePart. */
+export const MimeBuilderClass: LuaClass<Builder> = new LuaClass<Builder>({
+  name: 'MimeBuilder',
+  methods: {
+    text_plain: setText('text'),
+    text_html: setText('html'),
+    text_amp_html: setText('ampHtml'),
+    attach: (L) => {
+      const b = openBuilder(L);
+      const contentType = argString(L, 2);
+      const data = argBytes(L, 3);
+      const opts = lua.lua_isnoneornil(L, 4) ? undefined : new StructReader(L, 4);
+      b.spec.attachments.push({
+        contentType,
+        data: Uint8Array.from(data),
+        fileName: opts?.optString('file_name'),
+        inline: opts?.optBoolean('inline') ?? false,
+        contentId: opts?.optString('content_id'),
+      });
+      return 0;
+    },
+    attach_part: (L) => {
+      const b = openBuilder(L);
+      b.spec.attachments.push(MimePartClass.check(L, 2).node);
+      return 0;
+    },
+    set_stable_content: (L) => {
+      openBuilder(L).spec.stable = lua.lua_toboolean(L, 2) as boolean;
+      return 0;
+    },
+    build: (L) => {
+      const b = openBuilder(L);
+      const root = buildMime(b.spec);
+      b.built = true;
+      pushPart(L, root);
+      return 1;
+    },
+  },
+});
+
 export function pushParsedMime(L: LuaState, data: Uint8Array): void {
   pushPart(L, parseMime(data));
 }
@@ -165,7 +224,5 @@ export function registerMimePart(kumo: ModuleTable): void {
     pushPart(L, newMultipart(type, parts, boundary));
     return 1;
   });
-  mod.fn('builder', () => {
-    throw new Error('kumo.mimepart.builder is not provided by kumo-lua; build parts with kumo.mimepart.new_* and append_part');
-  });
+  mod.fn('builder', (L) => (MimeBuilderClass.push(L, { spec: { attachments: [], stable: false }, built: false }), 1));
 }

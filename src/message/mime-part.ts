@@ -4,7 +4,7 @@
  * was parsed from, an edited multipart is rebuilt from its children (its
  * preamble and epilogue are dropped then).
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { encodeText } from '../lua/strings.ts';
 import { concatBytes, headersNamed, rawHeaderValue } from './headers.ts';
 import { decodeHeaderValue } from './header-codec.ts';
@@ -162,4 +162,60 @@ export function simpleStructure(root: MimeNode): SimpleStructure {
     out.attachments.push({ fileName: leaf.fileName(), inline: disposition === 'inline', contentId: leaf.contentId(), part: leaf });
   }
   return out;
+}
+
+export interface Attachment {
+  contentType: string;
+  data: Uint8Array;
+  fileName?: string;
+  inline: boolean;
+  contentId?: string;
+}
+
+/** What kumo.mimepart.builder() collects before build(). */
+export interface MimeBuild {
+  text?: string;
+  html?: string;
+  ampHtml?: string;
+  attachments: Array<Attachment | MimeNode>;
+  /** Boundaries derived from the content instead of random ones (reproducible output). */
+  stable: boolean;
+}
+
+function attachmentNode(a: Attachment): MimeNode {
+  const type = a.fileName ? `${a.contentType}; name="${a.fileName}"` : a.contentType;
+  const node = newLeaf(type, a.data);
+  const disposition = a.inline ? 'inline' : 'attachment';
+  node.setHeader('Content-Disposition', a.fileName ? `${disposition}; filename="${a.fileName}"` : disposition);
+  if (a.contentId !== undefined) node.setHeader('Content-ID', `<${a.contentId}>`);
+  return node;
+}
+
+/**
+ * text/plain, text/html and AMP parts as multipart/alternative, inline
+ * attachments (with a Content-ID) under multipart/related, the rest under
+ * multipart/mixed; a single part is not wrapped.
+ */
+export function buildMime(spec: MimeBuild): MimeNode {
+  const boundaryOf = (parts: readonly MimeNode[], kind: string): string | undefined => {
+    if (!spec.stable) return undefined;
+    const hash = createHash('sha256').update(kind);
+    for (const p of parts) hash.update(p.toBytes());
+    return `kumo-${hash.digest('hex').slice(0, 24)}`;
+  };
+  const wrap = (kind: string, parts: MimeNode[]): MimeNode | undefined =>
+    parts.length === 0 ? undefined : parts.length === 1 ? parts[0] : newMultipart(`multipart/${kind}`, parts, boundaryOf(parts, kind));
+  const texts: MimeNode[] = [];
+  if (spec.text !== undefined) texts.push(newLeaf('text/plain; charset="utf-8"', spec.text));
+  if (spec.ampHtml !== undefined) texts.push(newLeaf('text/x-amp-html; charset="utf-8"', spec.ampHtml));
+  if (spec.html !== undefined) texts.push(newLeaf('text/html; charset="utf-8"', spec.html));
+  const attached = spec.attachments.map((a) => (a instanceof MimeNode ? a : attachmentNode(a)));
+  const related = attached.filter((n) => n.disposition()?.value === 'inline' && n.contentId() !== undefined);
+  const mixed = attached.filter((n) => !related.includes(n));
+  const alternative = wrap('alternative', texts);
+  const body = wrap('related', [...(alternative ? [alternative] : []), ...related]);
+  const root = wrap('mixed', [...(body ? [body] : []), ...mixed]);
+  if (!root) throw new MimePartError('build: nothing to build (add a text part or an attachment)');
+  root.setHeader('MIME-Version', '1.0');
+  return root;
 }

@@ -87,10 +87,40 @@ describe('msg:parse_mime and MimePart', () => {
     expect([...new Uint8Array(mail.attachments[0]!.content as ArrayBuffer)]).toEqual([0, 1, 2, 255]);
   });
 
-  it('errors: append_part on a leaf, assigning another field, builder', async () => {
+  it('errors: append_part on a leaf, assigning another field', async () => {
     const t = newLua();
     expect(await errorOf(t.eval(`kumo.mimepart.new_text_plain('x'):append_part(kumo.mimepart.new_html('y'))`))).toMatch(/not multipart/);
     expect(await errorOf(t.eval(`local p = kumo.mimepart.new_text_plain('x'); p.id = 'y'`))).toMatch(/field id cannot be assigned/);
-    expect(await errorOf(t.eval(`kumo.mimepart.builder()`))).toMatch(/builder is not provided by kumo-lua/);
+  });
+});
+
+describe('kumo.mimepart.builder', () => {
+  const BUILD = `
+    local b = kumo.mimepart.builder()
+    b:text_plain('plain body')
+    b:text_html('<p>html <img src="cid:logo"></p>')
+    b:attach('application/pdf', '%PDF-1.4 fake', { file_name = 'report.pdf' })
+    b:attach('image/png', 'PNGDATA', { inline = true, content_id = 'logo' })
+    b:set_stable_content(true)
+    return tostring(b:build())`;
+
+  it('builds alternative text, related inline images and mixed attachments that mail readers understand', async () => {
+    const out = (await newLua().eval(BUILD)) as string;
+    expect(out).toMatch(/^MIME-Version: 1\.0\r\n/m);
+    expect(out).toMatch(/Content-Type: multipart\/mixed/);
+    const mail = await PostalMime.parse(Buffer.from(`Subject: built\r\n${out}`, 'latin1'));
+    expect(mail.text?.trim()).toBe('plain body');
+    expect(mail.html?.trim()).toBe('<p>html <img src="cid:logo"></p>');
+    expect(mail.attachments.map((a) => [a.filename, a.mimeType, a.disposition, a.contentId ?? null])).toEqual([
+      [null, 'image/png', 'inline', '<logo>'],
+      ['report.pdf', 'application/pdf', 'attachment', null],
+    ]);
+  });
+
+  it('stable content gives the same bytes every time; build() once per builder; an empty builder raises', async () => {
+    const t = newLua();
+    expect(await t.eval(BUILD)).toBe(await t.eval(BUILD));
+    expect(await errorOf(t.eval(`local b = kumo.mimepart.builder(); b:text_plain('x'); b:build(); b:build()`))).toMatch(/already called/);
+    expect(await errorOf(t.eval(`kumo.mimepart.builder():build()`))).toMatch(/nothing to build/);
   });
 });
