@@ -151,8 +151,8 @@ export function generateDsn(params: DsnParams, original: Uint8Array | null, reco
     parts.push(crlf(['', `--${boundary}`, `Content-Type: ${full ? 'message/rfc822' : 'text/rfc822-headers'}`, '', '']).slice(0, -2));
     const body = full ? original : headerBlock(original);
     parts.push(body);
-    const endsWithNewline = body.length > 0 && body[body.length - 1] === 10;
-    parts.push(endsWithNewline ? '' : '\r\n');
+    // The CRLF before a boundary belongs to the boundary: the part keeps its own last line break.
+    parts.push('\r\n');
   } else {
     parts.push('\r\n');
   }
