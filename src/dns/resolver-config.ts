@@ -7,6 +7,7 @@
  */
 import { isIP } from 'node:net';
 import type { JsonValue } from '../util/json.ts';
+import { parseDuration } from '../util/duration.ts';
 import { SystemResolver, type SystemResolverConfig } from './system-resolver.ts';
 import { TestResolver, type TestResolverConfig } from './test-resolver.ts';
 import type { DnsAnswer, RecordType, Resolver } from './types.ts';
@@ -40,17 +41,14 @@ const RESOLVER_OPTIONS = [
   'trust_anchor', 'avoid_local_udp_ports',
 ] as const;
 
+/** Hickory serialises durations as `{ secs, nanos }`; policies also write seconds or humantime. */
 function durationMs(v: JsonValue, what: string): number {
-  if (typeof v === 'number' && v >= 0) return v * 1000;
   if (isObject(v) && typeof v.secs === 'number') return v.secs * 1000 + (typeof v.nanos === 'number' ? v.nanos / 1e6 : 0);
-  if (typeof v === 'string') {
-    const m = /^(\d+(?:\.\d+)?)\s*(ms|s|sec|secs|seconds?|m|min|minutes?)?$/.exec(v.trim());
-    if (m) {
-      const unit = m[2] ?? 's';
-      return Number(m[1]) * (unit === 'ms' ? 1 : unit.startsWith('m') ? 60_000 : 1000);
-    }
+  try {
+    return parseDuration(v, what);
+  } catch (err) {
+    return fail((err as Error).message);
   }
-  return fail(`invalid duration for ${what}: ${JSON.stringify(v)}`);
 }
 
 function nameServer(v: JsonValue): { server: string; bind?: string } {
