@@ -5,6 +5,8 @@
  * original message or its headers.
  */
 import { randomUUID } from 'node:crypto';
+import { rfc5322Date } from '../message/conformance.ts';
+import { parseHeaderBlock } from '../message/headers.ts';
 import { isJsonObject, type JsonObject, type JsonValue } from '../util/json.ts';
 
 export type IncludeOriginal = 'FullContent' | 'HeadersOnly' | 'No';
@@ -53,14 +55,7 @@ export function parseDsnParams(v: JsonValue): DsnParams {
   };
 }
 
-/** RFC 5322 date-time in UTC. */
-function rfc5322Date(secs: number): string {
-  const d = new Date(secs * 1000);
-  const day = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'][d.getUTCDay()];
-  const mon = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'][d.getUTCMonth()];
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${day}, ${p(d.getUTCDate())} ${mon} ${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
-}
+const dateOfSecs = (secs: number): string => rfc5322Date(secs * 1000);
 
 function responseLine(response: JsonObject): { status: string; line: string } {
   const code = typeof response.code === 'number' ? response.code : 0;
@@ -71,14 +66,6 @@ function responseLine(response: JsonObject): { status: string; line: string } {
     status: enhanced ?? (code >= 400 && code < 500 ? '4.0.0' : '5.0.0'),
     line: `${code} ${enhanced ? `${enhanced} ` : ''}${content}`,
   };
-}
-
-function headerBlock(data: Uint8Array): Uint8Array {
-  for (let i = 0; i + 3 < data.length; i++) {
-    if (data[i] === 13 && data[i + 1] === 10 && data[i + 2] === 13 && data[i + 3] === 10) return data.subarray(0, i + 2);
-  }
-  for (let i = 0; i + 1 < data.length; i++) if (data[i] === 10 && data[i + 1] === 10) return data.subarray(0, i + 1);
-  return data;
 }
 
 /**
@@ -115,7 +102,7 @@ export function generateDsn(params: DsnParams, original: Uint8Array | null, reco
       `Status: ${status}`,
       ...(peer ? [`Remote-MTA: dns; ${peer}`] : []),
       `Diagnostic-Code: smtp; ${line}`,
-      `Last-Attempt-Date: ${rfc5322Date(attempted)}`,
+      `Last-Attempt-Date: ${dateOfSecs(attempted)}`,
     ]),
   );
   const parts: Array<string | Uint8Array> = [
@@ -123,7 +110,7 @@ export function generateDsn(params: DsnParams, original: Uint8Array | null, reco
       `From: Mail Delivery Subsystem <mailer-daemon@${mta.name}>`,
       `To: ${sender}`,
       'Subject: Returned mail',
-      `Date: ${rfc5322Date(nowSecs)}`,
+      `Date: ${dateOfSecs(nowSecs)}`,
       `Message-ID: ${messageId}`,
       'MIME-Version: 1.0',
       `Content-Type: multipart/report; report-type="delivery-status"; boundary="${boundary}"`,
@@ -142,17 +129,17 @@ export function generateDsn(params: DsnParams, original: Uint8Array | null, reco
       'Content-Type: message/delivery-status',
       '',
       `Reporting-MTA: ${mta.mtaType}; ${mta.name}`,
-      `Arrival-Date: ${rfc5322Date(created)}`,
+      `Arrival-Date: ${dateOfSecs(created)}`,
       '',
     ]) + perRecipient.join('\r\n'),
   ];
   if (original && params.includeOriginalMessage !== 'No') {
     const full = params.includeOriginalMessage === 'FullContent';
     parts.push(crlf(['', `--${boundary}`, `Content-Type: ${full ? 'message/rfc822' : 'text/rfc822-headers'}`, '', '']).slice(0, -2));
-    const body = full ? original : headerBlock(original);
+    const body = full ? original : original.subarray(0, parseHeaderBlock(original).headerEnd);
     parts.push(body);
-    const endsWithNewline = body.length > 0 && body[body.length - 1] === 10;
-    parts.push(endsWithNewline ? '' : '\r\n');
+    // The CRLF before a boundary belongs to the boundary: the part keeps its own last line break.
+    parts.push('\r\n');
   } else {
     parts.push('\r\n');
   }

@@ -7,6 +7,7 @@
  */
 import { isIP } from 'node:net';
 import type { JsonValue } from '../util/json.ts';
+import { parseDuration } from '../util/duration.ts';
 import { SystemResolver, type SystemResolverConfig } from './system-resolver.ts';
 import { TestResolver, type TestResolverConfig } from './test-resolver.ts';
 import type { DnsAnswer, RecordType, Resolver } from './types.ts';
@@ -17,6 +18,13 @@ const isObject = (v: JsonValue | undefined): v is { [k: string]: JsonValue } => 
 const fail = (why: string): never => {
   throw new ResolverConfigError(why);
 };
+
+/** Lua cannot tell `{}` from an empty array: an empty table counts as an empty list. */
+function list(v: JsonValue | undefined): JsonValue[] | undefined {
+  if (Array.isArray(v)) return v;
+  if (isObject(v) && Object.keys(v).length === 0) return [];
+  return undefined;
+}
 
 function strict(obj: { [k: string]: JsonValue }, allowed: readonly string[], what: string): void {
   for (const key of Object.keys(obj)) {
@@ -33,17 +41,14 @@ const RESOLVER_OPTIONS = [
   'trust_anchor', 'avoid_local_udp_ports',
 ] as const;
 
+/** Hickory serialises durations as `{ secs, nanos }`; policies also write seconds or humantime. */
 function durationMs(v: JsonValue, what: string): number {
-  if (typeof v === 'number' && v >= 0) return v * 1000;
   if (isObject(v) && typeof v.secs === 'number') return v.secs * 1000 + (typeof v.nanos === 'number' ? v.nanos / 1e6 : 0);
-  if (typeof v === 'string') {
-    const m = /^(\d+(?:\.\d+)?)\s*(ms|s|sec|secs|seconds?|m|min|minutes?)?$/.exec(v.trim());
-    if (m) {
-      const unit = m[2] ?? 's';
-      return Number(m[1]) * (unit === 'ms' ? 1 : unit.startsWith('m') ? 60_000 : 1000);
-    }
+  try {
+    return parseDuration(v, what);
+  } catch (err) {
+    return fail((err as Error).message);
   }
-  return fail(`invalid duration for ${what}: ${JSON.stringify(v)}`);
 }
 
 function nameServer(v: JsonValue): { server: string; bind?: string } {
@@ -63,8 +68,8 @@ function nameServer(v: JsonValue): { server: string; bind?: string } {
 export function parsePlainConfig(v: JsonValue): SystemResolverConfig {
   if (!isObject(v)) return fail(`expected a table with name_servers, got ${JSON.stringify(v)}`);
   strict(v, ['name_servers', 'domain', 'search', 'options'], 'resolver config');
-  if (!Array.isArray(v.name_servers)) fail('missing field `name_servers`');
-  const servers = (v.name_servers as JsonValue[]).map(nameServer);
+  const serverList = list(v.name_servers) ?? fail(v.name_servers === undefined ? 'missing field `name_servers`' : 'name_servers must be an array');
+  const servers = serverList.map(nameServer);
   const config: SystemResolverConfig = { nameServers: servers.map((s) => s.server) };
   const bind = servers.find((s) => s.bind)?.bind;
   if (bind) config.bindAddress = bind;
@@ -84,15 +89,15 @@ export function parsePlainConfig(v: JsonValue): SystemResolverConfig {
 
 /** `configure_test_resolver`'s argument: an array of zones, or `{ zones, servfail }`. */
 export function parseTestConfig(v: JsonValue): TestResolverConfig {
-  const zoneList = Array.isArray(v) ? v : isObject(v) ? (v.zones ?? []) : fail(`expected an array of zones or { zones, servfail }, got ${JSON.stringify(v)}`);
-  if (!Array.isArray(zoneList)) return fail('zones must be an array');
+  const topList = list(v);
+  const zoneList = topList ?? (isObject(v) ? (list(v.zones ?? []) ?? fail('zones must be an array')) : fail(`expected an array of zones or { zones, servfail }, got ${JSON.stringify(v)}`));
   const zones = zoneList.map((z) => {
     if (typeof z === 'string') return { text: z, secure: false };
     if (isObject(z) && typeof z.zone === 'string') return { text: z.zone, secure: z.secure === true };
     return fail(`a zone must be a string or { zone = string, secure = bool }, got ${JSON.stringify(z)}`);
   });
-  const servfailRaw = !Array.isArray(v) && isObject(v) ? (v.servfail ?? []) : [];
-  if (!Array.isArray(servfailRaw) || servfailRaw.some((s) => typeof s !== 'string')) fail('servfail must be an array of names');
+  const servfailRaw = topList === undefined && isObject(v) ? list(v.servfail ?? []) : [];
+  if (!servfailRaw || servfailRaw.some((s) => typeof s !== 'string')) fail('servfail must be an array of names');
   return { zones, servfail: servfailRaw as string[] };
 }
 
@@ -126,8 +131,7 @@ function structured(v: JsonValue): Resolver {
     case 'Test':
       return new TestResolver(parseTestConfig(body));
     case 'Aggregate':
-      if (!Array.isArray(body)) return fail('Aggregate expects an array of resolver configs');
-      return new AggregateResolver(body.map(structured));
+      return new AggregateResolver((list(body) ?? fail('Aggregate expects an array of resolver configs')).map(structured));
     case 'Unbound':
       return fail('the Unbound resolver is not provided by kumo-lua (it has no libunbound); use the plain form or Hickory');
     default:

@@ -30,8 +30,9 @@ function classifierOptions(v: JsonValue, shown: string): { files: string[]; cach
   for (const key of Object.keys(v)) {
     if (!CLASSIFIER_FIELDS.includes(key)) fail(`unknown field \`${key}\`, expected one of \`${CLASSIFIER_FIELDS.join('`, `')}\``);
   }
-  const files = v.files;
-  if (files === undefined) fail('missing field `files`');
+  if (v.files === undefined) fail('missing field `files`');
+  // An empty Lua table arrives as {}: it is an empty list here.
+  const files = isJsonObject(v.files) && Object.keys(v.files).length === 0 ? [] : v.files;
   if (!Array.isArray(files) || files.some((f) => typeof f !== 'string')) fail('`files` must be an array of file names');
   for (const key of ['back_pressure', 'pool_size', 'cache_size', 'uncategorized_cache_size']) {
     const n = v[key];

@@ -81,6 +81,8 @@ describe('kumo.configure_bounce_classifier', () => {
     expect(await errorOf(t.eval(`kumo.configure_bounce_classifier { files = { '${join(dir, 'absent.toml')}' } }`))).toMatch(/absent\.toml/);
     expect(await errorOf(t.eval(`kumo.configure_bounce_classifier { files = {}, bogus = 1 }`))).toMatch(/unknown field `bogus`/);
     expect(await errorOf(t.eval(`kumo.configure_bounce_classifier {}`))).toMatch(/missing field `files`/);
+    expect(await errorOf(t.eval(`kumo.configure_bounce_classifier { files = 'x.toml' }`))).toMatch(/`files` must be an array/);
+    await policyContext().eval(`kumo.configure_bounce_classifier { files = {} }`);
     expect(await errorOf(t.eval(`kumo.configure_bounce_classifier { files = { '${file('bad.toml', '[rules]\nX = [ "(" ]\n')}' } }`))).toMatch(/bad\.toml: rules\.X/);
     expect(await errorOf(t.eval(`kumo.configure_bounce_classifier { files = { '${file('broken.toml', '[rules\n')}' } }`))).toMatch(/broken\.toml/);
   });

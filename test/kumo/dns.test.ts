@@ -115,6 +115,15 @@ $ORIGIN sec.test.
     expect(await t.eval(`return kumo.dns.lookup_mx('sec.test').is_secure`)).toBe(false);
   });
 
+  it('accepts empty tables as empty lists', async () => {
+    const t = newLua();
+    await t.eval(`kumo.dns.configure_test_resolver { zones = { [[${SHOP}]] }, servfail = {} }`);
+    expect(await t.eval(`return kumo.dns.lookup_mx('a.test').hosts[1]`)).toBe('mx0.a.test.');
+    await t.eval(`kumo.dns.configure_test_resolver {}`);
+    expect(await errorOf(t.eval(`return kumo.dns.lookup_mx('a.test')`))).toMatch(/NXDOMAIN/);
+    await t.eval(`kumo.dns.define_resolver('none', { Aggregate = {} })`);
+  });
+
   it('raises when a zone does not parse', async () => {
     const t = newLua();
     expect(await errorOf(t.eval(`kumo.dns.configure_test_resolver { '$ORIGIN x.test.\\n@ 60 IN MX ten mx.x.test.' }`))).toMatch(/failed to parse zone 1: line 2: bad MX preference/);
