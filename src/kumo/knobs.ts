@@ -37,11 +37,11 @@ const COUNT_KNOBS = [
   'set_spoolin_threads', 'set_logging_threads', 'set_max_spare_lua_contexts', 'set_max_lua_context_use_count', 'set_max_lua_context_age',
 ];
 
-/** Every knob accepted and ignored, for the README and the --validate summary. */
+/** Every knob accepted and ignored; the README lists them (a test keeps the two in step). */
 export const IGNORED_KNOBS: readonly string[] = [
   ...COUNT_KNOBS, 'spawn_thread_pool', 'set_lua_gc_on_put', 'set_memory_hard_limit', 'set_memory_soft_limit', 'set_memory_low_thresh',
   'enable_memory_callstack_tracking', 'set_timeq_spawn_reinsertion', 'set_httpinject_recipient_rate_limit', 'set_lruttl_cache_capacity',
-  'configure_accounting_db_path',
+  'configure_accounting_db_path', 'dkim.set_signing_threads',
 ];
 
 const LRUTTL_CACHES = [
@@ -84,6 +84,14 @@ export function register(kumo: ModuleTable, ctx: KumoContext): void {
       return 0;
     });
   }
+  let signingThreadsSet = false;
+  kumo.sub('dkim').fn('set_signing_threads', (L) => {
+    argCount(L, 1, 'kumo.dkim.set_signing_threads');
+    if (signingThreadsSet) throw new Error('kumo.dkim.set_signing_threads: the DKIM signing pool is already configured');
+    signingThreadsSet = true;
+    ignored('dkim.set_signing_threads');
+    return 0;
+  });
   kumo.fn('spawn_thread_pool', (L) => {
     const p = new StructReader(L, 1);
     p.string('name');

@@ -84,6 +84,7 @@ export class ScheduledQueueRegistry {
   async refresh(epoch: number): Promise<void> {
     const now = this.engine.clock.now();
     for (const q of this.queues()) {
+      q.configEpoch ??= epoch; // created under the current epoch
       const due = q.config.refreshStrategy === 'Epoch' ? q.configEpoch !== epoch : now >= q.lastRefresh + q.config.refreshIntervalMs;
       if (!due) continue;
       try {

@@ -105,8 +105,10 @@ export class ReadyQueue {
     return this.siteName;
   }
 
+  /** Admin-suspended, or its egress source is health-suspended (its messages go back to be re-routed). */
   isSuspended(): boolean {
-    return this.engine.rules.readyQueueSuspension(this.name, this.engine.clock.now()) !== null;
+    const now = this.engine.clock.now();
+    return this.engine.rules.readyQueueSuspension(this.name, now) !== null || this.engine.egress.sourceSuspension(this.egressSource, now) !== null;
   }
 
   /** Insert notification: wake dispatchers (all, or one when Relaxed) and the maintainer. */

@@ -131,6 +131,8 @@ export class ReadyQueueRegistry {
         }
       }
       if (protocolChanged && rq.feeders.size === 0) await rq.drainToScheduled('ProtocolChanged');
+      // A queue first seen here was configured under the current epoch.
+      if (!epochOf.has(rq)) epochOf.set(rq, epoch);
       const due = rq.pathConfig.refreshStrategy === 'Epoch' ? epochOf.get(rq) !== epoch : now >= rq.lastPathRefresh + rq.pathConfig.refreshIntervalMs;
       if (due) {
         try {

@@ -34,7 +34,8 @@ export class ScheduledQueue {
   readonly parked = new Set<ParkedEntry<ScheduledQueue>>();
   lastChange: number;
   lastRefresh: number;
-  configEpoch = 0;
+  /** The config epoch its config was resolved under; null until the first maintenance pass records it. */
+  configEpoch: number | null = null;
   /** Source selection state over the resolved egress pool (lua-api-more.md §1.4). */
   selector = new WeightedRoundRobin(UNSPECIFIED_POOL);
 

@@ -5,7 +5,8 @@
  * weight, and every record carries egress_pool / egress_source.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { injectHttp, luaPath, startDaemon, type TestDaemon } from '../helpers/daemon.ts';
+import { advanceDaemon, injectHttp, luaPath, startDaemon, type TestDaemon } from '../helpers/daemon.ts';
+import { VirtualClock } from '../../src/util/clock.ts';
 
 let d: TestDaemon | null = null;
 afterEach(async () => {
@@ -23,8 +24,10 @@ end)
 kumo.on('get_queue_config', function(domain)
   local pool
   if domain ~= 'plain.test' then pool = 'warm' end
+  print('queue ' .. domain)
   return kumo.make_queue_config {
     egress_pool = pool,
+    refresh_strategy = 'Epoch',
     protocol = { custom_lua = { constructor = 'make.deliver' } },
   }
 end)
@@ -38,7 +41,7 @@ kumo.on('get_egress_source', function(name)
 end)
 kumo.on('get_egress_path_config', function(domain, source, site)
   print('path ' .. domain .. ' ' .. source .. ' ' .. site)
-  return kumo.make_egress_path {}
+  return kumo.make_egress_path { refresh_strategy = 'Epoch' }
 end)
 kumo.on('make.deliver', function(domain)
   return { send = function(self, msg) return 'ok' end }
@@ -81,5 +84,22 @@ describe('egress sources and pools in the daemon', () => {
     expect(d.printed.filter((e) => e.startsWith('pool') || e.startsWith('source'))).toEqual([]);
     expect(d.printed).toContain('path plain.test unspecified plain.test');
     expect(d.recordsOf('Delivery')[0]).toMatchObject({ egress_pool: 'unspecified', egress_source: 'unspecified', site: 'unspecified->plain.test@lua:make.deliver' });
+  });
+});
+
+describe('kumo.bump_config_epoch in the daemon', () => {
+  it('makes Epoch-refreshed queues re-fire get_queue_config and get_egress_path_config on the next maintenance pass', async () => {
+    const clock = new VirtualClock();
+    d = await startDaemon({ policy, clock });
+    await inject('plain.test', 1);
+    await d.waitFor(() => d!.recordsOf('Delivery').length === 1, 'delivery');
+    const paths = () => d!.printed.filter((e) => e === 'path plain.test unspecified plain.test').length;
+    const queues = () => d!.printed.filter((e) => e === 'queue plain.test').length;
+    expect([queues(), paths()]).toEqual([1, 1]);
+    await advanceDaemon(d, 70_000, 10_000);
+    expect([queues(), paths()]).toEqual([1, 1]); // Epoch strategy: no TTL refresh
+    await d.kumod.ctx.runtime.evaluate("require('kumo').bump_config_epoch()", () => undefined);
+    await advanceDaemon(d, 10_000);
+    await d.waitFor(() => paths() === 2 && queues() === 2, 'configs refreshed after the epoch bump');
   });
 });

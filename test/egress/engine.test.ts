@@ -141,3 +141,28 @@ describe('pool refresh (lua-api-more.md §1.3, §1.4)', () => {
     expect(e.records.of('Delivery')[1]!.egressSource).toBe('b');
   });
 });
+
+describe('a health-suspended source', () => {
+  it('drains its ready queue back; with no other source the messages wait with "not eligible at this time"', async () => {
+    const clock = new VirtualClock();
+    const calls: string[] = [];
+    const e = (engine = await makeTestEngine({
+      clock,
+      queueConfig: () => luaQueueConfig({ batch_size: 10, min_batch_size: 10, max_batch_latency: '1h' }, { egress_pool: 'p' }),
+      pathConfig: { idle_timeout: '2h' },
+      manager: { egress: new EgressResolver(clock, definitions({ p: { entries: [{ name: 'a' }] } }, ['a'], calls)) },
+    }));
+    await e.manager.insert(makeMessage('r1@example.com', {}, e.clock));
+    await e.manager.insert(makeMessage('r2@example.com', {}, e.clock));
+    const rq = e.manager.ready.queues.get('a->example.com@lua:make.webhook')!;
+    await until(() => [...rq.dispatchers].some((d) => d.phase === 'AccumulatingBatch'), 'batch accumulating');
+    e.manager.egress.suspendSource('a', e.clock.now() + 600_000);
+    rq.notify();
+    await until(() => e.records.of('TransientFailure').length === 2, 'both re-routed and refused');
+    expect(e.records.of('TransientFailure')[0]).toMatchObject({
+      egressPool: 'p',
+      response: { code: 451, content: 'KumoMTA internal: no sources for example.com pool=`p` are eligible for selection at this time' },
+    });
+    expect(e.records.of('Delivery')).toEqual([]);
+  });
+});

@@ -39,6 +39,8 @@ describe('runtime tuning knobs (§9)', () => {
     expect(await errorOf(t.eval("kumo.spawn_thread_pool { name = 'p' }"))).toMatch(/missing field `num_threads`/);
     expect(await errorOf(t.eval("kumo.set_httpinject_recipient_rate_limit('bogus')"))).toMatch(/set_httpinject_recipient_rate_limit/);
     expect(await errorOf(t.eval('kumo.enable_memory_callstack_tracking(1)'))).toMatch(/expected a boolean/);
+    await t.eval('kumo.dkim.set_signing_threads(4)');
+    expect(await errorOf(t.eval('kumo.dkim.set_signing_threads(4)'))).toMatch(/already configured/);
     await t.eval(`
       kumo.set_max_spare_lua_contexts(8192) kumo.set_max_lua_context_use_count(1024) kumo.set_max_lua_context_age(300)
       kumo.set_lua_gc_on_put(10) kumo.spawn_thread_pool { name = 'p', num_threads = 4 }
@@ -63,5 +65,16 @@ describe('runtime tuning knobs (§9)', () => {
     expect(await t.eval('return kumo.available_parallelism()')).toBe(3);
     process.env.KUMO_AVAILABLE_PARALLELISM = 'lots';
     expect(await errorOf(t.eval('return kumo.available_parallelism()'))).toMatch(/not a number/);
+  });
+});
+
+describe('README', () => {
+  it('lists every ignored knob under "Differences from KumoMTA"', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { IGNORED_KNOBS } = await import('../../src/kumo/knobs.ts');
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('## Differences from KumoMTA'));
+    const missing = IGNORED_KNOBS.map((k) => k.replace(/^dkim\./, '')).filter((k) => !section.includes(`${k}\``));
+    expect(missing).toEqual([]);
   });
 });
