@@ -62,6 +62,11 @@ function transactionOf(conn: SmtpConnectionInternals, afterData: boolean): { sen
   return { sender, recipient: last };
 }
 
+/** `AUTH PLAIN <base64>` carries the password: records and events see `AUTH PLAIN` only. */
+function withoutCredentials(line: string): string {
+  return /^AUTH\s/i.test(line) ? line.split(/\s+/).slice(0, 2).join(' ') : line;
+}
+
 export function installConnectionHooks(conn: SmtpConnectionInternals, deps: ConnectionHookDeps): void {
   const { events } = deps;
   const rawSend = conn.send.bind(conn);
@@ -110,7 +115,7 @@ export function installConnectionHooks(conn: SmtpConnectionInternals, deps: Conn
 
   conn._onCommand = (command, callback) => {
     const s = deps.stateOf(conn.id);
-    if (s && !conn._nextHandler) s.command = command.toString().replace(/\r?\n$/, '');
+    if (s && !conn._nextHandler) s.command = withoutCredentials(command.toString().replace(/\r?\n$/, ''));
     rawOnCommand(command, () => {
       if (s) s.command = null;
       callback?.();
