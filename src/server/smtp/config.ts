@@ -25,6 +25,8 @@ export interface EsmtpSessionConfig {
   lineLengthHardLimit: number;
   /** Bound on everything after the body arrived (policy events, queue resolution, spool, insert). */
   dataProcessingTimeoutMs: number;
+  /** XCLIENT ADDR/PORT/DESTADDR/DESTPORT accepted (meant for a `peer` block of trusted hosts). */
+  allowXclient: boolean;
   traceHeaders: TraceHeaderOptions;
 }
 
@@ -50,7 +52,6 @@ export interface EsmtpListenerConfig extends EsmtpSessionConfig {
 /** Options KumoMTA has that kumo-lua accepts only at their default value. */
 const DEFAULT_ONLY: Record<string, JsonValue> = {
   deferred_queue: false,
-  allow_xclient: false,
 };
 
 /** Options that apply to the whole listener (one socket, one smtp-server, one certificate). */
@@ -112,6 +113,7 @@ function readSessionOptions(r: OptionReader, base: EsmtpSessionConfig): EsmtpSes
     invalidLineEndings: lineEndings(r, base.invalidLineEndings),
     lineLengthHardLimit: r.integer('line_length_hard_limit', base.lineLengthHardLimit),
     dataProcessingTimeoutMs: duration(r, 'data_processing_timeout', base.dataProcessingTimeoutMs),
+    allowXclient: r.boolean('allow_xclient', base.allowXclient),
     traceHeaders: traceHeaders(r, base.traceHeaders),
   };
 }
@@ -175,6 +177,7 @@ export function parseEsmtpListenerConfig(value: JsonValue | undefined, where = '
     invalidLineEndings: 'Deny',
     lineLengthHardLimit: 998,
     dataProcessingTimeoutMs: 300_000,
+    allowXclient: false,
     traceHeaders: { receivedHeader: true, supplementalHeader: true, headerName: 'X-KumoRef', includeMetaNames: [] },
   });
   const config: EsmtpListenerConfig = {

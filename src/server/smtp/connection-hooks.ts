@@ -18,6 +18,8 @@
  */
 import type { SMTPServerSession } from 'smtp-server';
 import type { SmtpSessionState } from './session-state.ts';
+import type { EsmtpSessionConfig } from './config.ts';
+import { XCLIENT_ATTRIBUTES, xclient } from './xclient.ts';
 import { replyForPolicyError, type SmtpReply, type SmtpServerEvents } from './server-events.ts';
 
 type Callback = () => void;
@@ -43,6 +45,7 @@ export interface SmtpConnectionInternals {
   handler_EHLO: Handler;
   handler_HELO: Handler;
   handler_AUTH: Handler;
+  handler_XCLIENT: Handler;
 }
 
 export interface ConnectionHookDeps {
@@ -51,6 +54,8 @@ export interface ConnectionHookDeps {
   /** Called for every 4xx/5xx reply actually sent (after rewriting). */
   onRejection(s: SmtpSessionState, reply: { code: number; text: string }, command: string | null, sender: string, recipient: string): void;
   log(text: string): void;
+  /** Re-evaluates the session's options after XCLIENT changed its addresses. */
+  readdress(s: SmtpSessionState): Promise<void>;
 }
 
 /** The transaction as a Rejection record shows it: after DATA it has been consumed. */
@@ -148,7 +153,7 @@ export function installConnectionHooks(conn: SmtpConnectionInternals, deps: Conn
       return callback();
     }
     const domain = parts[1]!;
-    const defaults = defaultExtensions(conn.secure, s.config.maxMessageSize);
+    const defaults = defaultExtensions(conn.secure, s.config);
     events
       .ehlo(domain, s.connMeta, verb === 'EHLO' ? defaults : undefined)
       .then((extensions) => {
@@ -165,11 +170,14 @@ export function installConnectionHooks(conn: SmtpConnectionInternals, deps: Conn
   conn.handler_EHLO = greet('EHLO');
   conn.handler_HELO = greet('HELO');
   conn.handler_AUTH = (command, callback) => authPlain(conn, deps, command, callback, failure);
+  conn.handler_XCLIENT = (command, callback) => xclient(conn, deps, command, callback, failure);
 }
 
 /** KumoMTA's EHLO extensions, plus SIZE (kumo-lua advertises its max_message_size). */
-export function defaultExtensions(secure: boolean, maxMessageSize: number): string[] {
-  return ['PIPELINING', 'ENHANCEDSTATUSCODES', '8BITMIME', 'SMTPUTF8', `SIZE ${maxMessageSize}`, secure ? 'AUTH PLAIN' : 'STARTTLS'];
+export function defaultExtensions(secure: boolean, config: EsmtpSessionConfig): string[] {
+  const list = ['PIPELINING', 'ENHANCEDSTATUSCODES', '8BITMIME', 'SMTPUTF8', `SIZE ${config.maxMessageSize}`, secure ? 'AUTH PLAIN' : 'STARTTLS'];
+  if (config.allowXclient) list.push(`XCLIENT ${XCLIENT_ATTRIBUTES.join(' ')}`);
+  return list;
 }
 
 function authPlain(

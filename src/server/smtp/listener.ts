@@ -146,6 +146,7 @@ export class EsmtpListener implements RunningListener {
           this.deps.log.write('error', `esmtp: logging a Rejection failed: ${(e as Error).message}`),
         ),
       log: (text) => this.deps.log.write('error', text),
+      readdress: (s) => this.readdress(s),
     });
   }
 
@@ -174,20 +175,14 @@ export class EsmtpListener implements RunningListener {
       return cb(smtpError(421, `4.3.2 ${this.config.hostname} ${why}`));
     }
     const peerIp = plainIp(session.remoteAddress);
-    const localAddress = formatSocketAddress(session.localAddress, session.localPort);
-    let config: EsmtpListenerConfig;
-    try {
-      config = sessionConfig(this.config, plainIp(session.localAddress), peerIp);
-    } catch (e) {
-      this.deps.log.write('error', `esmtp listener: ${(e as Error).message}`);
-      return cb(smtpError(421, technicalDifficulties(this.config.hostname).text));
-    }
+    const localIp = plainIp(session.localAddress);
+    const localAddress = formatSocketAddress(localIp, session.localPort);
     const connMeta = new ConnectionMeta(
       {
         reception_protocol: 'ESMTP',
         received_via: localAddress,
-        received_from: formatSocketAddress(session.remoteAddress, session.remotePort),
-        hostname: config.hostname,
+        received_from: formatSocketAddress(peerIp, session.remotePort),
+        hostname: this.config.hostname,
       },
       peerIp,
     );
@@ -195,11 +190,14 @@ export class EsmtpListener implements RunningListener {
       sessionId: randomUUID(),
       connMeta,
       peerIp,
+      peerPort: session.remotePort,
       localAddress,
+      localIp,
+      localPort: session.localPort,
       ehloName: '',
       tls: undefined,
-      config,
-      domains: new ListenerDomainCache((domain) => this.events.getListenerDomain(domain, localAddress, connMeta)),
+      config: this.config,
+      domains: this.domainCache(connMeta, () => s.localAddress),
       acceptedRecipients: 0,
       authenticated: false,
       command: null,
@@ -208,19 +206,42 @@ export class EsmtpListener implements RunningListener {
     };
     this.states.set(session.id, s);
     metrics.connectionCount.inc({ service: 'esmtp_listener' });
+    let step = 'smtp_server_get_dynamic_parameters';
     try {
-      if (this.events.has('smtp_server_get_dynamic_parameters')) {
-        const overrides = await this.events.dynamicParameters(localAddress, connMeta);
-        s.config = applySessionOverrides(s.config, overrides, 'smtp_server_get_dynamic_parameters');
-        connMeta.set('hostname', s.config.hostname);
-      }
+      await this.configure(s);
+      step = 'smtp_server_connection_accepted';
       await this.events.connectionAccepted(connMeta);
     } catch (e) {
-      const reply = this.policyFailure(e, s, 'smtp_server_connection_accepted');
+      const reply = this.policyFailure(e, s, step);
       if (reply.recordCommand) s.recordCommand = reply.recordCommand;
       return cb(smtpError(reply.code, reply.text));
     }
     cb();
+  }
+
+  private domainCache(connMeta: ConnectionMeta, listener: () => string): ListenerDomainCache {
+    return new ListenerDomainCache((domain) => this.events.getListenerDomain(domain, listener(), connMeta));
+  }
+
+  /**
+   * The session's options from its addresses: `via`, `peer`, then
+   * `smtp_server_get_dynamic_parameters`. Run at connect and again after
+   * XCLIENT changed the addresses (which also empties the listener-domain cache).
+   */
+  private async configure(s: SmtpSessionState): Promise<void> {
+    s.config = sessionConfig(this.config, s.localIp, s.peerIp);
+    if (this.events.has('smtp_server_get_dynamic_parameters')) {
+      const overrides = await this.events.dynamicParameters(s.localAddress, s.connMeta);
+      s.config = applySessionOverrides(s.config, overrides, 'smtp_server_get_dynamic_parameters');
+    }
+    s.connMeta.set('hostname', s.config.hostname);
+  }
+
+  /** XCLIENT moved the session to other addresses. */
+  private async readdress(s: SmtpSessionState): Promise<void> {
+    s.connMeta.authInfo.peer_address = s.peerIp;
+    s.domains = this.domainCache(s.connMeta, () => s.localAddress);
+    await this.configure(s);
   }
 
   private onClose(session: SMTPServerSession): void {
