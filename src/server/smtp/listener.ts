@@ -52,16 +52,27 @@ function tlsInfoOf(session: SMTPServerSession): TlsInfo | undefined {
   return { cipher: t.standardName ?? t.name, protocolVersion: (t.version ?? '').replace(/\./g, '_'), peerSubjectName: [] };
 }
 
-/** Reads DATA; null as soon as it grows past `limit` (nothing past the limit is kept). */
-async function readData(stream: Readable, limit: number): Promise<Buffer | null> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of stream) {
-    size += (chunk as Buffer).length;
-    if (size > limit) return null;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+/**
+ * Reads DATA; null as soon as it grows past `limit`. Nothing past the limit
+ * is kept, and the stream keeps flowing (into nothing) until the connection
+ * closes, so smtp-server never writes into a destroyed stream.
+ */
+function readData(stream: Readable, limit: number): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    stream.on('data', (chunk: Buffer) => {
+      if (over) return;
+      size += chunk.length;
+      if (size <= limit) return void chunks.push(chunk);
+      over = true;
+      chunks.length = 0;
+      resolve(null);
+    });
+    stream.on('end', () => over || resolve(Buffer.concat(chunks)));
+    stream.on('error', (e) => over || reject(e));
+  });
 }
 
 export class EsmtpListener implements RunningListener {
