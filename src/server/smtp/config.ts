@@ -27,6 +27,8 @@ export interface EsmtpSessionConfig {
   dataProcessingTimeoutMs: number;
   /** XCLIENT ADDR/PORT/DESTADDR/DESTPORT accepted (meant for a `peer` block of trusted hosts). */
   allowXclient: boolean;
+  /** Set in the connection meta when the session starts; overrides merge key by key. */
+  meta: JsonObject;
   traceHeaders: TraceHeaderOptions;
 }
 
@@ -58,7 +60,7 @@ const DEFAULT_ONLY: Record<string, JsonValue> = {
 const LISTENER_WIDE = ['listen', 'tls_certificate', 'tls_private_key', 'max_connections', 'client_timeout', 'require_proxy_protocol', 'via', 'peer'];
 
 /** Accepted for compatibility; kumo-lua does not act on them. */
-const IGNORED = ['data_buffer_size', 'meta'];
+const IGNORED = ['data_buffer_size'];
 
 function traceHeaders(r: OptionReader, base: TraceHeaderOptions): TraceHeaderOptions {
   const v = r.value('trace_headers');
@@ -100,6 +102,13 @@ function duration(r: OptionReader, key: string, base: number): number {
   }
 }
 
+function metaOption(r: OptionReader, base: JsonObject): JsonObject {
+  const v = r.value('meta');
+  if (v === undefined) return base;
+  if (!isJsonObject(v) || Array.isArray(v)) return r.fail('meta', 'must be a table of metadata values');
+  return { ...base, ...v };
+}
+
 function readSessionOptions(r: OptionReader, base: EsmtpSessionConfig): EsmtpSessionConfig {
   return {
     hostname: r.string('hostname', base.hostname),
@@ -114,6 +123,7 @@ function readSessionOptions(r: OptionReader, base: EsmtpSessionConfig): EsmtpSes
     lineLengthHardLimit: r.integer('line_length_hard_limit', base.lineLengthHardLimit),
     dataProcessingTimeoutMs: duration(r, 'data_processing_timeout', base.dataProcessingTimeoutMs),
     allowXclient: r.boolean('allow_xclient', base.allowXclient),
+    meta: metaOption(r, base.meta),
     traceHeaders: traceHeaders(r, base.traceHeaders),
   };
 }
@@ -178,6 +188,7 @@ export function parseEsmtpListenerConfig(value: JsonValue | undefined, where = '
     lineLengthHardLimit: 998,
     dataProcessingTimeoutMs: 300_000,
     allowXclient: false,
+    meta: {},
     traceHeaders: { receivedHeader: true, supplementalHeader: true, headerName: 'X-KumoRef', includeMetaNames: [] },
   });
   const config: EsmtpListenerConfig = {

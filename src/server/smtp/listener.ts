@@ -18,7 +18,7 @@ import type { ListenerMetrics } from '../metrics/listener-metrics.ts';
 import { formatSocketAddress, plainIp } from '../options.ts';
 import { loadTlsMaterial } from '../tls.ts';
 import { applySessionOverrides, sessionConfig, type EsmtpListenerConfig } from './config.ts';
-import { ConnectionMeta } from './conn-meta.ts';
+import { cloneJson, ConnectionMeta } from './conn-meta.ts';
 import { checkMessageData } from './data-checks.ts';
 import { installConnectionHooks, type SmtpConnectionInternals } from './connection-hooks.ts';
 import { acceptsRecipient, domainOf, ListenerDomainCache, relayDecision } from './listener-domain.ts';
@@ -245,6 +245,7 @@ export class EsmtpListener implements RunningListener {
       const overrides = await this.events.dynamicParameters(s.localAddress, s.connMeta);
       s.config = applySessionOverrides(s.config, overrides, 'smtp_server_get_dynamic_parameters');
     }
+    for (const [key, value] of Object.entries(s.config.meta)) s.connMeta.set(key, cloneJson(value));
     s.connMeta.set('hostname', s.config.hostname);
   }
 

@@ -46,6 +46,11 @@ function applyAttributes(s: SmtpSessionState, args: string[]): string | null {
     else if (name === 'DESTADDR') next.localIp = parsed as string;
     else next.localPort = parsed as number;
   }
+  // The addresses the socket really has stay visible (KumoMTA's orig_received_*).
+  if (s.connMeta.get('orig_received_from') === undefined) {
+    s.connMeta.set('orig_received_from', s.connMeta.get('received_from') ?? '');
+    s.connMeta.set('orig_received_via', s.connMeta.get('received_via') ?? '');
+  }
   Object.assign(s, next);
   s.localAddress = formatSocketAddress(s.localIp, s.localPort);
   s.connMeta.set('received_from', formatSocketAddress(s.peerIp, s.peerPort));

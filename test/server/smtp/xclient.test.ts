@@ -36,7 +36,13 @@ describe('XCLIENT', () => {
     await c.command('MAIL FROM:<s@origin.example>');
     expect((await c.command('RCPT TO:<r@dest.example>')).code).toBe(250); // 10.1.2.3 is a relay host
     await c.data('Subject: x\r\n\r\nx\r\n');
-    expect(fx.intake.inserted[0]!.metaObject()).toMatchObject({ received_from: '10.1.2.3:4444', received_via: '192.0.2.25:25', hostname: 'inside.example' });
+    expect(fx.intake.inserted[0]!.metaObject()).toMatchObject({
+      received_from: '10.1.2.3:4444',
+      received_via: '192.0.2.25:25',
+      orig_received_via: `127.0.0.1:${fx.port}`,
+      orig_received_from: expect.stringMatching(/^127\.0\.0\.1:\d+$/),
+      hostname: 'inside.example',
+    });
     expect(fx.sink.ofType('Reception')[0]!.peer_address).toEqual({ name: 'c.example', addr: '10.1.2.3' });
     expect(await fx.lua.eval('return listeners')).toEqual([`127.0.0.1:${fx.port}`, '192.0.2.25:25']);
   });
