@@ -59,8 +59,8 @@ const DEFAULT_ONLY: Record<string, JsonValue> = {
 /** Options that apply to the whole listener (one socket, one smtp-server, one certificate). */
 const LISTENER_WIDE = ['listen', 'tls_certificate', 'tls_private_key', 'max_connections', 'client_timeout', 'require_proxy_protocol', 'via', 'peer'];
 
-/** Accepted for compatibility; kumo-lua does not act on them. */
-const IGNORED = ['data_buffer_size'];
+/** Integer tuning knobs accepted and checked; kumo-lua has no use for them (smtp-server sizes its own buffers). */
+const IGNORED_INTEGERS = ['data_buffer_size'];
 
 function traceHeaders(r: OptionReader, base: TraceHeaderOptions): TraceHeaderOptions {
   const v = r.value('trace_headers');
@@ -135,7 +135,7 @@ function checkDefaultOnly(r: OptionReader): void {
       r.fail(key, `is not supported by kumo-lua (only ${JSON.stringify(def)} is)`);
     }
   }
-  for (const key of IGNORED) r.value(key);
+  for (const key of IGNORED_INTEGERS) r.integer(key, 0);
 }
 
 /**

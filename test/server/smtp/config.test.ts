@@ -70,6 +70,8 @@ describe('batch_handling', () => {
     expect(parseEsmtpListenerConfig({ batch_handling: 'BatchByDomain' }).batchByDomain).toBe(true);
     expect(parseEsmtpListenerConfig({ batch_handling: 'BifurcateAlways' }).batchByDomain).toBe(false);
     expect(() => parseEsmtpListenerConfig({ batch_handling: 'Sometimes' })).toThrow(/'batch_handling' must be 'BifurcateAlways' or 'BatchByDomain'/);
+    expect(parseEsmtpListenerConfig({ data_buffer_size: 65536 }).hostname).toBeTruthy();
+    expect(() => parseEsmtpListenerConfig({ data_buffer_size: 'big' })).toThrow(/'data_buffer_size' must be a non-negative integer/);
   });
 });
 
