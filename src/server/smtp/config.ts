@@ -45,6 +45,8 @@ export interface EsmtpListenerConfig extends EsmtpSessionConfig {
   clientTimeoutMs: number;
   tlsCertificate?: KeySource;
   tlsPrivateKey?: KeySource;
+  /** STARTTLS clients must present a certificate signed by this CA. */
+  tlsRequiredClientCa?: KeySource;
   /** Every connection starts with a HAProxy PROXY (v1, text) header naming the real client. */
   requireProxyProtocol: boolean;
   via: OverrideEntry[];
@@ -57,7 +59,7 @@ const DEFAULT_ONLY: Record<string, JsonValue> = {
 };
 
 /** Options that apply to the whole listener (one socket, one smtp-server, one certificate). */
-const LISTENER_WIDE = ['listen', 'tls_certificate', 'tls_private_key', 'max_connections', 'client_timeout', 'require_proxy_protocol', 'via', 'peer'];
+const LISTENER_WIDE = ['listen', 'tls_certificate', 'tls_private_key', 'tls_required_client_ca', 'max_connections', 'client_timeout', 'require_proxy_protocol', 'via', 'peer'];
 
 /** Integer tuning knobs accepted and checked; kumo-lua has no use for them (smtp-server sizes its own buffers). */
 const IGNORED_INTEGERS = ['data_buffer_size'];
@@ -198,6 +200,7 @@ export function parseEsmtpListenerConfig(value: JsonValue | undefined, where = '
     clientTimeoutMs,
     tlsCertificate: keySourceOption(r, 'tls_certificate'),
     tlsPrivateKey: keySourceOption(r, 'tls_private_key'),
+    tlsRequiredClientCa: keySourceOption(r, 'tls_required_client_ca'),
     requireProxyProtocol: r.boolean('require_proxy_protocol', false),
     via: overrideEntries(r, 'via', session),
     peer: overrideEntries(r, 'peer', session),

@@ -8,6 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import type { DiagnosticLog } from '../../kumo/diagnostics.ts';
 import type { RecordSink, TlsInfo } from '../../records/types.ts';
@@ -16,7 +17,7 @@ import type { MessageIntake, RunningListener, ServerHealth } from '../ports.ts';
 import type { ListenerPolicy } from '../policy-events.ts';
 import type { ListenerMetrics } from '../metrics/listener-metrics.ts';
 import { formatSocketAddress, plainIp } from '../options.ts';
-import { loadTlsMaterial } from '../tls.ts';
+import { loadTlsMaterial, readSource } from '../tls.ts';
 import { applySessionOverrides, sessionConfig, type EsmtpListenerConfig } from './config.ts';
 import { cloneJson, ConnectionMeta } from './conn-meta.ts';
 import { checkMessageData } from './data-checks.ts';
@@ -46,10 +47,17 @@ function smtpError(code: number, text: string): SmtpError {
 
 type Done = (err?: Error | null) => void;
 
-function tlsInfoOf(session: SMTPServerSession): TlsInfo | undefined {
+/** `["C=US","O=Example","CN=host"]` from the client certificate, in certificate order; [] without one. */
+function peerSubjectName(socket: TLSSocket): string[] {
+  const peer = socket.getPeerCertificate();
+  if (!peer?.subject) return [];
+  return Object.entries(peer.subject).flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x) => `${k}=${String(x)}`));
+}
+
+function tlsInfoOf(session: SMTPServerSession, socket: TLSSocket): TlsInfo | undefined {
   const t = session.tlsOptions;
   if (!session.secure || !t) return undefined;
-  return { cipher: t.standardName ?? t.name, protocolVersion: (t.version ?? '').replace(/\./g, '_'), peerSubjectName: [] };
+  return { cipher: t.standardName ?? t.name, protocolVersion: (t.version ?? '').replace(/\./g, '_'), peerSubjectName: peerSubjectName(socket) };
 }
 
 /**
@@ -102,11 +110,13 @@ export class EsmtpListener implements RunningListener {
   static async start(config: EsmtpListenerConfig, deps: EsmtpListenerDeps): Promise<EsmtpListener> {
     const listener = new EsmtpListener(config, deps);
     const tls = await loadTlsMaterial('kumo.start_esmtp_listener', config.hostname, config.tlsCertificate, config.tlsPrivateKey);
+    const clientCa = config.tlsRequiredClientCa && (await readSource('kumo.start_esmtp_listener: tls_required_client_ca', config.tlsRequiredClientCa));
     const server = new SMTPServer({
       name: config.hostname,
       banner: config.banner,
       key: tls.key,
       cert: tls.cert,
+      ...(clientCa ? { ca: clientCa, requestCert: true, rejectUnauthorized: true } : {}),
       authOptional: true,
       // Enhanced codes are part of our reply texts, as in KumoMTA.
       hideENHANCEDSTATUSCODES: true,
@@ -120,6 +130,10 @@ export class EsmtpListener implements RunningListener {
       onRcptTo: (address, session, cb) => void listener.onRcptTo(address.address, session, cb),
       onData: (stream, session, cb) => void listener.onData(stream, session, cb),
       onClose: (session) => listener.onClose(session),
+      onSecure: (socket, session, cb) => {
+        listener.onSecure(socket as TLSSocket, session);
+        cb();
+      },
     });
     listener.server = server;
     listener.hookConnections();
@@ -261,18 +275,15 @@ export class EsmtpListener implements RunningListener {
     if (this.states.delete(session.id)) this.deps.listenerMetrics.connectionCount.dec({ service: 'esmtp_listener' });
   }
 
-  /** Brings the TLS state (which may change with STARTTLS) into the connection meta. */
-  private refresh(session: SMTPServerSession): SmtpSessionState | undefined {
+  /** After STARTTLS: the TLS details go into the connection meta (and the records). */
+  private onSecure(socket: TLSSocket, session: SMTPServerSession): void {
     const s = this.states.get(session.id);
-    if (!s) return undefined;
-    const tls = tlsInfoOf(session);
-    if (tls && !s.tls) {
-      s.tls = tls;
-      s.connMeta.set('tls_cipher', tls.cipher);
-      s.connMeta.set('tls_protocol_version', tls.protocolVersion);
-      s.connMeta.set('tls_peer_subject_name', []);
-    }
-    return s;
+    const tls = s && tlsInfoOf(session, socket);
+    if (!s || !tls) return;
+    s.tls = tls;
+    s.connMeta.set('tls_cipher', tls.cipher);
+    s.connMeta.set('tls_protocol_version', tls.protocolVersion);
+    s.connMeta.set('tls_peer_subject_name', tls.peerSubjectName);
   }
 
   /** Answers a command hook: an error reply, closing afterwards when the reply asks for it. */
@@ -287,7 +298,7 @@ export class EsmtpListener implements RunningListener {
   }
 
   private async onMailFrom(address: SMTPServerAddress, session: SMTPServerSession, cb: Done): Promise<void> {
-    const s = this.refresh(session);
+    const s = this.states.get(session.id);
     if (!s) return cb(smtpError(421, technicalDifficulties(this.config.hostname).text));
     // RFC 1870: a declared size over the limit is refused before any data is sent.
     const args = address.args as Record<string, string> | false;
@@ -302,7 +313,7 @@ export class EsmtpListener implements RunningListener {
   }
 
   private async onRcptTo(address: string, session: SMTPServerSession, cb: Done): Promise<void> {
-    const s = this.refresh(session);
+    const s = this.states.get(session.id);
     if (!s) return cb(smtpError(421, technicalDifficulties(this.config.hostname).text));
     const env = session.envelope;
     const sender = env.mailFrom ? env.mailFrom.address : '';
@@ -330,7 +341,7 @@ export class EsmtpListener implements RunningListener {
   }
 
   private async onData(stream: SMTPServerDataStream, session: SMTPServerSession, cb: (err?: Error | null, message?: string) => void): Promise<void> {
-    const s = this.refresh(session);
+    const s = this.states.get(session.id);
     const env = session.envelope;
     let reply: SmtpReply;
     try {
