@@ -1,10 +1,12 @@
 /**
  * `kumo.start_esmtp_listener` (engine.md §9, lua-api-more.md §2, §8) on
- * smtp-server: connection gates and the pre-banner events, listener-domain
- * relay control at RCPT, size and recipient limits (SIZE is advertised and
- * enforced at MAIL FROM and while DATA arrives), STARTTLS with the configured
- * or a self-signed certificate, and the Reception flow after DATA. The
- * per-connection command hooks are in connection-hooks.ts.
+ * smtp-server: connection gates, per-session options (via/peer/dynamic
+ * parameters) and the pre-banner events, listener-domain relay control at
+ * RCPT, size and recipient limits (SIZE is advertised and enforced at MAIL
+ * FROM and while DATA arrives), STARTTLS with the configured or a self-signed
+ * certificate (optionally requiring client certificates), and the Reception
+ * flow after DATA within data_processing_timeout. EHLO/HELO, AUTH, XCLIENT
+ * and every reply go through the per-connection hooks in connection-hooks.ts.
  */
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
