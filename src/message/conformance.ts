@@ -45,7 +45,7 @@ export function parseIssueSet(text: string, what: string): Set<ConformanceIssue>
   return out;
 }
 
-function hasNonCanonicalLineEndings(data: Uint8Array): boolean {
+export function hasNonCanonicalLineEndings(data: Uint8Array): boolean {
   for (let i = 0; i < data.length; i++) {
     if (data[i] === LF && (i === 0 || data[i - 1] !== CR)) return true;
     if (data[i] === CR && data[i + 1] !== LF) return true;
@@ -70,7 +70,7 @@ export function canonicalLineEndings(data: Uint8Array): Uint8Array {
   return Uint8Array.from(out);
 }
 
-function longestLine(data: Uint8Array, from: number, to: number): number {
+export function longestLine(data: Uint8Array, from: number, to: number): number {
   let longest = 0;
   let lineStart = from;
   for (let i = from; i <= to; i++) {

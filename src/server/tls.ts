@@ -27,7 +27,7 @@ export function keySourceOption(r: OptionReader, key: string): KeySource | undef
   return r.fail(key, 'must be a file path or a table { key_data = "..." } / { path = "..." }');
 }
 
-async function readSource(what: string, src: KeySource): Promise<string> {
+export async function readSource(what: string, src: KeySource): Promise<string> {
   if ('data' in src) return src.data;
   try {
     return await fs.readFile(src.path, 'utf8');

@@ -34,13 +34,13 @@ export class RawSmtpClient {
     socket.on('error', () => undefined);
   }
 
-  /** STARTTLS (any certificate accepted); resolves once the TLS session is up. */
-  async startTls(): Promise<void> {
+  /** STARTTLS (any server certificate accepted; `options` may add a client certificate); resolves once the TLS session is up. */
+  async startTls(options: tls.ConnectionOptions = {}): Promise<void> {
     const go = await this.command('STARTTLS');
     if (go.code !== 220) throw new Error(`STARTTLS refused: ${go.code} ${go.text}`);
     this.socket.removeAllListeners('data');
     this.socket.removeAllListeners('close');
-    const secure = tls.connect({ socket: this.socket, rejectUnauthorized: false });
+    const secure = tls.connect({ ...options, socket: this.socket, rejectUnauthorized: false });
     await new Promise<void>((resolve, reject) => {
       secure.once('secureConnect', () => resolve());
       secure.once('error', reject);

@@ -25,6 +25,10 @@ export interface EsmtpSessionConfig {
   lineLengthHardLimit: number;
   /** Bound on everything after the body arrived (policy events, queue resolution, spool, insert). */
   dataProcessingTimeoutMs: number;
+  /** XCLIENT ADDR/PORT/DESTADDR/DESTPORT accepted (meant for a `peer` block of trusted hosts). */
+  allowXclient: boolean;
+  /** Set in the connection meta when the session starts; overrides merge key by key. */
+  meta: JsonObject;
   traceHeaders: TraceHeaderOptions;
 }
 
@@ -41,6 +45,8 @@ export interface EsmtpListenerConfig extends EsmtpSessionConfig {
   clientTimeoutMs: number;
   tlsCertificate?: KeySource;
   tlsPrivateKey?: KeySource;
+  /** STARTTLS clients must present a certificate signed by this CA. */
+  tlsRequiredClientCa?: KeySource;
   /** Every connection starts with a HAProxy PROXY (v1, text) header naming the real client. */
   requireProxyProtocol: boolean;
   via: OverrideEntry[];
@@ -50,14 +56,13 @@ export interface EsmtpListenerConfig extends EsmtpSessionConfig {
 /** Options KumoMTA has that kumo-lua accepts only at their default value. */
 const DEFAULT_ONLY: Record<string, JsonValue> = {
   deferred_queue: false,
-  allow_xclient: false,
 };
 
 /** Options that apply to the whole listener (one socket, one smtp-server, one certificate). */
-const LISTENER_WIDE = ['listen', 'tls_certificate', 'tls_private_key', 'max_connections', 'client_timeout', 'require_proxy_protocol', 'via', 'peer'];
+const LISTENER_WIDE = ['listen', 'tls_certificate', 'tls_private_key', 'tls_required_client_ca', 'max_connections', 'client_timeout', 'require_proxy_protocol', 'via', 'peer'];
 
-/** Accepted for compatibility; kumo-lua does not act on them. */
-const IGNORED = ['data_buffer_size', 'meta'];
+/** Integer tuning knobs accepted and checked; kumo-lua has no use for them (smtp-server sizes its own buffers). */
+const IGNORED_INTEGERS = ['data_buffer_size'];
 
 function traceHeaders(r: OptionReader, base: TraceHeaderOptions): TraceHeaderOptions {
   const v = r.value('trace_headers');
@@ -99,6 +104,13 @@ function duration(r: OptionReader, key: string, base: number): number {
   }
 }
 
+function metaOption(r: OptionReader, base: JsonObject): JsonObject {
+  const v = r.value('meta');
+  if (v === undefined) return base;
+  if (!isJsonObject(v) || Array.isArray(v)) return r.fail('meta', 'must be a table of metadata values');
+  return { ...base, ...v };
+}
+
 function readSessionOptions(r: OptionReader, base: EsmtpSessionConfig): EsmtpSessionConfig {
   return {
     hostname: r.string('hostname', base.hostname),
@@ -112,6 +124,8 @@ function readSessionOptions(r: OptionReader, base: EsmtpSessionConfig): EsmtpSes
     invalidLineEndings: lineEndings(r, base.invalidLineEndings),
     lineLengthHardLimit: r.integer('line_length_hard_limit', base.lineLengthHardLimit),
     dataProcessingTimeoutMs: duration(r, 'data_processing_timeout', base.dataProcessingTimeoutMs),
+    allowXclient: r.boolean('allow_xclient', base.allowXclient),
+    meta: metaOption(r, base.meta),
     traceHeaders: traceHeaders(r, base.traceHeaders),
   };
 }
@@ -123,7 +137,7 @@ function checkDefaultOnly(r: OptionReader): void {
       r.fail(key, `is not supported by kumo-lua (only ${JSON.stringify(def)} is)`);
     }
   }
-  for (const key of IGNORED) r.value(key);
+  for (const key of IGNORED_INTEGERS) r.integer(key, 0);
 }
 
 /**
@@ -175,6 +189,8 @@ export function parseEsmtpListenerConfig(value: JsonValue | undefined, where = '
     invalidLineEndings: 'Deny',
     lineLengthHardLimit: 998,
     dataProcessingTimeoutMs: 300_000,
+    allowXclient: false,
+    meta: {},
     traceHeaders: { receivedHeader: true, supplementalHeader: true, headerName: 'X-KumoRef', includeMetaNames: [] },
   });
   const config: EsmtpListenerConfig = {
@@ -184,6 +200,7 @@ export function parseEsmtpListenerConfig(value: JsonValue | undefined, where = '
     clientTimeoutMs,
     tlsCertificate: keySourceOption(r, 'tls_certificate'),
     tlsPrivateKey: keySourceOption(r, 'tls_private_key'),
+    tlsRequiredClientCa: keySourceOption(r, 'tls_required_client_ca'),
     requireProxyProtocol: r.boolean('require_proxy_protocol', false),
     via: overrideEntries(r, 'via', session),
     peer: overrideEntries(r, 'peer', session),

@@ -18,6 +18,8 @@
  */
 import type { SMTPServerSession } from 'smtp-server';
 import type { SmtpSessionState } from './session-state.ts';
+import type { EsmtpSessionConfig } from './config.ts';
+import { XCLIENT_ATTRIBUTES, xclient } from './xclient.ts';
 import { replyForPolicyError, type SmtpReply, type SmtpServerEvents } from './server-events.ts';
 
 type Callback = () => void;
@@ -43,6 +45,7 @@ export interface SmtpConnectionInternals {
   handler_EHLO: Handler;
   handler_HELO: Handler;
   handler_AUTH: Handler;
+  handler_XCLIENT: Handler;
 }
 
 export interface ConnectionHookDeps {
@@ -51,6 +54,8 @@ export interface ConnectionHookDeps {
   /** Called for every 4xx/5xx reply actually sent (after rewriting). */
   onRejection(s: SmtpSessionState, reply: { code: number; text: string }, command: string | null, sender: string, recipient: string): void;
   log(text: string): void;
+  /** Re-evaluates the session's options after XCLIENT changed its addresses. */
+  readdress(s: SmtpSessionState): Promise<void>;
 }
 
 /** The transaction as a Rejection record shows it: after DATA it has been consumed. */
@@ -60,6 +65,11 @@ function transactionOf(conn: SmtpConnectionInternals, afterData: boolean): { sen
   const sender = env.mailFrom ? env.mailFrom.address : '';
   const last = env.rcptTo.length > 0 ? env.rcptTo[env.rcptTo.length - 1]!.address : '';
   return { sender, recipient: last };
+}
+
+/** `AUTH PLAIN <base64>` carries the password: records and events see `AUTH PLAIN` only. */
+function withoutCredentials(line: string): string {
+  return /^AUTH\s/i.test(line) ? line.split(/\s+/).slice(0, 2).join(' ') : line;
 }
 
 export function installConnectionHooks(conn: SmtpConnectionInternals, deps: ConnectionHookDeps): void {
@@ -110,7 +120,7 @@ export function installConnectionHooks(conn: SmtpConnectionInternals, deps: Conn
 
   conn._onCommand = (command, callback) => {
     const s = deps.stateOf(conn.id);
-    if (s && !conn._nextHandler) s.command = command.toString().replace(/\r?\n$/, '');
+    if (s && !conn._nextHandler) s.command = withoutCredentials(command.toString().replace(/\r?\n$/, ''));
     rawOnCommand(command, () => {
       if (s) s.command = null;
       callback?.();
@@ -143,7 +153,7 @@ export function installConnectionHooks(conn: SmtpConnectionInternals, deps: Conn
       return callback();
     }
     const domain = parts[1]!;
-    const defaults = defaultExtensions(conn.secure, s.config.maxMessageSize);
+    const defaults = defaultExtensions(conn.secure, s.config);
     events
       .ehlo(domain, s.connMeta, verb === 'EHLO' ? defaults : undefined)
       .then((extensions) => {
@@ -160,11 +170,14 @@ export function installConnectionHooks(conn: SmtpConnectionInternals, deps: Conn
   conn.handler_EHLO = greet('EHLO');
   conn.handler_HELO = greet('HELO');
   conn.handler_AUTH = (command, callback) => authPlain(conn, deps, command, callback, failure);
+  conn.handler_XCLIENT = (command, callback) => xclient(conn, deps, command, callback, failure);
 }
 
 /** KumoMTA's EHLO extensions, plus SIZE (kumo-lua advertises its max_message_size). */
-export function defaultExtensions(secure: boolean, maxMessageSize: number): string[] {
-  return ['PIPELINING', 'ENHANCEDSTATUSCODES', '8BITMIME', 'SMTPUTF8', `SIZE ${maxMessageSize}`, secure ? 'AUTH PLAIN' : 'STARTTLS'];
+export function defaultExtensions(secure: boolean, config: EsmtpSessionConfig): string[] {
+  const list = ['PIPELINING', 'ENHANCEDSTATUSCODES', '8BITMIME', 'SMTPUTF8', `SIZE ${config.maxMessageSize}`, secure ? 'AUTH PLAIN' : 'STARTTLS'];
+  if (config.allowXclient) list.push(`XCLIENT ${XCLIENT_ATTRIBUTES.join(' ')}`);
+  return list;
 }
 
 function authPlain(

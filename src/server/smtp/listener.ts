@@ -1,13 +1,16 @@
 /**
  * `kumo.start_esmtp_listener` (engine.md §9, lua-api-more.md §2, §8) on
- * smtp-server: connection gates and the pre-banner events, listener-domain
- * relay control at RCPT, size and recipient limits (SIZE is advertised and
- * enforced at MAIL FROM and while DATA arrives), STARTTLS with the configured
- * or a self-signed certificate, and the Reception flow after DATA. The
- * per-connection command hooks are in connection-hooks.ts.
+ * smtp-server: connection gates, per-session options (via/peer/dynamic
+ * parameters) and the pre-banner events, listener-domain relay control at
+ * RCPT, size and recipient limits (SIZE is advertised and enforced at MAIL
+ * FROM and while DATA arrives), STARTTLS with the configured or a self-signed
+ * certificate (optionally requiring client certificates), and the Reception
+ * flow after DATA within data_processing_timeout. EHLO/HELO, AUTH, XCLIENT
+ * and every reply go through the per-connection hooks in connection-hooks.ts.
  */
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import type { DiagnosticLog } from '../../kumo/diagnostics.ts';
 import type { RecordSink, TlsInfo } from '../../records/types.ts';
@@ -16,9 +19,9 @@ import type { MessageIntake, RunningListener, ServerHealth } from '../ports.ts';
 import type { ListenerPolicy } from '../policy-events.ts';
 import type { ListenerMetrics } from '../metrics/listener-metrics.ts';
 import { formatSocketAddress, plainIp } from '../options.ts';
-import { loadTlsMaterial } from '../tls.ts';
+import { loadTlsMaterial, readSource } from '../tls.ts';
 import { applySessionOverrides, sessionConfig, type EsmtpListenerConfig } from './config.ts';
-import { ConnectionMeta } from './conn-meta.ts';
+import { cloneJson, ConnectionMeta } from './conn-meta.ts';
 import { checkMessageData } from './data-checks.ts';
 import { installConnectionHooks, type SmtpConnectionInternals } from './connection-hooks.ts';
 import { acceptsRecipient, domainOf, ListenerDomainCache, relayDecision } from './listener-domain.ts';
@@ -46,22 +49,40 @@ function smtpError(code: number, text: string): SmtpError {
 
 type Done = (err?: Error | null) => void;
 
-function tlsInfoOf(session: SMTPServerSession): TlsInfo | undefined {
-  const t = session.tlsOptions;
-  if (!session.secure || !t) return undefined;
-  return { cipher: t.standardName ?? t.name, protocolVersion: (t.version ?? '').replace(/\./g, '_'), peerSubjectName: [] };
+/** `["C=US","O=Example","CN=host"]` from the client certificate, in certificate order; [] without one. */
+function peerSubjectName(socket: TLSSocket): string[] {
+  const peer = socket.getPeerCertificate();
+  if (!peer?.subject) return [];
+  return Object.entries(peer.subject).flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x) => `${k}=${String(x)}`));
 }
 
-/** Reads DATA; null as soon as it grows past `limit` (nothing past the limit is kept). */
-async function readData(stream: Readable, limit: number): Promise<Buffer | null> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of stream) {
-    size += (chunk as Buffer).length;
-    if (size > limit) return null;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+function tlsInfoOf(session: SMTPServerSession, socket: TLSSocket): TlsInfo | undefined {
+  const t = session.tlsOptions;
+  if (!session.secure || !t) return undefined;
+  return { cipher: t.standardName ?? t.name, protocolVersion: (t.version ?? '').replace(/\./g, '_'), peerSubjectName: peerSubjectName(socket) };
+}
+
+/**
+ * Reads DATA; null as soon as it grows past `limit`. Nothing past the limit
+ * is kept, and the stream keeps flowing (into nothing) until the connection
+ * closes, so smtp-server never writes into a destroyed stream.
+ */
+function readData(stream: Readable, limit: number): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    stream.on('data', (chunk: Buffer) => {
+      if (over) return;
+      size += chunk.length;
+      if (size <= limit) return void chunks.push(chunk);
+      over = true;
+      chunks.length = 0;
+      resolve(null);
+    });
+    stream.on('end', () => over || resolve(Buffer.concat(chunks)));
+    stream.on('error', (e) => over || reject(e));
+  });
 }
 
 export class EsmtpListener implements RunningListener {
@@ -91,11 +112,13 @@ export class EsmtpListener implements RunningListener {
   static async start(config: EsmtpListenerConfig, deps: EsmtpListenerDeps): Promise<EsmtpListener> {
     const listener = new EsmtpListener(config, deps);
     const tls = await loadTlsMaterial('kumo.start_esmtp_listener', config.hostname, config.tlsCertificate, config.tlsPrivateKey);
+    const clientCa = config.tlsRequiredClientCa && (await readSource('kumo.start_esmtp_listener: tls_required_client_ca', config.tlsRequiredClientCa));
     const server = new SMTPServer({
       name: config.hostname,
       banner: config.banner,
       key: tls.key,
       cert: tls.cert,
+      ...(clientCa ? { ca: clientCa, requestCert: true, rejectUnauthorized: true } : {}),
       authOptional: true,
       // Enhanced codes are part of our reply texts, as in KumoMTA.
       hideENHANCEDSTATUSCODES: true,
@@ -109,6 +132,10 @@ export class EsmtpListener implements RunningListener {
       onRcptTo: (address, session, cb) => void listener.onRcptTo(address.address, session, cb),
       onData: (stream, session, cb) => void listener.onData(stream, session, cb),
       onClose: (session) => listener.onClose(session),
+      onSecure: (socket, session, cb) => {
+        listener.onSecure(socket as TLSSocket, session);
+        cb();
+      },
     });
     listener.server = server;
     listener.hookConnections();
@@ -146,6 +173,7 @@ export class EsmtpListener implements RunningListener {
           this.deps.log.write('error', `esmtp: logging a Rejection failed: ${(e as Error).message}`),
         ),
       log: (text) => this.deps.log.write('error', text),
+      readdress: (s) => this.readdress(s),
     });
   }
 
@@ -174,20 +202,14 @@ export class EsmtpListener implements RunningListener {
       return cb(smtpError(421, `4.3.2 ${this.config.hostname} ${why}`));
     }
     const peerIp = plainIp(session.remoteAddress);
-    const localAddress = formatSocketAddress(session.localAddress, session.localPort);
-    let config: EsmtpListenerConfig;
-    try {
-      config = sessionConfig(this.config, plainIp(session.localAddress), peerIp);
-    } catch (e) {
-      this.deps.log.write('error', `esmtp listener: ${(e as Error).message}`);
-      return cb(smtpError(421, technicalDifficulties(this.config.hostname).text));
-    }
+    const localIp = plainIp(session.localAddress);
+    const localAddress = formatSocketAddress(localIp, session.localPort);
     const connMeta = new ConnectionMeta(
       {
         reception_protocol: 'ESMTP',
         received_via: localAddress,
-        received_from: formatSocketAddress(session.remoteAddress, session.remotePort),
-        hostname: config.hostname,
+        received_from: formatSocketAddress(peerIp, session.remotePort),
+        hostname: this.config.hostname,
       },
       peerIp,
     );
@@ -195,11 +217,14 @@ export class EsmtpListener implements RunningListener {
       sessionId: randomUUID(),
       connMeta,
       peerIp,
+      peerPort: session.remotePort,
       localAddress,
+      localIp,
+      localPort: session.localPort,
       ehloName: '',
       tls: undefined,
-      config,
-      domains: new ListenerDomainCache((domain) => this.events.getListenerDomain(domain, localAddress, connMeta)),
+      config: this.config,
+      domains: this.domainCache(connMeta, () => s.localAddress),
       acceptedRecipients: 0,
       authenticated: false,
       command: null,
@@ -208,19 +233,43 @@ export class EsmtpListener implements RunningListener {
     };
     this.states.set(session.id, s);
     metrics.connectionCount.inc({ service: 'esmtp_listener' });
+    let step = 'smtp_server_get_dynamic_parameters';
     try {
-      if (this.events.has('smtp_server_get_dynamic_parameters')) {
-        const overrides = await this.events.dynamicParameters(localAddress, connMeta);
-        s.config = applySessionOverrides(s.config, overrides, 'smtp_server_get_dynamic_parameters');
-        connMeta.set('hostname', s.config.hostname);
-      }
+      await this.configure(s);
+      step = 'smtp_server_connection_accepted';
       await this.events.connectionAccepted(connMeta);
     } catch (e) {
-      const reply = this.policyFailure(e, s, 'smtp_server_connection_accepted');
+      const reply = this.policyFailure(e, s, step);
       if (reply.recordCommand) s.recordCommand = reply.recordCommand;
       return cb(smtpError(reply.code, reply.text));
     }
     cb();
+  }
+
+  private domainCache(connMeta: ConnectionMeta, listener: () => string): ListenerDomainCache {
+    return new ListenerDomainCache((domain) => this.events.getListenerDomain(domain, listener(), connMeta));
+  }
+
+  /**
+   * The session's options from its addresses: `via`, `peer`, then
+   * `smtp_server_get_dynamic_parameters`. Run at connect and again after
+   * XCLIENT changed the addresses (which also empties the listener-domain cache).
+   */
+  private async configure(s: SmtpSessionState): Promise<void> {
+    s.config = sessionConfig(this.config, s.localIp, s.peerIp);
+    if (this.events.has('smtp_server_get_dynamic_parameters')) {
+      const overrides = await this.events.dynamicParameters(s.localAddress, s.connMeta);
+      s.config = applySessionOverrides(s.config, overrides, 'smtp_server_get_dynamic_parameters');
+    }
+    for (const [key, value] of Object.entries(s.config.meta)) s.connMeta.set(key, cloneJson(value));
+    s.connMeta.set('hostname', s.config.hostname);
+  }
+
+  /** XCLIENT moved the session to other addresses. */
+  private async readdress(s: SmtpSessionState): Promise<void> {
+    s.connMeta.authInfo.peer_address = s.peerIp;
+    s.domains = this.domainCache(s.connMeta, () => s.localAddress);
+    await this.configure(s);
   }
 
   private onClose(session: SMTPServerSession): void {
@@ -228,18 +277,15 @@ export class EsmtpListener implements RunningListener {
     if (this.states.delete(session.id)) this.deps.listenerMetrics.connectionCount.dec({ service: 'esmtp_listener' });
   }
 
-  /** Brings the TLS state (which may change with STARTTLS) into the connection meta. */
-  private refresh(session: SMTPServerSession): SmtpSessionState | undefined {
+  /** After STARTTLS: the TLS details go into the connection meta (and the records). */
+  private onSecure(socket: TLSSocket, session: SMTPServerSession): void {
     const s = this.states.get(session.id);
-    if (!s) return undefined;
-    const tls = tlsInfoOf(session);
-    if (tls && !s.tls) {
-      s.tls = tls;
-      s.connMeta.set('tls_cipher', tls.cipher);
-      s.connMeta.set('tls_protocol_version', tls.protocolVersion);
-      s.connMeta.set('tls_peer_subject_name', []);
-    }
-    return s;
+    const tls = s && tlsInfoOf(session, socket);
+    if (!s || !tls) return;
+    s.tls = tls;
+    s.connMeta.set('tls_cipher', tls.cipher);
+    s.connMeta.set('tls_protocol_version', tls.protocolVersion);
+    s.connMeta.set('tls_peer_subject_name', tls.peerSubjectName);
   }
 
   /** Answers a command hook: an error reply, closing afterwards when the reply asks for it. */
@@ -254,7 +300,7 @@ export class EsmtpListener implements RunningListener {
   }
 
   private async onMailFrom(address: SMTPServerAddress, session: SMTPServerSession, cb: Done): Promise<void> {
-    const s = this.refresh(session);
+    const s = this.states.get(session.id);
     if (!s) return cb(smtpError(421, technicalDifficulties(this.config.hostname).text));
     // RFC 1870: a declared size over the limit is refused before any data is sent.
     const args = address.args as Record<string, string> | false;
@@ -269,7 +315,7 @@ export class EsmtpListener implements RunningListener {
   }
 
   private async onRcptTo(address: string, session: SMTPServerSession, cb: Done): Promise<void> {
-    const s = this.refresh(session);
+    const s = this.states.get(session.id);
     if (!s) return cb(smtpError(421, technicalDifficulties(this.config.hostname).text));
     const env = session.envelope;
     const sender = env.mailFrom ? env.mailFrom.address : '';
@@ -297,7 +343,7 @@ export class EsmtpListener implements RunningListener {
   }
 
   private async onData(stream: SMTPServerDataStream, session: SMTPServerSession, cb: (err?: Error | null, message?: string) => void): Promise<void> {
-    const s = this.refresh(session);
+    const s = this.states.get(session.id);
     const env = session.envelope;
     let reply: SmtpReply;
     try {

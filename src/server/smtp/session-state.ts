@@ -8,8 +8,11 @@ export interface SmtpSessionState {
   sessionId: string;
   connMeta: ConnectionMeta;
   peerIp: string;
+  peerPort: number;
   /** "ip:port" of the listener socket (the concrete local address). */
   localAddress: string;
+  localIp: string;
+  localPort: number;
   ehloName: string;
   tls: TlsInfo | undefined;
   /** The listener options for this session: `peer`/`via` overrides and dynamic parameters applied. */

@@ -41,11 +41,37 @@ describe('via and peer overrides', () => {
   });
 });
 
+describe('meta', () => {
+  it('is set in the connection meta; via/peer blocks merge their keys over it', async () => {
+    fx = await startSmtp({
+      config: {
+        meta: { trusted: false, zone: 'edge' },
+        peer: { '127.0.0.0/8': { meta: { trusted: true } } },
+      },
+      policy: `local kumo = require 'kumo'
+        kumo.on('smtp_server_connection_accepted', function(conn_meta)
+          seen = { conn_meta:get_meta('trusted'), conn_meta:get_meta('zone') }
+        end)`,
+    });
+    client = await connectSmtp(fx.port);
+    await client.reply();
+    expect(await fx.lua.eval('return seen')).toEqual([true, 'edge']);
+    await client.command('EHLO c.example');
+    await client.command('MAIL FROM:<s@origin.example>');
+    await client.command('RCPT TO:<r@dest.example>');
+    await client.data('Subject: x\r\n\r\nx\r\n');
+    expect(fx.intake.inserted[0]!.metaObject()).toMatchObject({ trusted: true, zone: 'edge' });
+    expect(() => parseEsmtpListenerConfig({ meta: 'x' })).toThrow(/option 'meta' must be a table/);
+  });
+});
+
 describe('batch_handling', () => {
   it("accepts 'BifurcateAlways' and 'BatchByDomain' only", () => {
     expect(parseEsmtpListenerConfig({ batch_handling: 'BatchByDomain' }).batchByDomain).toBe(true);
     expect(parseEsmtpListenerConfig({ batch_handling: 'BifurcateAlways' }).batchByDomain).toBe(false);
     expect(() => parseEsmtpListenerConfig({ batch_handling: 'Sometimes' })).toThrow(/'batch_handling' must be 'BifurcateAlways' or 'BatchByDomain'/);
+    expect(parseEsmtpListenerConfig({ data_buffer_size: 65536 }).hostname).toBeTruthy();
+    expect(() => parseEsmtpListenerConfig({ data_buffer_size: 'big' })).toThrow(/'data_buffer_size' must be a non-negative integer/);
   });
 });
 

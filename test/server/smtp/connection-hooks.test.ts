@@ -42,6 +42,8 @@ describe('AUTH PLAIN after STARTTLS', () => {
     const ok = await c.command(plain('', 'alice', 'right'));
     expect([ok.code, ok.text]).toEqual([235, '2.7.0 Authentication successful']);
     expect((await c.command(`AUTH PLAIN ${plain('', 'alice', 'right')}`)).code).toBe(503);
+    // The Rejection names the command without the credentials.
+    expect(fx.sink.ofType('Rejection').map((r) => r.response.command)).toEqual(['AUTH LOGIN', 'AUTH PLAIN']);
     await c.command('MAIL FROM:<s@origin.example>');
     await c.command('RCPT TO:<r@dest.example>');
     await c.data('Subject: x\r\n\r\nx\r\n');
