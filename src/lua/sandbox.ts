@@ -33,6 +33,42 @@ return function(format, t)
 end
 `;
 
+/**
+ * Binary (precompiled) chunks are refused everywhere source is loaded: a
+ * policy never needs them, and Fengari's undump trusts its input, so a
+ * damaged chunk can fail outside pcall. `mode` is forced to 't'.
+ */
+const TEXT_ONLY_LOADERS = `
+local real_load, real_loadfile, select, type, error = load, loadfile, select, type, error
+local REFUSED = 'binary (precompiled) Lua chunks are refused by kumo-lua; load the source text instead'
+local function check_mode(mode)
+  if mode ~= nil and type(mode) == 'string' and not mode:find('t', 1, true) then return nil, REFUSED end
+  return true
+end
+load = function(chunk, chunkname, mode, ...)
+  local ok, err = check_mode(mode)
+  if not ok then return nil, err end
+  if type(chunk) == 'string' and chunk:byte(1) == 27 then
+    return nil, REFUSED .. ' (' .. (type(chunkname) == 'string' and chunkname or 'chunk') .. ')'
+  end
+  return real_load(chunk, chunkname, 't', ...)
+end
+loadfile = function(filename, mode, ...)
+  local ok, err = check_mode(mode)
+  if not ok then return nil, err end
+  local f, lerr = real_loadfile(filename, 't', ...)
+  if not f and type(lerr) == 'string' and lerr:find('binary chunk', 1, true) then
+    return nil, REFUSED .. ' (' .. tostring(filename) .. ')'
+  end
+  return f, lerr
+end
+dofile = function(filename)
+  local f, err = loadfile(filename)
+  if not f then error(err, 2) end
+  return f()
+end
+`;
+
 function runChunk(L: LuaState, source: string, name: string, nargs: number, nresults: number): void {
   if (lauxlib.luaL_loadbuffer(L, to_luastring(source), null, to_luastring(`=[kumo-lua ${name}]`)) !== LUA_OK) {
     throw new Error(`internal: ${lua.lua_tojsstring(L, -1)}`);
@@ -46,6 +82,9 @@ export function installSandbox(L: LuaState): void {
   setGlobalNil(L, 'debug');
   setGlobalNil(L, 'fengari');
   for (const f of ['exit', 'execute', 'remove', 'rename', 'tmpname', 'setlocale']) removeField(L, 'os', f);
+  // Fengari's loadlib loads JavaScript files into the host.
+  removeField(L, 'package', 'loadlib');
+  runChunk(L, TEXT_ONLY_LOADERS, 'loaders', 0, 0);
 
   lua.lua_getglobal(L, keyBytes('os'));
   lua.lua_getfield(L, -1, keyBytes('date'));
