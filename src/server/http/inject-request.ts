@@ -182,10 +182,27 @@ export function templateValue(v: JsonValue): unknown {
   return v;
 }
 
-export function parseInjectRequest(body: string): InjectRequest {
+/**
+ * The body as text, or a 400 naming the byte offset of the first invalid
+ * UTF-8 sequence: replacing it with U+FFFD would accept a message that is
+ * not what the client sent.
+ */
+export function decodeInjectBody(bytes: Uint8Array): string {
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  for (let i = text.indexOf('\uFFFD'); i >= 0; i = text.indexOf('\uFFFD', i + 1)) {
+    const offset = Buffer.byteLength(text.slice(0, i), 'utf8');
+    // A U+FFFD the client really sent is EF BF BD in the input.
+    if (!(bytes[offset] === 0xef && bytes[offset + 1] === 0xbf && bytes[offset + 2] === 0xbd)) {
+      throw new HttpError(400, `request body is not valid UTF-8: invalid byte 0x${bytes[offset]!.toString(16).padStart(2, '0')} at offset ${offset}`);
+    }
+  }
+  return text;
+}
+
+export function parseInjectRequest(body: string | Uint8Array): InjectRequest {
   let parsed: JsonValue;
   try {
-    parsed = fromJsonText(body);
+    parsed = fromJsonText(typeof body === 'string' ? body : decodeInjectBody(body));
   } catch (e) {
     throw new HttpError(400, `request body is not valid JSON: ${(e as Error).message}`);
   }
