@@ -145,11 +145,12 @@ describe('requests on the wire', () => {
 
 describe('responses', () => {
   test('4xx and 5xx are normal responses; reasons come from the canonical table', async () => {
-    sink.enqueue({ status: 404, body: 'nf' }, { status: 503 }, { status: 203 }, { status: 599 }, { status: 302 });
+    sink.enqueue({ status: 404, body: 'nf' }, { status: 503 }, { status: 203 }, { status: 599 }, { status: 302 },
+      { status: 300 }, { status: 299 }, { status: 200 }, { status: 399 }, { status: 400 }, { status: 499 }, { status: 500 });
     const result = await lua(`
       local c = kumo.http.build_client{}
       local out = {}
-      for i = 1, 5 do
+      for i = 1, 12 do
         local r = c:get('${sink.url}/s' .. i):send()
         out[i] = { r:status_code(), r:status_reason() or 'nil', r:status_is_success(), r:status_is_client_error(),
           r:status_is_server_error(), r:status_is_redirection(), r:status_is_informational() }
@@ -162,6 +163,13 @@ describe('responses', () => {
       [203, 'Non Authoritative Information', true, false, false, false, false],
       [599, 'nil', false, false, true, false, false],
       [302, 'Found', false, false, false, true, false],
+      [300, 'Multiple Choices', false, false, false, true, false],
+      [299, 'nil', true, false, false, false, false],
+      [200, 'OK', true, false, false, false, false],
+      [399, 'nil', false, false, false, true, false],
+      [400, 'Bad Request', false, true, false, false, false],
+      [499, 'nil', false, true, false, false, false],
+      [500, 'Internal Server Error', false, false, true, false, false],
     ]);
   });
 
