@@ -3,6 +3,10 @@ import fs from 'node:fs';
 import { Kumod, type KumodMode } from '../daemon/kumod.ts';
 import { luaPathsFromEnv } from '../policy/create.ts';
 import { LuaError } from '../lua/errors.ts';
+import { lua } from '../lua/fengari.ts';
+import { keyBytes } from '../lua/strings.ts';
+import { SPOOL_DEFINITIONS } from '../spool/spool-definitions.ts';
+import type { KumoContext } from '../kumo/context.ts';
 
 export interface RunPolicyArgs {
   policyFile: string | undefined;
@@ -44,7 +48,13 @@ export async function runPolicyCommand(args: RunPolicyArgs): Promise<number> {
   }
 
   if (mode === 'validate') {
+    // What serving would refuse, validation refuses too.
+    const missingSpool = problemOf(() => kumod.ctx.optional(SPOOL_DEFINITIONS)?.primary());
     await kumod.shutdown();
+    if (missingSpool) {
+      process.stderr.write(`Validation failed: ${missingSpool}\n`);
+      return 1;
+    }
     if (kumod.ctx.validationFailed) {
       process.stderr.write('Validation failed\n');
       return 1;
@@ -54,6 +64,12 @@ export async function runPolicyCommand(args: RunPolicyArgs): Promise<number> {
   }
 
   if (mode === 'script') {
+    const noMain = missingMainReason(kumod.ctx);
+    if (noMain) {
+      process.stderr.write(`kumo-lua: --script: ${noMain}\n`);
+      await kumod.shutdown();
+      return 1;
+    }
     try {
       await kumod.runMain(args.scriptArgs);
       return 0;
@@ -66,6 +82,28 @@ export async function runPolicyCommand(args: RunPolicyArgs): Promise<number> {
   }
 
   return serveUntilSignalled(kumod);
+}
+
+function problemOf(check: () => unknown): string | null {
+  try {
+    check();
+    return null;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+/** Why --script has nothing to run, or null when a `main` handler is registered. */
+function missingMainReason(ctx: KumoContext): string | null {
+  if (ctx.events.has('main')) return null;
+  const L = ctx.runtime.L;
+  lua.lua_getglobal(L, keyBytes('main'));
+  const isFunction = lua.lua_isfunction(L, -1);
+  lua.lua_pop(L, 1);
+  if (isFunction) {
+    return "the policy defines a global function main, but --script fires the 'main' event: register it with kumo.on('main', function(...) ... end)";
+  }
+  return "the policy registers no 'main' handler: add kumo.on('main', function(...) ... end)";
 }
 
 /** Runs until SIGTERM, SIGINT or SIGHUP (KumoMTA shuts down on HUP too), then shuts down cleanly. */
