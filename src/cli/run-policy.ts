@@ -7,6 +7,7 @@ import { lua } from '../lua/fengari.ts';
 import { keyBytes } from '../lua/strings.ts';
 import { SPOOL_DEFINITIONS } from '../spool/spool-definitions.ts';
 import type { KumoContext } from '../kumo/context.ts';
+import { failureReporters } from './failure-lines.ts';
 
 export interface RunPolicyArgs {
   policyFile: string | undefined;
@@ -39,9 +40,17 @@ export async function runPolicyCommand(args: RunPolicyArgs): Promise<number> {
   const mode: KumodMode = args.script ? 'script' : args.validate ? 'validate' : 'serve';
   const luaPaths = [...args.luaPaths, ...luaPathsFromEnv()];
 
+  const report = failureReporters((line) => process.stderr.write(line + '\n'));
   let kumod: Kumod;
   try {
-    kumod = await Kumod.start({ policyFile: args.policyFile, luaPaths, runMode: mode });
+    kumod = await Kumod.start({
+      policyFile: args.policyFile,
+      luaPaths,
+      runMode: mode,
+      onCpuStop: report.onCpuStop,
+      spoolWrites: { onWriteError: report.onSpoolWriteError },
+    });
+    kumod.services.records.add(report.hookTap);
   } catch (e) {
     reportError(mode === 'validate' ? 'Validation failed: ' : 'kumo-lua: failed to start: ', e);
     return 1;
