@@ -287,8 +287,15 @@ describe('POST /api/inject/v1: bytes and header injection (issue 14 finding 3)',
       recipients: [{ email: 'b@y.example', substitutions: evil }],
       content: { subject: '{{ subject }}', text_body: 'body' },
     });
-    const [raw, built] = fx.intake.inserted.map((m) => Buffer.from(m.getData()).toString('utf8'));
+    await postJson(fx.url + INJECT, {
+      envelope_sender: 'a@x.example',
+      recipients: [{ email: 'b@y.example', substitutions: evil }],
+      content: "Subject: {{ subject | replace('\\r', '') | replace('\\n', '') }}\n\nbody\n",
+    });
+    const [raw, built, stripped] = fx.intake.inserted.map((m) => Buffer.from(m.getData()).toString('utf8'));
     expect(raw).toMatch(/\r\nBcc: victim@z\.example\r\n/);
     expect(built).not.toMatch(/^Bcc:/m);
+    // the README's safe alternative for raw templates
+    expect(stripped).toContain('Subject: hiBcc: victim@z.example\r\n');
   });
 });
