@@ -5,6 +5,7 @@
 import { lua, lauxlib, to_luastring, type LuaState, LUA_OK } from './fengari.ts';
 import { keyBytes } from './strings.ts';
 import { installIo } from './stdlib-io.ts';
+import { applyStrictMode, installOs, strictFromEnv } from './stdlib-os.ts';
 
 function setGlobalNil(L: LuaState, name: string): void {
   lua.lua_pushnil(L);
@@ -77,11 +78,11 @@ function runChunk(L: LuaState, source: string, name: string, nargs: number, nres
   lua.lua_call(L, nargs, nresults);
 }
 
-export function installSandbox(L: LuaState): void {
+export function installSandbox(L: LuaState, strict = strictFromEnv()): void {
   // KumoMTA exposes no debug library; Fengari's own library and JS access stay out.
   setGlobalNil(L, 'debug');
   setGlobalNil(L, 'fengari');
-  for (const f of ['exit', 'execute', 'remove', 'rename', 'tmpname', 'setlocale']) removeField(L, 'os', f);
+  // Fengari's own exit/execute/remove/rename/tmpname are replaced by installOs.
   // Fengari's loadlib loads JavaScript files into the host.
   removeField(L, 'package', 'loadlib');
   runChunk(L, TEXT_ONLY_LOADERS, 'loaders', 0, 0);
@@ -106,4 +107,6 @@ export function installSandbox(L: LuaState): void {
   lua.lua_setglobal(L, keyBytes('collectgarbage'));
 
   installIo(L);
+  installOs(L);
+  if (strict) applyStrictMode(L);
 }
