@@ -91,12 +91,34 @@ function optObject(v: JsonValue | undefined, field: string): JsonObject {
   return v;
 }
 
+/** Longest address SMTP can carry (RFC 5321: 64 + 1 + 255). */
+const MAX_ADDRESS_LENGTH = 320;
+
+/** The envelope parser is lenient; control characters and absurd lengths are refused before it. */
+function parseStrictAddress(text: string): EnvelopeAddress {
+  if (/[\x00-\x1f\x7f]/.test(text)) throw new Error('the address contains a control character');
+  if (text.length > MAX_ADDRESS_LENGTH) throw new Error(`the address is longer than ${MAX_ADDRESS_LENGTH} characters`);
+  return parseEnvelopeAddress(text);
+}
+
 function address(text: string, field: string): EnvelopeAddress {
   try {
-    return parseEnvelopeAddress(text);
+    return parseStrictAddress(text);
   } catch (e) {
     return bad(field, (e as Error).message);
   }
+}
+
+/** RFC 5322 field name: printable ASCII but ':'. */
+const HEADER_NAME = /^[\x21-\x39\x3b-\x7e]+$/;
+
+/** A builder header: the name must be a field name and the value one line (nodemailer would fold a break away silently). */
+function header(name: string, value: JsonValue): [string, string] {
+  const field = `content.headers.${name}`;
+  if (!HEADER_NAME.test(name)) bad(field, 'a header name is printable ASCII without spaces or ":"');
+  const text = str(value, field);
+  if (/[\r\n\0]/.test(text)) bad(field, 'a header value cannot contain CR, LF or NUL');
+  return [name, text];
 }
 
 function recipient(v: JsonValue, i: number): InjectRecipient {
@@ -107,7 +129,7 @@ function recipient(v: JsonValue, i: number): InjectRecipient {
   let parsed: EnvelopeAddress = { user: '', domain: '', email };
   let invalid: string | null = null;
   try {
-    parsed = parseEnvelopeAddress(email);
+    parsed = parseStrictAddress(email);
     if (parsed.email === '') invalid = 'a recipient cannot be the null address';
   } catch (e) {
     invalid = (e as Error).message;
@@ -147,7 +169,7 @@ function builder(v: JsonValue): ContentBuilder {
   const attachments = o.attachments ?? [];
   if (!Array.isArray(attachments)) bad('content.attachments', 'expected a list');
   const headers = optObject(o.headers, 'content.headers');
-  const headerList: [string, string][] = Object.entries(headers).map(([k, val]) => [k, str(val, `content.headers.${k}`)]);
+  const headerList = Object.entries(headers).map(([k, val]) => header(k, val));
   return {
     textBody: optStr(o.text_body, 'content.text_body'),
     htmlBody: optStr(o.html_body, 'content.html_body'),
