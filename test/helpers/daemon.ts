@@ -17,6 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kumod } from '../../src/daemon/kumod.ts';
+import type { ServiceOptions } from '../../src/daemon/services.ts';
 import { loadPolicyFile } from '../../src/policy/create.ts';
 import { MemoryLog } from '../../src/kumo/diagnostics.ts';
 import { LISTENERS } from '../../src/server/ports.ts';
@@ -43,6 +44,8 @@ export interface DaemonOptions {
   clock?: Clock;
   /** Forwarded `print` output; collected in `printed` either way. */
   print?: (line: string) => void;
+  /** Spool write callbacks and the fault-injection seam (test/faults). */
+  spoolWrites?: ServiceOptions['spoolWrites'];
 }
 
 export interface TestDaemon {
@@ -92,6 +95,7 @@ export async function startDaemon(options: DaemonOptions): Promise<TestDaemon> {
     policyFile,
     clock,
     log,
+    spoolWrites: options.spoolWrites,
     print: (line) => {
       printed.push(line);
       options.print?.(line);
