@@ -11,7 +11,10 @@ trap 'rm -rf "$work"' EXIT
 
 echo "== npm pack"
 tarball=$(npm pack --silent --pack-destination "$work" | tail -1)
-tar -tzf "$work/$tarball" | grep -E '^package/(test|bench|\.ci)/' && { echo "pack-check: the tarball ships development files"; exit 1; }
+listing=$(tar -tzf "$work/$tarball")
+grep -E '^package/(test|bench|\.ci)/' <<<"$listing" && { echo "pack-check: the tarball ships development files"; exit 1; }
+grep -qx 'package/dist/cli/main.js' <<<"$listing" || { echo "pack-check: the tarball has no compiled dist/ (prepack build)"; exit 1; }
+[ ! -e dist ] || { echo "pack-check: postpack left dist/ in the clone (the CLI would run stale compiled code)"; exit 1; }
 
 echo "== install $tarball into an empty directory"
 mkdir "$work/app"
@@ -25,8 +28,8 @@ for native in better-sqlite3 zstd-napi; do
   cp -r "$repo/node_modules/$native/build" "node_modules/$native/"
 done
 
-echo "== npx kumo-lua --validate (installed copy, outside the clone)"
-npx --no-install kumo-lua --validate node_modules/kumo-lua/examples/quickstart/init.lua
+echo "== npx kumo-lua --validate (installed copy, outside the clone, compiled JavaScript)"
+time npx --no-install kumo-lua --validate node_modules/kumo-lua/examples/quickstart/init.lua
 cat > init.lua <<'LUA'
 local kumo = require 'kumo'
 local log_hooks = require 'policy-extras.log_hooks'
