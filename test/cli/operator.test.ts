@@ -7,22 +7,14 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT, makeStateDir, runCli, spawnCli } from '../helpers/daemon.ts';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT, runCli as runCliWithin, spawnCli, usePolicyDir } from '../helpers/daemon.ts';
 
-let dir: string;
-beforeAll(() => {
-  dir = makeStateDir('kumo-cli-operator-');
-});
-afterAll(() => {
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+// Spawned CLIs start slowly on a loaded 2-core machine: allow more than runCli's 30 s.
+const runCli = (args: string[]) => runCliWithin(args, { timeoutMs: 80_000 });
 
-function policyFile(name: string, lines: string[]): string {
-  const file = path.join(dir, name);
-  fs.writeFileSync(file, lines.join('\n') + '\n');
-  return file;
-}
+const policies = usePolicyDir('kumo-cli-operator-');
+const policyFile = policies.policyFile;
 
 async function takenPort(): Promise<{ port: number; close: () => Promise<void> }> {
   const server = net.createServer();
@@ -30,7 +22,7 @@ async function takenPort(): Promise<{ port: number; close: () => Promise<void> }
   return { port: (server.address() as net.AddressInfo).port, close: () => new Promise((r) => server.close(() => r())) };
 }
 
-describe.concurrent('kumo-lua operator fixes', { timeout: 90_000 }, () => {
+describe.concurrent('kumo-lua operator fixes', { timeout: 120_000 }, () => {
   it('--validate refuses a policy that defines no spool, as serving would', async () => {
     const file = policyFile('nospool.lua', ["local kumo = require 'kumo'", "kumo.on('init', function() end)"]);
     const r = await runCli(['--validate', file]);
@@ -52,7 +44,7 @@ describe.concurrent('kumo-lua operator fixes', { timeout: 90_000 }, () => {
 
   it('sink stops on one SIGTERM', async () => {
     const p = spawnCli(['sink', '--listen', '127.0.0.1:0']);
-    await p.waitForOutput(/listening on/, 'stdout');
+    await p.waitForOutput(/listening on/, 'stdout', 80_000);
     p.child.kill('SIGTERM');
     const timer = setTimeout(() => p.child.kill('SIGKILL'), 10_000);
     const exit = await p.exited;
@@ -66,7 +58,7 @@ describe.concurrent('kumo-lua operator fixes', { timeout: 90_000 }, () => {
       const sink = await runCli(['sink', '--listen', `127.0.0.1:${taken.port}`]);
       expect(sink.code).toBe(1);
       expect(sink.stderr).toBe(`kumo-lua sink: cannot listen on 127.0.0.1:${taken.port}: the address is already in use (choose another with --listen HOST:PORT)\n`);
-      const demo = await runCli(['demo', '--once', '--sink', `127.0.0.1:${taken.port}`, '--state-dir', path.join(dir, 'demo')]);
+      const demo = await runCli(['demo', '--once', '--sink', `127.0.0.1:${taken.port}`, '--state-dir', path.join(policies.dir, 'demo')]);
       expect(demo.code).toBe(1);
       expect(demo.stderr).toContain(`kumo-lua demo: webhook sink: cannot listen on 127.0.0.1:${taken.port}: the address is already in use`);
       expect(demo.stderr).not.toMatch(/\n\s+at /);
