@@ -66,8 +66,9 @@ t.test('each request is a JSON array with the configured headers', function()
   t.expect(request.headers['content-type']).to_equal('application/json')
   t.expect(request.headers['authorization']).to_equal('Bearer change-me')
   t.expect(request.headers['x-source']).to_equal('kumo-lua')
-  -- The array holds each record without its trailing newline.
-  t.expect(request.body).to_match('^%[{"type":"Delivery",.*}%]$')
+  -- The array holds each record without its trailing newline, its idempotency
+  -- key (the same on every retry of that record) first.
+  t.expect(request.body).to_match('^%[{"webhook_id":"%x+","type":"Delivery",.*}%]$')
   t.expect(recipients_of(request.json)).to_equal({
     'user1@example.com', 'user2@example.com', 'user3@example.com',
   })

@@ -6,7 +6,12 @@ It POSTs the log message body (or, for send_batch, a JSON array of bodies) and
 turns the HTTP outcome into what the custom_lua dispatcher understands:
   2xx                                   -> returns "<status> <reason>: <body>"   (Delivery)
   transport error, 408, 429, 5xx        -> kumo.reject(451, ...)                 (TransientFailure, retried)
+  3xx with a Location                   -> kumo.reject(451, ... Location ...)    (TransientFailure, retried)
   any other status                      -> kumo.reject(500, ...)                 (Bounce)
+Redirects are not followed: following a 301/302/303 would turn the POST into a
+body-less GET, and its 200 would count a record as delivered that nobody got.
+Every request carries an idempotency key (webhook-id header; in a batch each
+record also carries its own as "webhook_id") that is the same on every retry.
 Optionally it signs the body the Standard Webhooks way (webhook-id,
 webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA256>).
 ]]
@@ -20,6 +25,8 @@ mod.TRANSIENT_CODE = 451
 mod.PERMANENT_CODE = 500
 --- Response bodies longer than this are cut in the disposition text.
 mod.MAX_BODY_IN_DISPOSITION = 4096
+--- The response body is only used for the disposition text, so a large one is not read.
+mod.MAX_RESPONSE_SIZE = 1024 * 1024
 
 local SIGNING_PREFIX = 'whsec_'
 
@@ -64,7 +71,7 @@ function mod.prepare(o)
     end
     headers[#headers + 1] = { name, o.headers[name] }
   end
-  local client_options = {}
+  local client_options = { follow_redirects = false, max_response_size = mod.MAX_RESPONSE_SIZE }
   if o.timeout ~= nil then client_options.timeout = o.timeout end
   if o.user_agent ~= nil then client_options.user_agent = o.user_agent end
   return {
@@ -140,6 +147,8 @@ local function post(state, id, body)
   if basic then req:basic_auth(basic.username, basic.password) end
   if state.key then
     for _, h in ipairs(mod.signature_headers(state.key, id, unix_now(), body)) do req:header(h[1], h[2]) end
+  else
+    req:header('webhook-id', id)
   end
   req:body(body)
 
@@ -149,11 +158,16 @@ local function post(state, id, body)
   end
   local code = resp:status_code()
   local retry_after = mod.is_retryable_status(code) and header_value(resp, 'retry-after') or nil
+  local location = resp:status_is_redirection() and header_value(resp, 'location') or nil
   local read, text = pcall(resp.text, resp)
   if not read then text = '(response body could not be read: ' .. tostring(text) .. ')' end
 
   local disposition = status_text(resp, text)
   if resp:status_is_success() then return disposition end
+  if resp:status_is_redirection() and location then
+    kumo.reject(mod.TRANSIENT_CODE, string.format(
+      '%s (redirect to %s not followed: the record was not delivered; point url at the new location)', disposition, location))
+  end
   if mod.is_retryable_status(code) then
     if retry_after then disposition = disposition .. ' (Retry-After: ' .. retry_after .. ')' end
     kumo.reject(mod.TRANSIENT_CODE, disposition)
@@ -180,9 +194,19 @@ function Connection:send(msg)
   return post(self, msg:id(), msg:get_data())
 end
 
+-- The record's idempotency key goes into its JSON object as "webhook_id"; a
+-- body that is not an object (a custom template) is wrapped as { webhook_id, record }.
+local function with_key(id, data)
+  local quoted = kumo.serde.json_encode(id)
+  local rest = data:match('^%s*{(.*)$')
+  if rest == nil then return '{"webhook_id":' .. quoted .. ',"record":' .. data .. '}' end
+  if rest:match('^%s*}') then return '{"webhook_id":' .. quoted .. rest end
+  return '{"webhook_id":' .. quoted .. ',' .. rest
+end
+
 function Connection:send_batch(msgs)
   local parts = {}
-  for i, m in ipairs(msgs) do parts[i] = strip_newline(m:get_data()) end
+  for i, m in ipairs(msgs) do parts[i] = with_key(m:id(), strip_newline(m:get_data())) end
   return post(self, batch_id(msgs), '[' .. table.concat(parts, ',') .. ']')
 end
 

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import nodemailer from 'nodemailer';
 import { Kumod } from '../daemon/kumod.ts';
-import { startSink } from './sink.ts';
+import { closeServer, firstSignal, listenFailure, startSink } from './sink.ts';
 import { reportError } from './run-policy.ts';
 
 const QUICKSTART = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../examples/quickstart/init.lua');
@@ -47,7 +47,13 @@ async function injectOverSmtp(smtpListen: string, n: number): Promise<void> {
 }
 
 export async function runDemo(options: DemoOptions): Promise<number> {
-  const sink = await startSink(options.sinkListen, 200, (line) => process.stdout.write(`[sink] ${line}\n`));
+  let sink: Awaited<ReturnType<typeof startSink>>;
+  try {
+    sink = await startSink(options.sinkListen, 200, (line) => process.stdout.write(`[sink] ${line}\n`));
+  } catch (e) {
+    process.stderr.write(listenFailure('kumo-lua demo: webhook sink', options.sinkListen, e) + ' (choose another with --sink HOST:PORT)\n');
+    return 1;
+  }
   process.env.KUMO_LUA_STATE_DIR = options.stateDir;
   process.env.WEBHOOK_URL = `http://${sink.address}/events`;
   process.env.HTTP_LISTEN = options.httpListen;
@@ -57,7 +63,8 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     kumod = await Kumod.start({ policyFile: QUICKSTART, runMode: 'serve' });
   } catch (e) {
     reportError('kumo-lua demo: failed to start: ', e);
-    sink.server.close();
+    process.stderr.write('  (a listener address in use? choose others with --http, --smtp and --sink)\n');
+    await closeServer(sink.server);
     return 1;
   }
   process.stdout.write(
@@ -83,14 +90,12 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   process.stdout.write(done() ? `demo: all ${expected} messages were received and delivered (${summary})\n` : `demo: still waiting for records (${summary})\n`);
   if (options.once || failed) {
     await kumod.shutdown();
-    sink.server.close();
+    await closeServer(sink.server);
     return done() && !failed ? 0 : 1;
   }
   process.stdout.write(`Inject more with: curl -s -H 'content-type: application/json' -d '{"envelope_sender":"a@example.com","recipients":[{"email":"b@example.net"}],"content":"Subject: hi\\r\\n\\r\\nhello"}' http://${options.httpListen}/api/inject/v1\nCtrl-C to stop.\n`);
-  await new Promise<void>((resolve) => {
-    for (const s of ['SIGTERM', 'SIGINT'] as const) process.once(s, () => resolve());
-  });
+  await firstSignal();
   await kumod.shutdown();
-  sink.server.close();
+  await closeServer(sink.server);
   return 0;
 }

@@ -9,6 +9,7 @@ import { runSinkCommand } from './sink.ts';
 import { runTestCommand } from './test-command.ts';
 import { runDemo } from './demo.ts';
 import { KUMO_LUA_VERSION } from '../kumo/diagnostics.ts';
+import { STRICT_ENV } from '../lua/stdlib-os.ts';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -31,8 +32,10 @@ export async function main(argv: string[]): Promise<number> {
     .option('--lua-path <dir>', 'directory searched by require before the policy directory (repeatable)', collect, [])
     .option('--script', 'load the policy, fire `main`, exit when it returns')
     .option('--validate', 'load the policy and run pre_init, init and validate_config without starting anything')
+    .option('--strict', 'turn off file and process access from Lua (io.open, io.popen, os.execute, ...); same as KUMO_LUA_STRICT=1')
     .argument('[args...]', 'arguments passed to `main` in --script mode (after --)')
-    .action(async (policy: string | undefined, args: string[], opts: { policy?: string; luaPath: string[]; script?: boolean; validate?: boolean }) => {
+    .action(async (policy: string | undefined, args: string[], opts: { policy?: string; luaPath: string[]; script?: boolean; validate?: boolean; strict?: boolean }) => {
+      if (opts.strict) process.env[STRICT_ENV] = '1';
       exitCode = await runPolicyCommand({ policyFile: opts.policy ?? policy, luaPaths: opts.luaPath, script: !!opts.script, validate: !!opts.validate, scriptArgs: args });
     });
 

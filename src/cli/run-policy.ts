@@ -4,6 +4,11 @@ import { Kumod, type KumodMode } from '../daemon/kumod.ts';
 import { luaPathsFromEnv } from '../policy/create.ts';
 import { LuaError } from '../lua/errors.ts';
 import { neverFiredWarnings } from '../kumo/never-fired.ts';
+import { lua } from '../lua/fengari.ts';
+import { keyBytes } from '../lua/strings.ts';
+import { SPOOL_DEFINITIONS } from '../spool/spool-definitions.ts';
+import type { KumoContext } from '../kumo/context.ts';
+import { failureReporters } from './failure-lines.ts';
 
 export interface RunPolicyArgs {
   policyFile: string | undefined;
@@ -36,17 +41,31 @@ export async function runPolicyCommand(args: RunPolicyArgs): Promise<number> {
   const mode: KumodMode = args.script ? 'script' : args.validate ? 'validate' : 'serve';
   const luaPaths = [...args.luaPaths, ...luaPathsFromEnv()];
 
+  const report = failureReporters((line) => process.stderr.write(line + '\n'));
   let kumod: Kumod;
   try {
-    kumod = await Kumod.start({ policyFile: args.policyFile, luaPaths, runMode: mode });
+    kumod = await Kumod.start({
+      policyFile: args.policyFile,
+      luaPaths,
+      runMode: mode,
+      onCpuStop: report.onCpuStop,
+      spoolWrites: { onWriteError: report.onSpoolWriteError },
+    });
+    kumod.services.records.add(report.hookTap);
   } catch (e) {
     reportError(mode === 'validate' ? 'Validation failed: ' : 'kumo-lua: failed to start: ', e);
     return 1;
   }
 
   if (mode === 'validate') {
+    // What serving would refuse, validation refuses too.
+    const missingSpool = problemOf(() => kumod.ctx.optional(SPOOL_DEFINITIONS)?.primary());
     await kumod.shutdown();
     for (const line of neverFiredWarnings(kumod.ctx.events.names())) process.stderr.write(`${line}\n`);
+    if (missingSpool) {
+      process.stderr.write(`Validation failed: ${missingSpool}\n`);
+      return 1;
+    }
     if (kumod.ctx.validationFailed) {
       process.stderr.write('Validation failed\n');
       return 1;
@@ -56,6 +75,12 @@ export async function runPolicyCommand(args: RunPolicyArgs): Promise<number> {
   }
 
   if (mode === 'script') {
+    const noMain = missingMainReason(kumod.ctx);
+    if (noMain) {
+      process.stderr.write(`kumo-lua: --script: ${noMain}\n`);
+      await kumod.shutdown();
+      return 1;
+    }
     try {
       await kumod.runMain(args.scriptArgs);
       return 0;
@@ -68,6 +93,28 @@ export async function runPolicyCommand(args: RunPolicyArgs): Promise<number> {
   }
 
   return serveUntilSignalled(kumod);
+}
+
+function problemOf(check: () => unknown): string | null {
+  try {
+    check();
+    return null;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+/** Why --script has nothing to run, or null when a `main` handler is registered. */
+function missingMainReason(ctx: KumoContext): string | null {
+  if (ctx.events.has('main')) return null;
+  const L = ctx.runtime.L;
+  lua.lua_getglobal(L, keyBytes('main'));
+  const isFunction = lua.lua_isfunction(L, -1);
+  lua.lua_pop(L, 1);
+  if (isFunction) {
+    return "the policy defines a global function main, but --script fires the 'main' event: register it with kumo.on('main', function(...) ... end)";
+  }
+  return "the policy registers no 'main' handler: add kumo.on('main', function(...) ... end)";
 }
 
 /** Runs until SIGTERM, SIGINT or SIGHUP (KumoMTA shuts down on HUP too), then shuts down cleanly. */

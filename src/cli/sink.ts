@@ -66,11 +66,44 @@ export function startSink(listen: string, status: number, print: (line: string) 
   });
 }
 
-export async function runSinkCommand(listen: string, status: number): Promise<number> {
-  const { address } = await startSink(listen, status, (line) => process.stdout.write(line + '\n'));
-  process.stdout.write(`kumo-lua sink listening on http://${address}/ (answering ${status})\n`);
-  await new Promise<void>((resolve) => {
-    for (const s of ['SIGTERM', 'SIGINT'] as const) process.once(s, () => resolve());
+/** "cannot listen on ADDR: address already in use", or the error's own message. */
+export function listenFailure(what: string, listen: string, e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  const why = code === 'EADDRINUSE' ? 'the address is already in use' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
+  return `${what}: cannot listen on ${listen}: ${why}`;
+}
+
+/** Resolves on the first SIGTERM or SIGINT. */
+export function firstSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const signals = ['SIGTERM', 'SIGINT'] as const;
+    const on = (s: NodeJS.Signals) => {
+      for (const x of signals) process.off(x, on);
+      resolve(s);
+    };
+    for (const s of signals) process.on(s, on);
   });
+}
+
+/** Stops accepting and drops idle keep-alive sockets, so the process can exit. */
+export function closeServer(server: http.Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+export async function runSinkCommand(listen: string, status: number): Promise<number> {
+  let server: http.Server;
+  try {
+    const started = await startSink(listen, status, (line) => process.stdout.write(line + '\n'));
+    server = started.server;
+    process.stdout.write(`kumo-lua sink listening on http://${started.address}/ (answering ${status})\n`);
+  } catch (e) {
+    process.stderr.write(listenFailure('kumo-lua sink', listen, e) + ' (choose another with --listen HOST:PORT)\n');
+    return 1;
+  }
+  await firstSignal();
+  await closeServer(server);
   return 0;
 }

@@ -15,7 +15,7 @@ import { MESSAGE_INJECTOR, MESSAGE_SAVER } from '../message/store-slot.ts';
 import type { Message } from '../message/message.ts';
 import { FanOutSink } from '../records/fan-out.ts';
 import type { RecordSink } from '../records/types.ts';
-import { SqliteSpool } from '../spool/sqlite-spool.ts';
+import { SqliteSpool, type SpoolOptions } from '../spool/sqlite-spool.ts';
 import { SPOOL_DEFINITIONS, SpoolDefinitions } from '../spool/spool-definitions.ts';
 import { QueueManager } from '../queue/manager.ts';
 import { LuaConnectionFactory } from '../delivery/lua-connection.ts';
@@ -49,6 +49,8 @@ export interface ServiceOptions extends PolicyOptions {
    * Maildir); the test harness redirects them all into a temp dir.
    */
   statePath?: (kind: StateKind, path: string) => string;
+  /** Spool write failures (the daemon prints them); and the fault-injection seam of the spool's commits. */
+  spoolWrites?: Pick<SpoolOptions, 'onWriteError' | 'beforeWrite'>;
 }
 
 export type StateKind = 'spool' | 'logs' | 'maildir';
@@ -146,7 +148,7 @@ class DaemonServices implements Services {
     if (this.manager) return;
     const params = this.spools.primary();
     const path = this.options.statePath?.('spool', params.path) ?? params.path;
-    this.spool = new SqliteSpool({ path, flush: params.flush, minFreeSpace: params.minFreeSpace, minFreeInodes: params.minFreeInodes });
+    this.spool = new SqliteSpool({ path, flush: params.flush, minFreeSpace: params.minFreeSpace, minFreeInodes: params.minFreeInodes, ...this.options.spoolWrites });
     this.manager = new QueueManager({
       clock: this.ctx.clock,
       spool: this.spool,

@@ -16,7 +16,7 @@ import { HeaderMap, HttpResponse } from '../clients/http/response.ts';
 import { buildUrl, type MultipartValue } from '../clients/http/forms.ts';
 import { HTTP_DISPATCHER_FACTORY, httpDispatcherFactory } from '../clients/http/dispatcher.ts';
 import { readTextMap, tableAsJson, textAt } from '../clients/lua-args.ts';
-import { deserializeError, expectObject, optBool, optDuration, optString as fieldString, requireField, FieldError } from '../clients/serde-fields.ts';
+import { deserializeError, expectObject, optBool, optDuration, optInteger, optString as fieldString, requireField, FieldError } from '../clients/serde-fields.ts';
 import type { ModuleTable } from './module-table.ts';
 import type { KumoContext } from './context.ts';
 
@@ -220,6 +220,9 @@ function buildClient(ctx: KumoContext, L: LuaState): HttpClient {
         poolIdleTimeoutMs: optDuration(options, 'pool_idle_timeout'),
         timeoutMs: optDuration(options, 'timeout'),
         acceptInvalidCerts: optBool(options, 'accept_invalid_certs'),
+        // kumo-lua extras (README "Limits"): not in KumoMTA's client options.
+        followRedirects: optBool(options, 'follow_redirects'),
+        maxResponseBytes: optInteger(options, 'max_response_size', 0, Number.MAX_SAFE_INTEGER, 'a byte count'),
       },
       {
         dispatcherFactory: ctx.optional(HTTP_DISPATCHER_FACTORY) ?? httpDispatcherFactory(),

@@ -46,8 +46,11 @@ function resumeStep(L: LuaState, co: LuaState, nargs: number): number {
     lua.lua_xmove(co, L, nres);
     return nres + 1;
   }
-  lua.lua_pushboolean(L, false);
+  // The error value first, then false under it: when `co` is L itself
+  // (resuming the running coroutine) the move is a no-op and the order would flip.
   lua.lua_xmove(co, L, 1);
+  lua.lua_pushboolean(L, false);
+  lua.lua_insert(L, -2);
   return 2;
 }
 

@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { lua, to_luastring, type LuaState } from './fengari.ts';
+import { lua, lauxlib, to_luastring, LUA_OK, type LuaState } from './fengari.ts';
 import { keyBytes, toText } from './strings.ts';
 
 /** kumo-lua's own Lua directory (policy-extras written by us). */
@@ -41,6 +41,21 @@ function notShippedSearcher(L: LuaState): number {
   return 0;
 }
 
+/**
+ * The Lua-file searcher, loading through the sandbox's text-only `loadfile`
+ * so `require` refuses a precompiled module like `load` does.
+ */
+const TEXT_FILE_SEARCHER = `
+local searchpath, loadfile, error, format = package.searchpath, loadfile, error, string.format
+return function(name)
+  local filename, err = searchpath(name, package.path)
+  if not filename then return err end
+  local chunk, lerr = loadfile(filename)
+  if not chunk then error(format("error loading module '%s' from file '%s':\\n\\t%s", name, filename, lerr), 0) end
+  return chunk, filename
+end
+`;
+
 /** Sets package.path and replaces package.searchers. */
 export function configureLoader(L: LuaState, searchDirs: readonly string[]): void {
   lua.lua_getglobal(L, keyBytes('package'));
@@ -54,13 +69,14 @@ export function configureLoader(L: LuaState, searchDirs: readonly string[]): voi
   lua.lua_pushliteral(L, '');
   lua.lua_setfield(L, -2, keyBytes('cpath'));
 
-  // Keep the preload and Lua-file searchers (1 and 2), drop the JS ones.
+  // Keep the preload searcher (1), our text-only Lua-file searcher; drop the JS ones.
   lua.lua_getfield(L, -1, keyBytes('searchers'));
   lua.lua_createtable(L, 3, 0);
-  for (const i of [1, 2]) {
-    lua.lua_rawgeti(L, -2, i);
-    lua.lua_rawseti(L, -2, i);
-  }
+  lua.lua_rawgeti(L, -2, 1);
+  lua.lua_rawseti(L, -2, 1);
+  if (lauxlib.luaL_loadstring(L, to_luastring(TEXT_FILE_SEARCHER)) !== LUA_OK) throw new Error(`internal: ${lua.lua_tojsstring(L, -1)}`);
+  lua.lua_call(L, 0, 1);
+  lua.lua_rawseti(L, -2, 2);
   lua.lua_pushcfunction(L, notShippedSearcher);
   lua.lua_rawseti(L, -2, 3);
   lua.lua_setfield(L, -3, keyBytes('searchers'));

@@ -21,6 +21,8 @@ export interface LuaRuntimeOptions {
   cpuLimitMs?: number;
   /** Where `print` writes; defaults to stdout. */
   print?: (line: string) => void;
+  /** Told each time the CPU guard stops a handler (the daemon prints it). */
+  onCpuStop?: (message: string) => void;
 }
 
 /** Pushes the values a call receives; returns how many. */
@@ -39,9 +41,11 @@ export class LuaRuntime {
   private sliceStartedAt = 0;
   private closed = false;
   private readonly closing = new AbortController();
+  private readonly onCpuStop: ((message: string) => void) | undefined;
 
   constructor(options: LuaRuntimeOptions = {}) {
     this.cpuLimitMs = options.cpuLimitMs ?? 10_000;
+    this.onCpuStop = options.onCpuStop;
     const L = lauxlib.luaL_newstate() as LuaState;
     this.L = L;
     lua.lua_atnativeerror(L, nativeErrorHandler);
@@ -62,7 +66,9 @@ export class LuaRuntime {
   private cpuHook(L: LuaState): void {
     if (Date.now() - this.sliceStartedAt > this.cpuLimitMs) {
       const label = this.activeLabel ? ` in '${this.activeLabel}'` : '';
-      lauxlib.luaL_error(L, to_luastring(`kumo-lua stopped a handler${label} that ran for more than ${this.cpuLimitMs}ms without waiting (infinite loop?)`));
+      const message = `kumo-lua stopped a handler${label} that ran for more than ${this.cpuLimitMs}ms without waiting (infinite loop?)`;
+      this.onCpuStop?.(message);
+      lauxlib.luaL_error(L, to_luastring(message));
     }
   }
 

@@ -20,6 +20,7 @@ export interface PolicyOptions {
   log?: DiagnosticLog;
   mode?: Partial<KumoModeFlags>;
   cpuLimitMs?: number;
+  onCpuStop?: (message: string) => void;
   print?: (line: string) => void;
   nodeId?: string;
 }
@@ -32,7 +33,7 @@ export function luaPathsFromEnv(env: NodeJS.ProcessEnv = process.env): string[] 
 export function createKumoContext(options: PolicyOptions = {}): KumoContext {
   const searchDirs = [...(options.luaPaths ?? [])];
   if (options.policyFile) searchDirs.push(path.dirname(path.resolve(options.policyFile)));
-  const runtime = new LuaRuntime({ searchDirs, cpuLimitMs: options.cpuLimitMs, print: options.print });
+  const runtime = new LuaRuntime({ searchDirs, cpuLimitMs: options.cpuLimitMs, onCpuStop: options.onCpuStop, print: options.print });
   const events = new EventRegistry(runtime);
   const ctx = new KumoContext(
     runtime,

@@ -25,6 +25,10 @@ export interface SpoolOptions {
   minFreeInodes?: FreeSpaceLimit;
   /** Commit as soon as this many writes are queued (group-commit upper bound). */
   maxBatch?: number;
+  /** Told about every failed commit (its writers are rejected too), so the daemon can say so on stderr. */
+  onWriteError?: (err: SpoolError) => void;
+  /** Fault-injection seam: runs inside each commit's transaction before its writes; a throw fails the commit. */
+  beforeWrite?: () => void;
 }
 
 type Op =
@@ -58,6 +62,8 @@ export class SqliteSpool implements MessageStore {
   private scheduled = false;
   private closed = false;
   private readonly maxBatch: number;
+  private readonly onWriteError: ((err: SpoolError) => void) | undefined;
+  private readonly beforeWrite: (() => void) | undefined;
   private pendingMeta = new Map<string, Op & { kind: 'envelope' }>();
   private pendingData = new Map<string, Op & { kind: 'data' }>();
   private stmts;
@@ -69,6 +75,8 @@ export class SqliteSpool implements MessageStore {
     mkdirSync(opts.path, { recursive: true });
     this.file = join(opts.path, 'kumo-lua-spool.sqlite');
     this.maxBatch = opts.maxBatch ?? 4096;
+    this.onWriteError = opts.onWriteError;
+    this.beforeWrite = opts.beforeWrite;
     this.limits = { space: opts.minFreeSpace ?? { percent: 10 }, inodes: opts.minFreeInodes ?? { percent: 10 } };
     this.db = new Database(this.file);
     this.db.pragma('journal_mode = WAL');
@@ -267,12 +275,15 @@ export class SqliteSpool implements MessageStore {
     this.waiters = [];
     try {
       this.db.transaction(() => {
+        this.beforeWrite?.();
         for (const op of ops) this.apply(op);
       })();
     } catch (err) {
+      const failure = new SpoolError(`spool write failed: ${(err as Error).message}`);
+      this.onWriteError?.(failure);
       for (const w of waiters) {
         w.onFailure?.();
-        w.reject(new SpoolError(`spool write failed: ${(err as Error).message}`));
+        w.reject(failure);
       }
       return;
     } finally {

@@ -146,6 +146,19 @@ describe('custom_lua delivery', () => {
     await until(() => e.records.of('Bounce').length === 1, 'bounce');
   });
 
+  it.each([
+    [399, 'Bounce'],
+    [400, 'TransientFailure'],
+    [499, 'TransientFailure'],
+    [500, 'Bounce'],
+  ] as const)('the 4xx boundary: reject code %i is a %s', async (code, type) => {
+    const e = (engine = await makeTestEngine());
+    e.sink.respond = () => code;
+    await e.manager.insert(makeMessage('r@example.com', {}, e.clock));
+    await until(() => e.records.events.length === 1, 'one outcome');
+    expect(e.records.events.map((r) => [r.type, r.response?.code])).toEqual([[type, code]]);
+  });
+
   it('421 is a TransientFailure that also closes the connection', async () => {
     const e = (engine = await makeTestEngine());
     e.sink.respond = () => 421;

@@ -6,34 +6,21 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { injectHttp, makeStateDir, maildirWebhookPolicy, runCli, spawnCli, waitUntil } from '../helpers/daemon.ts';
+import { describe, expect, it } from 'vitest';
+import { injectHttp, makeStateDir, maildirWebhookPolicy, runCli, spawnCli, usePolicyDir, waitUntil } from '../helpers/daemon.ts';
 import { readSegments, recordLines } from '../helpers/segments.ts';
 import { WebhookSink } from '../helpers/webhook-sink.ts';
 
 const DEADLINE_MS = 60_000;
-let dir: string;
-
-beforeAll(() => {
-  dir = makeStateDir('kumo-e2e-cli-');
-});
-afterAll(() => {
-  fs.rmSync(dir, { recursive: true, force: true });
-});
-
-/** Writes a policy file into the temp dir and returns its path. */
-function policyFile(name: string, lines: string[]): string {
-  const file = path.join(dir, name);
-  fs.writeFileSync(file, lines.join('\n') + '\n');
-  return file;
-}
+const policies = usePolicyDir('kumo-e2e-cli-');
+const policyFile = policies.policyFile;
 
 describe.concurrent('kumo-lua --validate', () => {
   it('a good policy: exit 0, "<file>: OK", nothing started', async () => {
     const file = policyFile('good.lua', [
       "local kumo = require 'kumo'",
       "kumo.on('init', function()",
-      `  kumo.define_spool { name = 'data', path = '${dir}/never-created' }`,
+      `  kumo.define_spool { name = 'data', path = '${policies.dir}/never-created' }`,
       "  kumo.start_http_listener { listen = '127.0.0.1:0' }",
       'end)',
     ]);
@@ -41,7 +28,7 @@ describe.concurrent('kumo-lua --validate', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(`${file}: OK\n`);
-    expect(fs.existsSync(path.join(dir, 'never-created'))).toBe(false);
+    expect(fs.existsSync(path.join(policies.dir, 'never-created'))).toBe(false);
   });
 
   it('a syntax error: exit 1, file:line and the parser message', async () => {

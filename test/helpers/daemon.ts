@@ -17,11 +17,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kumod } from '../../src/daemon/kumod.ts';
+import type { ServiceOptions } from '../../src/daemon/services.ts';
 import { loadPolicyFile } from '../../src/policy/create.ts';
 import { MemoryLog } from '../../src/kumo/diagnostics.ts';
 import { LISTENERS } from '../../src/server/ports.ts';
 import { RecordRecorder } from '../../src/testing/record-recorder.ts';
-import { afterEach, beforeEach } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { WebhookSink } from './webhook-sink.ts';
 import type { QueueManager } from '../../src/queue/manager.ts';
 import { SystemClock, VirtualClock, settle, type Clock } from '../../src/util/clock.ts';
@@ -30,6 +31,31 @@ import type { JsonObject } from '../../src/util/json.ts';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI = path.join(REPO_ROOT, 'bin/kumo-lua.mjs');
+
+/**
+ * For a test file that spawns the CLI on small policies: a temp dir made
+ * before all tests and removed after, and `policyFile(name, lines)` writing one
+ * policy into it.
+ */
+export function usePolicyDir(prefix: string): { policyFile(name: string, lines: string[]): string; readonly dir: string } {
+  let dir = '';
+  beforeAll(() => {
+    dir = makeStateDir(prefix);
+  });
+  afterAll(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  return {
+    get dir() {
+      return dir;
+    },
+    policyFile(name, lines) {
+      const file = path.join(dir, name);
+      fs.writeFileSync(file, lines.join('\n') + '\n');
+      return file;
+    },
+  };
+}
 
 export function makeStateDir(prefix = 'kumo-e2e-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -43,6 +69,8 @@ export interface DaemonOptions {
   clock?: Clock;
   /** Forwarded `print` output; collected in `printed` either way. */
   print?: (line: string) => void;
+  /** Spool write callbacks and the fault-injection seam (test/faults). */
+  spoolWrites?: ServiceOptions['spoolWrites'];
 }
 
 export interface TestDaemon {
@@ -92,6 +120,7 @@ export async function startDaemon(options: DaemonOptions): Promise<TestDaemon> {
     policyFile,
     clock,
     log,
+    spoolWrites: options.spoolWrites,
     print: (line) => {
       printed.push(line);
       options.print?.(line);

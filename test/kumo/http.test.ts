@@ -145,11 +145,12 @@ describe('requests on the wire', () => {
 
 describe('responses', () => {
   test('4xx and 5xx are normal responses; reasons come from the canonical table', async () => {
-    sink.enqueue({ status: 404, body: 'nf' }, { status: 503 }, { status: 203 }, { status: 599 }, { status: 302 });
+    sink.enqueue({ status: 404, body: 'nf' }, { status: 503 }, { status: 203 }, { status: 599 }, { status: 302 },
+      { status: 300 }, { status: 299 }, { status: 200 }, { status: 399 }, { status: 400 }, { status: 499 }, { status: 500 });
     const result = await lua(`
       local c = kumo.http.build_client{}
       local out = {}
-      for i = 1, 5 do
+      for i = 1, 12 do
         local r = c:get('${sink.url}/s' .. i):send()
         out[i] = { r:status_code(), r:status_reason() or 'nil', r:status_is_success(), r:status_is_client_error(),
           r:status_is_server_error(), r:status_is_redirection(), r:status_is_informational() }
@@ -162,6 +163,13 @@ describe('responses', () => {
       [203, 'Non Authoritative Information', true, false, false, false, false],
       [599, 'nil', false, false, true, false, false],
       [302, 'Found', false, false, false, true, false],
+      [300, 'Multiple Choices', false, false, false, true, false],
+      [299, 'nil', true, false, false, false, false],
+      [200, 'OK', true, false, false, false, false],
+      [399, 'nil', false, false, false, true, false],
+      [400, 'Bad Request', false, true, false, false, false],
+      [499, 'nil', false, true, false, false, false],
+      [500, 'Internal Server Error', false, false, true, false, false],
     ]);
   });
 
@@ -348,6 +356,66 @@ describe('redirects', () => {
     sink.respondWith({ status: 301, headers: { location: 'ftp://example.com/x' } });
     const msg2 = await errorOf(lua(`kumo.http.build_client{}:get('${sink.url}/ftp'):send()`));
     expect(msg2).toMatch(/^error following redirect for url \(ftp:\/\/example\.com\/x\)/);
+  });
+});
+
+describe('redirects: the exact default (clients.md §1.1) and follow_redirects = false', () => {
+  test.each([301, 302, 303])('%i turns a POST into a body-less GET without payload headers', async (status) => {
+    sink.enqueue({ status, headers: { location: '/next' } }, { status: 200 });
+    await lua(`kumo.http.build_client{}:post('${sink.url}/s'):header('Content-Type', 'application/json'):body('{}'):send()`);
+    const second = sink.requests[1]!;
+    expect([second.method, second.body.length, second.headers['content-type'], second.headers['content-length']]).toEqual(['GET', 0, undefined, undefined]);
+  });
+
+  test('303 turns a PUT into a GET too; 301/302 keep a GET a GET', async () => {
+    sink.enqueue({ status: 303, headers: { location: '/g' } }, { status: 200 }, { status: 301, headers: { location: '/h' } }, { status: 200 });
+    await lua(`local c = kumo.http.build_client{}
+      c:put('${sink.url}/p'):body('x'):send()
+      c:get('${sink.url}/q'):send()`);
+    expect(sink.requests.map((r) => [r.method, r.path])).toEqual([['PUT', '/p'], ['GET', '/g'], ['GET', '/q'], ['GET', '/h']]);
+  });
+
+  test('follow_redirects = false returns the redirect itself, Location readable', async () => {
+    sink.enqueue({ status: 301, headers: { location: '/elsewhere' } }, { status: 200 });
+    const result = await lua(`
+      local r = kumo.http.build_client{ follow_redirects = false }:post('${sink.url}/s'):body('rec'):send()
+      return { r:status_code(), r:status_is_redirection(), r:headers()['location'] }
+    `);
+    expect(result).toEqual([301, true, '/elsewhere']);
+    expect(sink.requests).toHaveLength(1);
+  });
+
+  test('a 301 loop makes 1 POST and 10 GETs, then raises', async () => {
+    sink.respondWith({ status: 301, headers: { location: '/loop' } });
+    const msg = await errorOf(lua(`kumo.http.build_client{}:post('${sink.url}/loop'):body('x'):send()`));
+    expect(msg).toMatch(/too many redirects \(more than 10\)/);
+    expect(sink.requests.map((r) => r.method)).toEqual(['POST', ...Array(10).fill('GET')]);
+  });
+});
+
+describe('max_response_size (issue 14 finding 4)', () => {
+  test('the default is 64 MiB; a declared Content-Length over the cap is refused without reading', async () => {
+    const { DEFAULT_MAX_RESPONSE_BYTES } = await import('../../src/clients/http/client.ts');
+    expect(DEFAULT_MAX_RESPONSE_BYTES).toBe(64 * 1024 * 1024);
+    sink.respondWith({ status: 200, body: 'z'.repeat(5000) });
+    const msg = await errorOf(lua(`return kumo.http.build_client{ max_response_size = 1000 }:get('${sink.url}/big'):send():text()`));
+    expect(msg).toMatch(/^request or response body error for url \(http:.*\/big\): response body of 5000 bytes \(Content-Length\) is larger than max_response_size \(1000 bytes\)/);
+  });
+
+  test('a chunked body is cut while streaming; the status stays readable, smaller bodies pass', async () => {
+    sink.enqueue({ status: 200, body: 'z'.repeat(5000), chunked: true }, { status: 200, body: 'small', chunked: true });
+    const result = await lua(`
+      local c = kumo.http.build_client{ max_response_size = 1000 }
+      local r = c:get('${sink.url}/big'):send()
+      local ok, err = pcall(r.text, r)
+      return { r:status_code(), ok, tostring(err), c:get('${sink.url}/small'):send():text() }
+    `);
+    expect(result).toEqual([200, false, expect.stringMatching(/response body is larger than max_response_size \(1000 bytes\); the rest was not read/), 'small']);
+  });
+
+  test('a bad max_response_size is named', async () => {
+    const msg = await errorOf(lua(`kumo.http.build_client{ max_response_size = -1 }`));
+    expect(msg).toMatch(/max_response_size|integer `-1`/);
   });
 });
 

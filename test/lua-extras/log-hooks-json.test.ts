@@ -56,6 +56,7 @@ describe('log_hooks:new_json delivery', () => {
     expect(req.text()).toBe('{"type":"Delivery","id":"one"}\n');
     expect(req.headers['authorization']).toBeUndefined();
     expect(req.headers['webhook-signature']).toBeUndefined();
+    expect(req.headers['webhook-id']).toBe(await t.eval('return MSG:id()'));
   });
 
   it('registers the queue config with the constructor event', async () => {
@@ -123,7 +124,11 @@ describe('log_hooks:new_json batching', () => {
   it('send_batch POSTs a JSON array of the bodies', async () => {
     const t = await connect(`url = '${sink.url}/batch', batch_size = 100, max_batch_latency = '1s'`);
     expect(await attempt(t, 'send_batch({ MSG, MSG2 })')).toEqual({ ok: true, text: '200 OK: ' });
-    expect(sink.requests[0]!.json()).toEqual([{ type: 'Delivery', id: 'one' }, { type: 'Bounce', id: 'two' }]);
+    const ids = (await t.eval('return { MSG:id(), MSG2:id() }')) as string[];
+    expect(sink.requests[0]!.json()).toEqual([
+      { webhook_id: ids[0], type: 'Delivery', id: 'one' },
+      { webhook_id: ids[1], type: 'Bounce', id: 'two' },
+    ]);
     await fire(t, 'get_queue_config', ['DOMAIN', 'nil', 'nil', 'nil']);
     expect(await t.eval('return CALLS.make_queue_config[#CALLS.make_queue_config].protocol.custom_lua')).toEqual({
       constructor: 'make.wh.log_hook',
@@ -136,6 +141,51 @@ describe('log_hooks:new_json batching', () => {
     sink.respondWith({ status: 503, body: 'later' });
     const t = await connect(`url = '${sink.url}/', batch_size = 10`);
     expect(await attempt(t, 'send_batch({ MSG, MSG2 })')).toMatchObject({ ok: false, code: 451 });
+  });
+});
+
+describe('log_hooks:new_json redirects and idempotency keys (issue 14 finding 1)', () => {
+  it.each([301, 302, 303, 307, 308])('a %i is a transient failure naming the Location; nothing is followed', async (status) => {
+    sink.enqueue({ status, headers: { location: '/moved' } }, { status: 200, body: 'a GET landed' });
+    const t = await connect(`url = '${sink.url}/hook'`);
+    const r = await attempt(t);
+    expect(r).toMatchObject({ ok: false, code: 451 });
+    expect(r.text).toContain(`redirect to /moved not followed`);
+    expect(sink.requests.map((q) => [q.method, q.path])).toEqual([['POST', '/hook']]);
+  });
+
+  it('a 3xx without a Location still bounces', async () => {
+    sink.enqueue({ status: 300, body: 'choose' });
+    const t = await connect(`url = '${sink.url}/'`);
+    expect(await attempt(t)).toEqual({ ok: false, code: 500, text: '300 Multiple Choices: choose' });
+  });
+
+  it('every retry of one record carries the same webhook-id (unsigned too); another record another one', async () => {
+    sink.enqueue({ status: 503 }, { status: 503 }, { status: 200 }, { status: 200 });
+    const t = await connect(`url = '${sink.url}/'`);
+    await attempt(t);
+    await attempt(t);
+    await attempt(t);
+    await attempt(t, 'send(MSG2)');
+    const [id1, id2] = (await t.eval('return { MSG:id(), MSG2:id() }')) as string[];
+    expect(sink.requests.map((q) => q.headers['webhook-id'])).toEqual([id1, id1, id1, id2]);
+    expect(id1).not.toBe(id2);
+  });
+
+  it('a batch carries each record\'s own key, also for records that are not JSON objects', async () => {
+    const t = await connect(`url = '${sink.url}/', batch_size = 10`);
+    await t.eval(`MSG3 = make_msg('[1,2]\\n') MSG4 = make_msg('{}')`);
+    await attempt(t, 'send_batch({ MSG3, MSG4 })');
+    const [id3, id4] = (await t.eval('return { MSG3:id(), MSG4:id() }')) as string[];
+    expect(sink.requests[0]!.json()).toEqual([{ webhook_id: id3, record: [1, 2] }, { webhook_id: id4 }]);
+  });
+
+  it('an oversized answer is not read: the status still decides', async () => {
+    sink.respondWith({ status: 200, body: 'y'.repeat(2 * 1024 * 1024) });
+    const t = await connect(`url = '${sink.url}/'`);
+    const r = await attempt(t);
+    expect(r.ok).toBe(true);
+    expect(r.text).toMatch(/^200 OK: \(response body could not be read: .*max_response_size \(1048576 bytes\)/);
   });
 });
 

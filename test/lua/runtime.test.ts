@@ -133,7 +133,7 @@ describe('sandbox', () => {
         jspath = package.jspath,
       }
     `);
-    expect(result).toEqual({ utc: '1970-01-02T01:01:01Z', gc: 0, debug: 'nil', exit: 'nil', execute: 'nil', getenv: 'function', js: 'function', jspath: '' });
+    expect(result).toEqual({ utc: '1970-01-02T01:01:01Z', gc: 0, debug: 'nil', exit: 'function', execute: 'function', getenv: 'function', js: 'function', jspath: '' });
   });
 
   it('reads files with io.open and io.lines', async () => {

@@ -43,7 +43,7 @@ describe('scheduled-queue suspension', () => {
     await until(() => e.records.of('Delivery').length === 1, 'delivered after resume');
   });
 
-  it('a dispatcher popping a suspended queue message fails it too, with the ready queue as site', async () => {
+  it('a batch already held by a dispatcher is still sent after a suspension', async () => {
     const e = (engine = await makeTestEngine({
       queueConfig: () => luaQueueConfig({ batch_size: 10, min_batch_size: 10, max_batch_latency: '10s' }),
       pathConfig: { connection_limit: 1, idle_timeout: '60s' },
@@ -56,6 +56,30 @@ describe('scheduled-queue suspension', () => {
     e.manager.admin.suspend({ domain: 'example.com' }, 'later');
     await advance(e.clock, 10_000);
     await until(() => e.records.of('Delivery').length === 2, 'held batch still sent');
+    expect(e.records.of('TransientFailure')).toEqual([]);
+    expect(e.factory.batchSizes).toEqual([2]);
+  });
+
+  it('a dispatcher popping a suspended queue message fails it too, with the ready queue as site', async () => {
+    const e = (engine = await makeTestEngine({ pathConfig: { connection_limit: 1 } }));
+    e.sink.delayMs = 300;
+    const a = makeMessage('a@example.com', {}, e.clock);
+    const b = makeMessage('b@example.com', {}, e.clock);
+    await e.manager.insert(a);
+    await until(() => e.sink.requests.length === 1, 'a in flight');
+    await e.manager.insert(b);
+    // b waits in the ready queue's FIFO behind the busy dispatcher
+    e.manager.admin.suspend({ domain: 'example.com' }, 'popped late');
+    await until(() => e.records.of('TransientFailure').length === 1, 'b failed at the pop', 10_000);
+    const [tf] = e.records.of('TransientFailure');
+    expect(tf).toMatchObject({
+      message: b,
+      site: 'unspecified->example.com@lua:make.webhook',
+      response: { code: 451, enhanced_code: { class: 4, subject: 4, detail: 4 }, content: 'KumoMTA internal: scheduled queue is suspended: popped late' },
+    });
+    expect(tf!.sessionId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(e.records.of('Delivery').map((r) => r.message)).toEqual([a]);
+    expect(e.sink.requests).toHaveLength(1);
   });
 });
 

@@ -160,6 +160,23 @@ describe('record builder: one record of each main type, byte for byte', () => {
 });
 
 describe('record builder: field rules', () => {
+  it('egress_pool and egress_source each come from their own field', () => {
+    const { record, text } = builder.build(
+      {
+        type: 'Delivery',
+        message: testMessage({ id: '2444a5b328c311ef9a3c525400c0ffee' }),
+        response: parseResponse('250 ok', '.\r\n'),
+        site: 's',
+        egressPool: 'pool-a',
+        egressSource: 'source-b',
+        timestampMs: 1718200407905,
+      },
+      nothing,
+    );
+    expect([record.egress_pool, record.egress_source]).toEqual(["pool-a", "source-b"]);
+    expect(JSON.parse(text)).toMatchObject({ egress_pool: "pool-a", egress_source: "source-b" });
+  });
+
   it('writes several recipients as an array, is_secure only when true, proxy fields only when set', () => {
     const msg = testMessage({ id: '2444a5b328c311ef9a3c525400c0ffee', recipients: ['a@x.example', 'b@x.example'] });
     const { record, text } = builder.build(
@@ -211,7 +228,7 @@ describe('record builder: field rules', () => {
   it('takes reception_protocol only when it is a string; sizes 0 when data is not in memory', () => {
     const msg = testMessage({ meta: { reception_protocol: 42 } });
     Object.defineProperty(msg, 'isDataLoaded', { value: () => false });
-    const { record } = builder.build({ type: 'Delayed', message: msg, queue: 'q', response: { code: 400, enhanced_code: null, content: 'x', command: null } }, nothing);
+    const { record, text } = builder.build({ type: 'Delayed', message: msg, queue: 'q', response: { code: 400, enhanced_code: null, content: 'x', command: null } }, nothing);
     expect(record.reception_protocol).toBeNull();
     expect(record.size).toBe(0);
   });
@@ -228,7 +245,7 @@ describe('record builder: field rules', () => {
 
   it('defaults the timestamp to the clock and num_attempts to the message counter', () => {
     const msg = testMessage({ numAttempts: 4 });
-    const { record } = builder.build({ type: 'TransientFailure', message: msg, queue: 'q', response: { code: 451, enhanced_code: null, content: '', command: null } }, nothing);
+    const { record, text } = builder.build({ type: 'TransientFailure', message: msg, queue: 'q', response: { code: 451, enhanced_code: null, content: '', command: null } }, nothing);
     expect(record.timestamp).toBe(Math.floor(clock.now() / 1000));
     expect(record.event_time).toBe('2024-06-12T13:53:30Z');
     expect(record.num_attempts).toBe(4);

@@ -5,7 +5,7 @@
  */
 import type { Dispatcher } from 'undici';
 import { SystemClock, type Clock } from '../../util/clock.ts';
-import { HttpClientError, HttpTimeoutError, bodyError, redirectError, sendError } from './errors.ts';
+import { HttpClientError, HttpTimeoutError, ResponseTooLargeError, bodyError, redirectError, sendError } from './errors.ts';
 import { agentDispatcherFactory, type DispatcherFactory } from './dispatcher.ts';
 import { MAX_REDIRECTS, isRedirectStatus, nextHop, type Hop } from './redirect.ts';
 import { HeaderMap, HttpResponse } from './response.ts';
@@ -21,6 +21,14 @@ export interface HttpClientOptions {
   /** Total per-request deadline, connect to last body byte; default 60 s. */
   timeoutMs?: number;
   acceptInvalidCerts?: boolean;
+  /**
+   * Follow 301/302/303/307/308 (KumoMTA's behaviour, the default). With
+   * false the redirect response itself is returned, so a caller can see that
+   * its POST body never reached a handler.
+   */
+  followRedirects?: boolean;
+  /** Largest response body read; a longer one fails the read. Default DEFAULT_MAX_RESPONSE_BYTES. */
+  maxResponseBytes?: number;
 }
 
 export interface HttpClientDeps {
@@ -33,12 +41,15 @@ export interface HttpClientDeps {
 
 export const DEFAULT_TIMEOUT_MS = 60_000;
 export const DEFAULT_POOL_IDLE_TIMEOUT_MS = 90_000;
+/** 64 MiB: far above any webhook answer, low enough that a runaway endpoint cannot exhaust memory. */
+export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
 export class HttpClient implements RequestExecutor {
   private readonly dispatcher: Dispatcher;
   private readonly ownsDispatcher: boolean;
   private readonly clock: Clock;
   private readonly timeoutMs: number;
+  private readonly maxResponseBytes: number;
   private closed = false;
   /** Requests created and not yet finished; the pool outlives close() until they are done. */
   private inFlight = 0;
@@ -57,6 +68,7 @@ export class HttpClient implements RequestExecutor {
     this.ownsDispatcher = lease.owned;
     this.clock = deps.clock ?? new SystemClock();
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     if (options.connectionVerbose && deps.log) this.traceConnections(deps.log);
   }
 
@@ -132,7 +144,8 @@ export class HttpClient implements RequestExecutor {
         } catch (err) {
           throw sendError(hop.url, why(err));
         }
-        const location = isRedirectStatus(res.statusCode) ? firstHeader(res.headers['location']) : undefined;
+        const follow = this.options.followRedirects !== false && isRedirectStatus(res.statusCode);
+        const location = follow ? firstHeader(res.headers['location']) : undefined;
         if (location !== undefined) {
           await res.body.dump().catch(() => undefined);
           if (redirects >= MAX_REDIRECTS) throw redirectError(hop.url, `too many redirects (more than ${MAX_REDIRECTS})`);
@@ -140,7 +153,7 @@ export class HttpClient implements RequestExecutor {
           continue;
         }
         const url = hop.url;
-        const body = readBody(res.body).then(
+        const body = readBody(res.body, res.headers['content-length'], this.maxResponseBytes).then(
           (bytes) => {
             timer.cancel();
             return bytes;
@@ -200,8 +213,28 @@ function firstHeader(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-async function readBody(body: Dispatcher.ResponseData['body']): Promise<Buffer> {
+/**
+ * The whole body, or a ResponseTooLargeError as soon as it is known to pass
+ * `limit` (from Content-Length, or while streaming), so an oversized answer
+ * is never held in memory and the rest is never downloaded.
+ */
+async function readBody(body: Dispatcher.ResponseData['body'], contentLength: string | string[] | undefined, limit: number): Promise<Buffer> {
+  // Destroying the stream aborts the request; nobody else listens for that error.
+  const discard = () => body.on('error', () => undefined).destroy();
+  const declared = Number(firstHeader(contentLength));
+  if (Number.isFinite(declared) && declared > limit) {
+    discard();
+    throw new ResponseTooLargeError(limit, declared);
+  }
   const chunks: Buffer[] = [];
-  for await (const chunk of body) chunks.push(chunk as Buffer);
+  let total = 0;
+  for await (const chunk of body) {
+    total += (chunk as Buffer).length;
+    if (total > limit) {
+      discard();
+      throw new ResponseTooLargeError(limit);
+    }
+    chunks.push(chunk as Buffer);
+  }
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }

@@ -17,6 +17,18 @@ export class HttpTimeoutError extends Error {
   }
 }
 
+/** The response body passed the client's max_response_size. */
+export class ResponseTooLargeError extends Error {
+  override name = 'ResponseTooLargeError';
+  constructor(readonly limit: number, declared?: number) {
+    super(
+      declared === undefined
+        ? `response body is larger than max_response_size (${limit} bytes); the rest was not read`
+        : `response body of ${declared} bytes (Content-Length) is larger than max_response_size (${limit} bytes); it was not read`,
+    );
+  }
+}
+
 /** `60s`, `0.25s`, `1.5s`: seconds, because that is how timeouts are configured. */
 export function formatSeconds(ms: number): string {
   const secs = Math.round(ms) / 1000;
@@ -37,7 +49,7 @@ const TLS_CODE = /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|HOSTNAME/;
 
 /** A short, human description of why a request failed, naming the peer. */
 export function describeCause(err: unknown, url: URL): string {
-  if (err instanceof HttpTimeoutError) return err.message;
+  if (err instanceof HttpTimeoutError || err instanceof ResponseTooLargeError) return err.message;
   const e = unwrap(err);
   const peer = `${url.hostname}:${url.port || (url.protocol === 'https:' ? '443' : '80')}`;
   switch (e.code) {

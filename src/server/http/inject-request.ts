@@ -91,12 +91,34 @@ function optObject(v: JsonValue | undefined, field: string): JsonObject {
   return v;
 }
 
+/** Longest address SMTP can carry (RFC 5321: 64 + 1 + 255). */
+const MAX_ADDRESS_LENGTH = 320;
+
+/** The envelope parser is lenient; control characters and absurd lengths are refused before it. */
+function parseStrictAddress(text: string): EnvelopeAddress {
+  if (/[\x00-\x1f\x7f]/.test(text)) throw new Error('the address contains a control character');
+  if (text.length > MAX_ADDRESS_LENGTH) throw new Error(`the address is longer than ${MAX_ADDRESS_LENGTH} characters`);
+  return parseEnvelopeAddress(text);
+}
+
 function address(text: string, field: string): EnvelopeAddress {
   try {
-    return parseEnvelopeAddress(text);
+    return parseStrictAddress(text);
   } catch (e) {
     return bad(field, (e as Error).message);
   }
+}
+
+/** RFC 5322 field name: printable ASCII but ':'. */
+const HEADER_NAME = /^[\x21-\x39\x3b-\x7e]+$/;
+
+/** A builder header: the name must be a field name and the value one line (nodemailer would fold a break away silently). */
+function header(name: string, value: JsonValue): [string, string] {
+  const field = `content.headers.${name}`;
+  if (!HEADER_NAME.test(name)) bad(field, 'a header name is printable ASCII without spaces or ":"');
+  const text = str(value, field);
+  if (/[\r\n\0]/.test(text)) bad(field, 'a header value cannot contain CR, LF or NUL');
+  return [name, text];
 }
 
 function recipient(v: JsonValue, i: number): InjectRecipient {
@@ -107,7 +129,7 @@ function recipient(v: JsonValue, i: number): InjectRecipient {
   let parsed: EnvelopeAddress = { user: '', domain: '', email };
   let invalid: string | null = null;
   try {
-    parsed = parseEnvelopeAddress(email);
+    parsed = parseStrictAddress(email);
     if (parsed.email === '') invalid = 'a recipient cannot be the null address';
   } catch (e) {
     invalid = (e as Error).message;
@@ -147,7 +169,7 @@ function builder(v: JsonValue): ContentBuilder {
   const attachments = o.attachments ?? [];
   if (!Array.isArray(attachments)) bad('content.attachments', 'expected a list');
   const headers = optObject(o.headers, 'content.headers');
-  const headerList: [string, string][] = Object.entries(headers).map(([k, val]) => [k, str(val, `content.headers.${k}`)]);
+  const headerList = Object.entries(headers).map(([k, val]) => header(k, val));
   return {
     textBody: optStr(o.text_body, 'content.text_body'),
     htmlBody: optStr(o.html_body, 'content.html_body'),
@@ -182,10 +204,27 @@ export function templateValue(v: JsonValue): unknown {
   return v;
 }
 
-export function parseInjectRequest(body: string): InjectRequest {
+/**
+ * The body as text, or a 400 naming the byte offset of the first invalid
+ * UTF-8 sequence: replacing it with U+FFFD would accept a message that is
+ * not what the client sent.
+ */
+export function decodeInjectBody(bytes: Uint8Array): string {
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  for (let i = text.indexOf('\uFFFD'); i >= 0; i = text.indexOf('\uFFFD', i + 1)) {
+    const offset = Buffer.byteLength(text.slice(0, i), 'utf8');
+    // A U+FFFD the client really sent is EF BF BD in the input.
+    if (!(bytes[offset] === 0xef && bytes[offset + 1] === 0xbf && bytes[offset + 2] === 0xbd)) {
+      throw new HttpError(400, `request body is not valid UTF-8: invalid byte 0x${bytes[offset]!.toString(16).padStart(2, '0')} at offset ${offset}`);
+    }
+  }
+  return text;
+}
+
+export function parseInjectRequest(body: string | Uint8Array): InjectRequest {
   let parsed: JsonValue;
   try {
-    parsed = fromJsonText(body);
+    parsed = fromJsonText(typeof body === 'string' ? body : decodeInjectBody(body));
   } catch (e) {
     throw new HttpError(400, `request body is not valid JSON: ${(e as Error).message}`);
   }

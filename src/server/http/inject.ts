@@ -59,7 +59,7 @@ function httpAuthOf(auth: AuthInfo): string {
 export class InjectHandler {
   constructor(private readonly deps: InjectDeps) {}
 
-  async handle(body: string, peer: InjectPeer): Promise<InjectResponse> {
+  async handle(body: string | Uint8Array, peer: InjectPeer): Promise<InjectResponse> {
     const reason = this.deps.health?.unavailableReason();
     if (reason) throw new HttpError(503, reason);
     const request = parseInjectRequest(body);

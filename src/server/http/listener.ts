@@ -181,7 +181,7 @@ export class HttpListener implements RunningListener {
         }
         if (!this.inject) throw new HttpError(503, 'message intake is not available');
         const local = req.socket.localAddress ?? '';
-        const result = await this.inject.handle(await body(), {
+        const result = await this.inject.handle(await readBody(req, this.config.requestBodyLimit), {
           peerIp,
           localIp: plainIp(local),
           hostname: this.config.hostname,

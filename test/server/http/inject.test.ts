@@ -253,3 +253,49 @@ describe('POST /api/inject/v1: dialects and unsupported modes', () => {
     expect(body.errors[0]).toMatch(/^b@y\.example: content: /);
   });
 });
+
+describe('POST /api/inject/v1: bytes and header injection (issue 14 finding 3)', () => {
+  const post = (body: Uint8Array) =>
+    fetch(fx!.url + INJECT, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+
+  it('invalid UTF-8 is a 400 naming the byte offset; nothing is queued', async () => {
+    fx = await startHttp({ policy: POLICY });
+    const prefix = Buffer.from('{"envelope_sender":"a@x.example","recipients":[{"email":"b@y.example"}],"content":"Subject: caf');
+    const res = await post(Buffer.concat([prefix, Buffer.from([0xe9]), Buffer.from('\\n\\nhi"}')]));
+    expect(res.status).toBe(400);
+    expect(await res.text()).toContain(`request body is not valid UTF-8: invalid byte 0xe9 at offset ${prefix.length}`);
+    expect(fx.intake.inserted).toHaveLength(0);
+  });
+
+  it('a U+FFFD the client really sent is accepted as is', async () => {
+    fx = await startHttp({ policy: POLICY });
+    const res = await post(Buffer.from('{"envelope_sender":"a@x.example","recipients":[{"email":"b@y.example"}],"content":"Subject: \uFFFD\\n\\nhi"}', 'utf8'));
+    expect(res.status).toBe(200);
+    expect(Buffer.from(fx.intake.inserted[0]!.getData()).toString('utf8')).toContain('Subject: \uFFFD\r\n');
+  });
+
+  it('a substitution in a raw content template is not escaped (documented); the builder form keeps it in its header', async () => {
+    fx = await startHttp({ policy: POLICY });
+    const evil = { subject: 'hi\r\nBcc: victim@z.example' };
+    await postJson(fx.url + INJECT, {
+      envelope_sender: 'a@x.example',
+      recipients: [{ email: 'b@y.example', substitutions: evil }],
+      content: 'Subject: {{ subject }}\n\nbody\n',
+    });
+    await postJson(fx.url + INJECT, {
+      envelope_sender: 'a@x.example',
+      recipients: [{ email: 'b@y.example', substitutions: evil }],
+      content: { subject: '{{ subject }}', text_body: 'body' },
+    });
+    await postJson(fx.url + INJECT, {
+      envelope_sender: 'a@x.example',
+      recipients: [{ email: 'b@y.example', substitutions: evil }],
+      content: "Subject: {{ subject | replace('\\r', '') | replace('\\n', '') }}\n\nbody\n",
+    });
+    const [raw, built, stripped] = fx.intake.inserted.map((m) => Buffer.from(m.getData()).toString('utf8'));
+    expect(raw).toMatch(/\r\nBcc: victim@z\.example\r\n/);
+    expect(built).not.toMatch(/^Bcc:/m);
+    // the README's safe alternative for raw templates
+    expect(stripped).toContain('Subject: hiBcc: victim@z.example\r\n');
+  });
+});
