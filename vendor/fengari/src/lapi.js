@@ -264,9 +264,11 @@ const lua_pushnumber = function(L, n) {
     api_incr_top(L);
 };
 
+/* kumo-lua: any integral double within ±(2^53 - 1); beyond that is an error, never a wrapped value */
 const lua_pushinteger = function(L, n) {
-    fengari_argcheckinteger(n);
-    L.stack[L.top] = new TValue(LUA_TNUMINT, n);
+    if (typeof n !== "number" || !Number.isSafeInteger(n))
+        throw new RangeError(`lua_pushinteger: ${n} is not an integer within \u00b1(2^53 - 1)`);
+    L.stack[L.top] = new TValue(LUA_TNUMINT, n + 0);
     api_incr_top(L);
 };
 

@@ -274,9 +274,17 @@ const b_str2int = function(s, base) {
     }
     let r = /^[\t\v\f \n\r]*([+-]?)0*([0-9A-Za-z]+)[\t\v\f \n\r]*$/.exec(s);
     if (!r) return null;
-    let v = parseInt(r[1]+r[2], base);
-    if (isNaN(v)) return null;
-    return v|0;
+    /* kumo-lua: every digit must be valid in 'base'; the value wraps modulo
+       2^64 as in Lua 5.4 and must then fit in ±(2^53 - 1) */
+    let acc = 0n, b = BigInt(base);
+    for (const ch of r[2].toLowerCase()) {
+        let d = parseInt(ch, 36);
+        if (d >= base) return null;
+        acc = BigInt.asUintN(64, acc * b + BigInt(d));
+    }
+    let v = Number(BigInt.asIntN(64, r[1] === "-" ? -acc : acc));
+    if (!Number.isSafeInteger(v)) return null;
+    return v + 0;
 };
 
 const luaB_tonumber = function(L) {

@@ -10,6 +10,7 @@ const {
     LUA_OPDIV,
     LUA_OPIDIV,
     LUA_OPMOD,
+    LUA_OPPOW,
     LUA_OPSHL,
     LUA_OPSHR,
     LUA_OPUNM,
@@ -979,6 +980,23 @@ const validop = function(op, v1, v2) {
     }
 };
 
+/* kumo-lua: leave integer overflow (an error) to run time */
+const validintop = function(op, v1, v2) {
+    if (op === LUA_OPDIV || op === LUA_OPPOW) return true;  /* float results */
+    let i1 = lvm.tointeger(v1), i2 = lvm.tointeger(v2);
+    if (i1 === false || i2 === false) return true;
+    if (!(v1.ttisinteger() && v2.ttisinteger()) && op !== LUA_OPBAND && op !== LUA_OPBOR &&
+        op !== LUA_OPBXOR && op !== LUA_OPSHL && op !== LUA_OPSHR && op !== LUA_OPBNOT)
+        return true;  /* float arithmetic */
+    switch (op) {
+        case LUA_OPMOD: case LUA_OPIDIV: return true;  /* cannot overflow */
+        default: {
+            let r = lobject.intarith_raw(null, op, i1, i2);
+            return r === r;
+        }
+    }
+};
+
 /*
 ** Try to "constant-fold" an operation; return 1 iff successful.
 ** (In this case, 'e1' has the final result.)
@@ -986,7 +1004,7 @@ const validop = function(op, v1, v2) {
 const constfolding = function(op, e1, e2) {
     let ek = lparser.expkind;
     let v1, v2;
-    if (!(v1 = tonumeral(e1, true)) || !(v2 = tonumeral(e2, true)) || !validop(op, v1, v2))
+    if (!(v1 = tonumeral(e1, true)) || !(v2 = tonumeral(e2, true)) || !validop(op, v1, v2) || !validintop(op, v1, v2))
         return 0;  /* non-numeric operands or not safe to fold */
     let res = new TValue(); /* FIXME */
     lobject.luaO_arith(null, op, v1, v2, res);  /* does operation */

@@ -48,6 +48,18 @@ const l_srand = function(x) {
         rand_state = 1;
 };
 
+/* a random integer in [low, up]; both ends are in range */
+const random_between = function(low, up, r) {
+    if (up - low < 0x100000000)
+        return low + Math.floor(r * (up - low + 1));
+    /* wide interval: 64 random bits, reduced exactly with BigInt */
+    let hi = Math.floor(Math.random() * 0x100000000);
+    let lo = Math.floor(r * 0x100000000);
+    let x = (BigInt(hi) << 32n) | BigInt(lo);
+    return Number(BigInt(low) + x % (BigInt(up) - BigInt(low) + 1n));
+};
+
+/* kumo-lua: Lua 5.4 argument rules (random(0) is a full-range random integer) */
 const math_random = function(L) {
     let low, up;
     /* use Math.random until randomseed is called */
@@ -59,6 +71,10 @@ const math_random = function(L) {
         case 1: {
             low = 1;
             up = luaL_checkinteger(L, 1);
+            if (up === 0) {  /* single 0 as argument? */
+                lua_pushinteger(L, random_between(LUA_MININTEGER, LUA_MAXINTEGER, r));
+                return 1;
+            }
             break;
         }
         case 2: {
@@ -71,11 +87,7 @@ const math_random = function(L) {
 
     /* random integer in the interval [low, up] */
     luaL_argcheck(L, low <= up, 1, "interval is empty");
-    luaL_argcheck(L, low >= 0 || up <= LUA_MAXINTEGER + low, 1,
-        "interval too large");
-
-    r *= (up - low) + 1;
-    lua_pushinteger(L, Math.floor(r) + low);
+    lua_pushinteger(L, random_between(low, up, r));
     return 1;
 };
 
@@ -88,7 +100,7 @@ const math_randomseed = function(L) {
 const math_abs = function(L) {
     if (lua_isinteger(L, 1)) {
         let n = lua_tointeger(L, 1);
-        if (n < 0) n = (-n)|0;
+        if (n < 0) n = 0 - n;  /* symmetric range: never overflows */
         lua_pushinteger(L, n);
     }
     else
@@ -254,7 +266,7 @@ const math_fmod = function(L) {
         if (d === 0) {
             luaL_argerror(L, 2, "zero");
         } else
-            lua_pushinteger(L, (lua_tointeger(L, 1) % d)|0);
+            lua_pushinteger(L, (lua_tointeger(L, 1) % d) + 0);  /* exact; + 0: no -0 */
     } else {
         let a = luaL_checknumber(L, 1);
         let b = luaL_checknumber(L, 2);
@@ -270,7 +282,7 @@ const math_modf = function(L) {
     } else {
         let n = luaL_checknumber(L, 1);
         let ip = n < 0 ? Math.ceil(n) : Math.floor(n);
-        pushnumint(L, ip);
+        lua_pushnumber(L, ip);  /* Lua 5.4: the integral part is a float */
         lua_pushnumber(L, n === ip ? 0 : n - ip);
     }
     return 2;

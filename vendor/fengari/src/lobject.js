@@ -56,11 +56,14 @@ const {
 const ltable  = require('./ltable.js');
 const {
     LUA_COMPAT_FLOATSTRING,
+    LUA_MAXINTEGER,
+    LUA_MININTEGER,
     ldexp,
     lua_integer2str,
     lua_number2str
 } = require('./luaconf.js');
 const lvm     = require('./lvm.js');
+const lint    = require('./lint.js');
 const {
     MAX_INT,
     luai_nummod,
@@ -531,12 +534,16 @@ const l_str2d = function(s) {
     return end;
 };
 
-const MAXBY10  = Math.floor(MAX_INT / 10);
-const MAXLASTD = MAX_INT % 10;
-
+/*
+** kumo-lua: integers up to ±(2^53 - 1). A decimal numeral beyond that is
+** read as a float (as Lua does past its own limit); a hexadecimal one wraps
+** modulo 2^64 like Lua 5.4's, and becomes a float if the result is still
+** out of range.
+*/
 const l_str2int = function(s) {
     let i = 0;
     let a = 0;
+    let big = null;  /* BigInt accumulator for long hex numerals */
     let empty = true;
     let neg;
 
@@ -546,15 +553,23 @@ const l_str2int = function(s) {
     if (s[i] === 48 /* ('0').charCodeAt(0) */ && (s[i+1] === 120 /* ('x').charCodeAt(0) */ || s[i+1] === 88 /* ('X').charCodeAt(0) */)) {  /* hex? */
         i += 2;  /* skip '0x' */
         for (; i < s.length && lisxdigit(s[i]); i++) {
-            a = (a * 16 + luaO_hexavalue(s[i]))|0;
+            if (big === null && a < 0x10000000000) a = a * 16 + luaO_hexavalue(s[i]);
+            else {
+                if (big === null) big = BigInt(a);
+                big = BigInt.asUintN(64, big * 16n + BigInt(luaO_hexavalue(s[i])));
+            }
             empty = false;
+        }
+        if (big !== null) {
+            a = Number(BigInt.asIntN(64, big));
+            if (a > LUA_MAXINTEGER || a < LUA_MININTEGER) return null;
         }
     } else {  /* decimal */
         for (; i < s.length && lisdigit(s[i]); i++) {
             let d = s[i] - 48 /* ('0').charCodeAt(0) */;
-            if (a >= MAXBY10 && (a > MAXBY10 || d > MAXLASTD + neg))  /* overflow? */
+            a = a * 10 + d;
+            if (a > LUA_MAXINTEGER)  /* overflow? (a rounded value is still > max) */
                 return null;  /* do not accept it (as integer) */
-            a = (a * 10 + d)|0;
             empty = false;
         }
     }
@@ -562,7 +577,7 @@ const l_str2int = function(s) {
     if (empty || (i !== s.length && s[i] !== 0)) return null;  /* something wrong in the numeral */
     else {
         return {
-            n: (neg ? -a : a)|0,
+            n: neg ? 0 - a : a,
             i: i
         };
     }
@@ -733,24 +748,28 @@ const luaO_int2fb = function(x) {
     return ((e+1) << 3) | (x - 8);
 };
 
-const intarith = function(L, op, v1, v2) {
+/* kumo-lua: exact 53-bit integer operations; NaN means "out of range" */
+const intarith_raw = function(L, op, v1, v2) {
     switch (op) {
-        case LUA_OPADD:  return (v1 + v2)|0;
-        case LUA_OPSUB:  return (v1 - v2)|0;
-        case LUA_OPMUL:  return lvm.luaV_imul(v1, v2);
+        case LUA_OPADD:  return lint.luaI_add(v1, v2);
+        case LUA_OPSUB:  return lint.luaI_sub(v1, v2);
+        case LUA_OPMUL:  return lint.luaI_mul(v1, v2);
         case LUA_OPMOD:  return lvm.luaV_mod(L, v1, v2);
         case LUA_OPIDIV: return lvm.luaV_div(L, v1, v2);
-        case LUA_OPBAND: return (v1 & v2);
-        case LUA_OPBOR:  return (v1 | v2);
-        case LUA_OPBXOR: return (v1 ^ v2);
-        case LUA_OPSHL:  return lvm.luaV_shiftl(v1, v2);
-        case LUA_OPSHR:  return lvm.luaV_shiftl(v1, -v2);
-        case LUA_OPUNM:  return (0 - v1)|0;
-        case LUA_OPBNOT: return (~0 ^ v1);
+        case LUA_OPBAND: return lint.luaI_band(v1, v2);
+        case LUA_OPBOR:  return lint.luaI_bor(v1, v2);
+        case LUA_OPBXOR: return lint.luaI_bxor(v1, v2);
+        case LUA_OPSHL:  return lint.luaI_shiftl(v1, v2);
+        case LUA_OPSHR:  return lint.luaI_shiftl(v1, -v2);
+        case LUA_OPUNM:  return 0 - v1;
+        case LUA_OPBNOT: return lint.luaI_bnot(v1);
         default: lua_assert(0);
     }
 };
 
+const intarith = function(L, op, v1, v2) {
+    return lvm.luaV_intop(L, op, intarith_raw(L, op, v1, v2));
+};
 
 const numarith = function(L, op, v1, v2) {
     switch (op) {
@@ -774,7 +793,7 @@ const luaO_arith = function(L, op, p1, p2, p3) {
         case LUA_OPSHL: case LUA_OPSHR:
         case LUA_OPBNOT: {  /* operate only on integers */
             let i1, i2;
-            if ((i1 = lvm.tointeger(p1)) !== false && (i2 = lvm.tointeger(p2)) !== false) {
+            if ((i1 = lvm.tointns(p1)) !== false && (i2 = lvm.tointns(p2)) !== false) {
                 res.setivalue(intarith(L, op, i1, i2));
                 return;
             }
@@ -782,7 +801,7 @@ const luaO_arith = function(L, op, p1, p2, p3) {
         }
         case LUA_OPDIV: case LUA_OPPOW: {  /* operate only on floats */
             let n1, n2;
-            if ((n1 = lvm.tonumber(p1)) !== false && (n2 = lvm.tonumber(p2)) !== false) {
+            if ((n1 = lvm.tonumns(p1)) !== false && (n2 = lvm.tonumns(p2)) !== false) {
                 res.setfltvalue(numarith(L, op, n1, n2));
                 return;
             }
@@ -794,7 +813,7 @@ const luaO_arith = function(L, op, p1, p2, p3) {
                 res.setivalue(intarith(L, op, p1.value, p2.value));
                 return;
             }
-            else if ((n1 = lvm.tonumber(p1)) !== false && (n2 = lvm.tonumber(p2)) !== false) {
+            else if ((n1 = lvm.tonumns(p1)) !== false && (n2 = lvm.tonumns(p2)) !== false) {
                 res.setfltvalue(numarith(L, op, n1, n2));
                 return;
             }
@@ -815,6 +834,7 @@ module.exports.LocVar            = LocVar;
 module.exports.TValue            = TValue;
 module.exports.Udata             = Udata;
 module.exports.UTF8BUFFSZ        = UTF8BUFFSZ;
+module.exports.intarith_raw = intarith_raw;
 module.exports.luaO_arith        = luaO_arith;
 module.exports.luaO_chunkid      = luaO_chunkid;
 module.exports.luaO_hexavalue    = luaO_hexavalue;

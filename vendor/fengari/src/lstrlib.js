@@ -1,10 +1,12 @@
 "use strict";
 
-const { sprintf } = require('sprintf-js');
+const lformat = require('./lformat.js');
+
 
 const {
     LUA_INTEGER_FMT,
     LUA_INTEGER_FRMLEN,
+    LUA_MAXINTEGER,
     LUA_MININTEGER,
     LUA_NUMBER_FMT,
     LUA_NUMBER_FRMLEN,
@@ -169,7 +171,7 @@ const num2straux = function(x) {
         return to_luastring('nan');
     else if (x === 0) {  /* can be -0... */
         /* create "0" or "-0" followed by exponent */
-        let zero = sprintf(LUA_NUMBER_FMT + "x0p+0", x);
+        let zero = "0x0p+0";
         if (Object.is(x, -0))
             zero = "-" + zero;
         return to_luastring(zero);
@@ -185,7 +187,7 @@ const num2straux = function(x) {
         buff += "0x";  /* add "0x" */
         buff += (m * (1<<L_NBFD)).toString(16);
         e -= L_NBFD;  /* this digit goes before the radix point */
-        buff += sprintf("p%+d", e);  /* add exponent */
+        buff += (e < 0 ? "p" : "p+") + e;  /* add exponent */
         return to_luastring(buff);
     }
 };
@@ -275,14 +277,15 @@ const addliteral = function(L, b, arg) {
             let buff;
             if (!lua_isinteger(L, arg)) {  /* float? */
                 let n = lua_tonumber(L, arg);  /* write as hexa ('%a') */
-                buff = lua_number2strx(L, to_luastring(`%${LUA_INTEGER_FRMLEN}a`), n);
+                if (n === Infinity) buff = to_luastring("1e9999");  /* Lua 5.4's literal forms */
+                else if (n === -Infinity) buff = to_luastring("-1e9999");
+                else if (n !== n) buff = to_luastring("(0/0)");
+                else buff = lua_number2strx(L, to_luastring(`%${LUA_INTEGER_FRMLEN}a`), n);
                 checkdp(buff);  /* ensure it uses a dot */
             } else {  /* integers */
                 let n = lua_tointeger(L, arg);
-                let format = (n === LUA_MININTEGER)  /* corner case? */
-                    ? "0x%" + LUA_INTEGER_FRMLEN + "x"  /* use hexa */
-                    : LUA_INTEGER_FMT;  /* else use default format */
-                buff = to_luastring(sprintf(format, n));
+                /* kumo-lua: the range is symmetric, so every integer reads back in decimal */
+                buff = to_luastring(String(n));
             }
             luaL_addstring(b, buff);
             break;
@@ -357,8 +360,7 @@ const str_format = function(L) {
                 case 'd': case 'i':
                 case 'o': case 'u': case 'x': case 'X': {
                     let n = luaL_checkinteger(L, arg);
-                    addlenmod(form, to_luastring(LUA_INTEGER_FRMLEN, true));
-                    luaL_addstring(b, to_luastring(sprintf(String.fromCharCode(...form), n)));
+                    luaL_addstring(b, to_luastring(lformat.format_integer(lformat.parse_spec(form), n)));
                     break;
                 }
                 case 'a': case 'A': {
@@ -369,8 +371,7 @@ const str_format = function(L) {
                 case 'e': case 'E': case 'f':
                 case 'g': case 'G': {
                     let n = luaL_checknumber(L, arg);
-                    addlenmod(form, to_luastring(LUA_INTEGER_FRMLEN, true));
-                    luaL_addstring(b, to_luastring(sprintf(String.fromCharCode(...form), n)));
+                    luaL_addstring(b, to_luastring(lformat.format_float(lformat.parse_spec(form), n)));
                     break;
                 }
                 case 'q': {
@@ -387,8 +388,7 @@ const str_format = function(L) {
                             /* no precision and string is too long to be formatted */
                             luaL_addvalue(b);  /* keep entire string */
                         } else {  /* format the string into 'buff' */
-                            // TODO: will fail if s is not valid UTF-8
-                            luaL_addstring(b, to_luastring(sprintf(String.fromCharCode(...form), to_jsstring(s))));
+                            luaL_addstring(b, lformat.format_bytes(lformat.parse_spec(form), s));
                             lua_pop(L, 1);  /* remove result from 'luaL_tolstring' */
                         }
                     }
@@ -410,7 +410,7 @@ const LUAL_PACKPADBYTE = 0x00;
 /* maximum size for the binary representation of an integer */
 const MAXINTSIZE = 16;
 
-const SZINT = 4; // Size of lua_Integer
+const SZINT = 8; // Size of lua_Integer (kumo-lua: 8 as in Lua 5.4; values stay within ±(2^53 - 1))
 
 /* number of bits in a character */
 const NB = 8;
@@ -482,11 +482,11 @@ const getoption = function(h, fmt) {
         case 66  /*'B'*/: r.size = 1; r.opt = Kuint;  return r;
         case 104 /*'h'*/: r.size = 2; r.opt = Kint;   return r; // sizeof(short): 2
         case 72  /*'H'*/: r.size = 2; r.opt = Kuint;  return r;
-        case 108 /*'l'*/: r.size = 4; r.opt = Kint;   return r; // sizeof(long): 4
-        case 76  /*'L'*/: r.size = 4; r.opt = Kuint;  return r;
-        case 106 /*'j'*/: r.size = 4; r.opt = Kint;   return r; // sizeof(lua_Integer): 4
-        case 74  /*'J'*/: r.size = 4; r.opt = Kuint;  return r;
-        case 84  /*'T'*/: r.size = 4; r.opt = Kuint;  return r; // sizeof(size_t): 4
+        case 108 /*'l'*/: r.size = 8; r.opt = Kint;   return r; // sizeof(long): 8 (LP64, as KumoMTA's Lua)
+        case 76  /*'L'*/: r.size = 8; r.opt = Kuint;  return r;
+        case 106 /*'j'*/: r.size = 8; r.opt = Kint;   return r; // sizeof(lua_Integer): 8
+        case 74  /*'J'*/: r.size = 8; r.opt = Kuint;  return r;
+        case 84  /*'T'*/: r.size = 8; r.opt = Kuint;  return r; // sizeof(size_t): 8
         case 102 /*'f'*/: r.size = 4; r.opt = Kfloat; return r; // sizeof(float): 4
         case 100 /*'d'*/: r.size = 8; r.opt = Kfloat; return r; // sizeof(double): 8
         case 110 /*'n'*/: r.size = 8; r.opt = Kfloat; return r; // sizeof(lua_Number): 8
@@ -565,14 +565,15 @@ const getdetails = function(h, totalsize, fmt) {
 */
 const packint = function(b, n, islittle, size, neg) {
     let buff = luaL_prepbuffsize(b, size);
-    buff[islittle ? 0 : size - 1] = n & MC;  /* first byte */
-    for (let i = 1; i < size; i++) {
-        n >>= NB;
-        buff[islittle ? i : size - 1 - i] = n & MC;
-    }
-    if (neg && size > SZINT) {  /* negative number need sign extension? */
-        for (let i = SZINT; i < size; i++)  /* correct extra bytes */
-            buff[islittle ? i : size - 1 - i] = MC;
+    /* kumo-lua: two 32-bit halves of the 64-bit two's complement ('>>> 0' is exact mod 2^32) */
+    let lo = n >>> 0;
+    let hi = Math.floor(n / 4294967296) >>> 0;
+    for (let i = 0; i < size; i++) {
+        let byte;
+        if (i < 4) byte = (lo >>> (8 * i)) & MC;
+        else if (i < 8) byte = (hi >>> (8 * (i - 4))) & MC;
+        else byte = neg ? MC : 0;  /* sign extension past 8 bytes */
+        buff[islittle ? i : size - 1 - i] = byte;
     }
     luaL_addsize(b, size);  /* add result to buffer */
 };
@@ -601,7 +602,7 @@ const str_pack = function(L) {
             case Kint: {  /* signed integers */
                 let n = luaL_checkinteger(L, arg);
                 if (size < SZINT) {  /* need overflow check? */
-                    let lim = 1 << (size * 8) - 1;
+                    let lim = Math.pow(2, size * NB - 1);
                     luaL_argcheck(L, -lim <= n && n < lim, arg, "integer overflow");
                 }
                 packint(b, n, h.islittle, size, n < 0);
@@ -610,8 +611,8 @@ const str_pack = function(L) {
             case Kuint: {  /* unsigned integers */
                 let n = luaL_checkinteger(L, arg);
                 if (size < SZINT)
-                    luaL_argcheck(L, (n>>>0) < (1 << (size * NB)), arg, "unsigned overflow");
-                packint(b, n>>>0, h.islittle, size, false);
+                    luaL_argcheck(L, n >= 0 && n < Math.pow(2, size * NB), arg, "unsigned overflow");
+                packint(b, n, h.islittle, size, n < 0);
                 break;
             }
             case Kfloat: {  /* floating-point options */
@@ -636,7 +637,7 @@ const str_pack = function(L) {
                 let s = luaL_checkstring(L, arg);
                 let len = s.length;
                 luaL_argcheck(L,
-                    size >= 4 /* sizeof(size_t) */ || len < (1 << (size * NB)),
+                    size >= 4 /* sizeof(size_t) */ || len < Math.pow(2, size * NB),
                     arg, "string length does not fit in given size");
                 packint(b, len, h.islittle, size, 0);  /* pack length */
                 luaL_addlstring(b, s, len);
@@ -783,25 +784,29 @@ const str_packsize = function(L) {
 ** overflow.
 */
 const unpackint = function(L, str, islittle, size, issigned) {
-    let res = 0;
+    /* kumo-lua: read up to 8 bytes as two unsigned halves, then range-check */
     let limit = size <= SZINT ? size : SZINT;
+    let lo = 0, hi = 0;
     for (let i = limit - 1; i >= 0; i--) {
-        res <<= NB;
-        res |= str[islittle ? i : size - 1 - i];
+        let byte = str[islittle ? i : size - 1 - i];
+        if (i >= 4) hi = hi * 256 + byte;
+        else lo = lo * 256 + byte;
     }
-    if (size < SZINT) {  /* real size smaller than lua_Integer? */
-        if (issigned) {  /* needs sign extension? */
-            let mask = 1 << (size * NB - 1);
-            res = ((res ^ mask) - mask);  /* do sign extension */
-        }
-    } else if (size > SZINT) {  /* must check unread bytes */
-        let mask = !issigned || res >= 0 ? 0 : MC;
+    let neg = issigned && (str[islittle ? limit - 1 : size - limit] & 0x80) !== 0;
+    let res;
+    if (!neg) res = hi * 4294967296 + lo;
+    else if (limit <= 4) res = lo - Math.pow(2, limit * NB);
+    else res = (hi - Math.pow(2, (limit - 4) * NB)) * 4294967296 + lo;
+    if (size > SZINT) {  /* must check unread bytes */
+        let mask = neg ? MC : 0;
         for (let i = limit; i < size; i++) {
             if (str[islittle ? i : size - 1 - i] !== mask)
                 luaL_error(L, to_luastring("%d-byte integer does not fit into Lua Integer"), size);
         }
     }
-    return res;
+    if (res > LUA_MAXINTEGER || res < LUA_MININTEGER)
+        luaL_error(L, to_luastring("%d-byte integer does not fit into a Lua integer (beyond \u00b12^53)"), size);
+    return res === 0 ? 0 : res;
 };
 
 const unpacknum = function(L, b, islittle, size) {

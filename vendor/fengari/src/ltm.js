@@ -2,6 +2,7 @@
 
 const {
     constant_types: {
+        LUA_TNUMBER,
         LUA_TTABLE,
         LUA_TUSERDATA
     },
@@ -144,19 +145,42 @@ const luaT_callbinTM = function(L, p1, p2, res, event) {
     return true;
 };
 
+/*
+** kumo-lua: Lua 5.4 string arithmetic. A string operand converts with the
+** lexer's rules, so '10' + 5 is the integer 15 and '3.0' + 1 the float 4.0
+** (what 5.4's string metamethods do). Bitwise operators take no strings.
+*/
+const strarith = function(L, p1, p2, res, event) {
+    if (event < TMS.TM_ADD || event > TMS.TM_UNM || (event >= TMS.TM_BAND && event <= TMS.TM_SHR)) return false;
+    if (!p1.ttisstring() && !p2.ttisstring()) return false;
+    let n1 = strtonum(p1), n2 = strtonum(p2);
+    if (n1 === null || n2 === null) return false;
+    lobject.luaO_arith(L, event - TMS.TM_ADD, n1, n2, res);
+    return true;
+};
+
+const strtonum = function(o) {
+    if (o.ttnov() === LUA_TNUMBER) return o;
+    if (!o.ttisstring()) return null;
+    let v = new lobject.TValue();
+    return lobject.luaO_str2num(o.svalue(), v) === (o.vslen() + 1) ? v : null;
+};
+
 const luaT_trybinTM = function(L, p1, p2, res, event) {
+    if (strarith(L, p1, p2, res, event)) return;
     if (!luaT_callbinTM(L, p1, p2, res, event)) {
         switch (event) {
             case TMS.TM_CONCAT:
                 return ldebug.luaG_concaterror(L, p1, p2);
             case TMS.TM_BAND: case TMS.TM_BOR: case TMS.TM_BXOR:
             case TMS.TM_SHL: case TMS.TM_SHR: case TMS.TM_BNOT: {
-                let n1 = lvm.tonumber(p1);
-                let n2 = lvm.tonumber(p2);
+                let n1 = lvm.tonumns(p1);
+                let n2 = lvm.tonumns(p2);
                 if (n1 !== false && n2 !== false)
                     return ldebug.luaG_tointerror(L, p1, p2);
                 else
-                    return ldebug.luaG_opinterror(L, p1, p2, to_luastring("perform bitwise operation on", true));
+                    /* name the operand that is not a number (strings included) */
+                    return ldebug.luaG_typeerror(L, n1 === false ? p1 : p2, to_luastring("perform bitwise operation on", true));
             }
             default:
                 return ldebug.luaG_opinterror(L, p1, p2, to_luastring("perform arithmetic on", true));

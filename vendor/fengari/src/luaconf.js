@@ -128,8 +128,9 @@ if (typeof process === "undefined") {
 */
 const LUA_COMPAT_FLOATSTRING = conf.LUA_COMPAT_FLOATSTRING || false;
 
-const LUA_MAXINTEGER = 2147483647;
-const LUA_MININTEGER = -2147483648;
+/* kumo-lua: integers are doubles kept exact, so the range is ±(2^53 - 1) */
+const LUA_MAXINTEGER = 9007199254740991;
+const LUA_MININTEGER = -9007199254740991;
 
 /*
 @@ LUAI_MAXSTACK limits the size of the Lua stack.
@@ -150,12 +151,39 @@ const lua_integer2str = function(n) {
     return String(n); /* should match behaviour of LUA_INTEGER_FMT */
 };
 
+/*
+** kumo-lua: C's "%.<prec>g" (LUA_NUMBER_FMT is "%.14g"), with the 'inf',
+** '-inf' and '-nan' spellings glibc gives (0/0 is a negative NaN on x86).
+*/
+const fmt_g = function(n, prec, alt) {
+    if (n !== n) return "-nan";
+    if (n === Infinity) return "inf";
+    if (n === -Infinity) return "-inf";
+    const sign = (n < 0 || Object.is(n, -0)) ? "-" : "";
+    const a = Math.abs(n);
+    if (prec === 0) prec = 1;
+    const exp = a.toExponential(prec - 1);  /* rounds once, like printf */
+    const epos = exp.indexOf("e");
+    const x = Number(exp.slice(epos + 1));
+    let body;
+    if (x < -4 || x >= prec) {
+        let m = exp.slice(0, epos);
+        if (!alt && m.indexOf(".") >= 0) m = m.replace(/\.?0+$/, "");
+        const ax = Math.abs(x);
+        body = m + "e" + (x < 0 ? "-" : "+") + (ax < 10 ? "0" : "") + ax;
+    } else {
+        body = a.toFixed(prec - 1 - x);
+        if (!alt && body.indexOf(".") >= 0) body = body.replace(/\.?0+$/, "");
+    }
+    return sign + body;
+};
+
 const lua_number2str = function(n) {
-    return String(Number(n.toPrecision(14))); /* should match behaviour of LUA_NUMBER_FMT */
+    return fmt_g(n, 14, false); /* LUA_NUMBER_FMT */
 };
 
 const lua_numbertointeger = function(n) {
-    return n >= LUA_MININTEGER && n < -LUA_MININTEGER ? n : false;
+    return n >= LUA_MININTEGER && n <= LUA_MAXINTEGER ? n + 0 : false;  /* + 0: no integer -0 */
 };
 
 const LUA_INTEGER_FRMLEN = "";
@@ -205,6 +233,7 @@ module.exports.LUA_COMPAT_FLOATSTRING = LUA_COMPAT_FLOATSTRING;
 module.exports.LUA_IDSIZE             = LUA_IDSIZE;
 module.exports.LUA_INTEGER_FMT        = LUA_INTEGER_FMT;
 module.exports.LUA_INTEGER_FRMLEN     = LUA_INTEGER_FRMLEN;
+module.exports.fmt_g                  = fmt_g;
 module.exports.LUA_MAXINTEGER         = LUA_MAXINTEGER;
 module.exports.LUA_MININTEGER         = LUA_MININTEGER;
 module.exports.LUA_NUMBER_FMT         = LUA_NUMBER_FMT;

@@ -4,6 +4,8 @@ const {
     LUA_MASKLINE,
     LUA_MASKCOUNT,
     LUA_MULTRET,
+    LUA_OPADD, LUA_OPSUB, LUA_OPMUL, LUA_OPBAND, LUA_OPBOR, LUA_OPBXOR,
+    LUA_OPSHL, LUA_OPSHR, LUA_OPBNOT,
     constant_types: {
         LUA_TBOOLEAN,
         LUA_TLCF,
@@ -94,6 +96,7 @@ const ldo     = require('./ldo.js');
 const ltm     = require('./ltm.js');
 const ltable  = require('./ltable.js');
 const ldebug  = require('./ldebug.js');
+const lint    = require('./lint.js');
 
 /*
 ** finish execution of an opcode interrupted by an yield
@@ -277,8 +280,10 @@ const luaV_execute = function(L) {
                 let numberop1, numberop2;
 
                 if (op1.ttisinteger() && op2.ttisinteger()) {
-                    L.stack[ra].setivalue((op1.value + op2.value)|0);
-                } else if ((numberop1 = tonumber(op1)) !== false && (numberop2 = tonumber(op2)) !== false) {
+                    let r = op1.value + op2.value;
+                    if (r > LUA_MAXINTEGER || r < LUA_MININTEGER) luaI_overflow(L, LUA_OPADD);
+                    L.stack[ra].setivalue(r);
+                } else if ((numberop1 = tonumns(op1)) !== false && (numberop2 = tonumns(op2)) !== false) {
                     L.stack[ra].setfltvalue(numberop1 + numberop2);
                 } else {
                     ltm.luaT_trybinTM(L, op1, op2, L.stack[ra], ltm.TMS.TM_ADD);
@@ -291,8 +296,10 @@ const luaV_execute = function(L) {
                 let numberop1, numberop2;
 
                 if (op1.ttisinteger() && op2.ttisinteger()) {
-                    L.stack[ra].setivalue((op1.value - op2.value)|0);
-                } else if ((numberop1 = tonumber(op1)) !== false && (numberop2 = tonumber(op2)) !== false) {
+                    let r = op1.value - op2.value;
+                    if (r > LUA_MAXINTEGER || r < LUA_MININTEGER) luaI_overflow(L, LUA_OPSUB);
+                    L.stack[ra].setivalue(r);
+                } else if ((numberop1 = tonumns(op1)) !== false && (numberop2 = tonumns(op2)) !== false) {
                     L.stack[ra].setfltvalue(numberop1 - numberop2);
                 } else {
                     ltm.luaT_trybinTM(L, op1, op2, L.stack[ra], ltm.TMS.TM_SUB);
@@ -305,8 +312,8 @@ const luaV_execute = function(L) {
                 let numberop1, numberop2;
 
                 if (op1.ttisinteger() && op2.ttisinteger()) {
-                    L.stack[ra].setivalue(luaV_imul(op1.value, op2.value));
-                } else if ((numberop1 = tonumber(op1)) !== false && (numberop2 = tonumber(op2)) !== false) {
+                    L.stack[ra].setivalue(luaV_imul(L, op1.value, op2.value));
+                } else if ((numberop1 = tonumns(op1)) !== false && (numberop2 = tonumns(op2)) !== false) {
                     L.stack[ra].setfltvalue(numberop1 * numberop2);
                 } else {
                     ltm.luaT_trybinTM(L, op1, op2, L.stack[ra], ltm.TMS.TM_MUL);
@@ -320,7 +327,7 @@ const luaV_execute = function(L) {
 
                 if (op1.ttisinteger() && op2.ttisinteger()) {
                     L.stack[ra].setivalue(luaV_mod(L, op1.value, op2.value));
-                } else if ((numberop1 = tonumber(op1)) !== false && (numberop2 = tonumber(op2)) !== false) {
+                } else if ((numberop1 = tonumns(op1)) !== false && (numberop2 = tonumns(op2)) !== false) {
                     L.stack[ra].setfltvalue(luai_nummod(L, numberop1, numberop2));
                 } else {
                     ltm.luaT_trybinTM(L, op1, op2, L.stack[ra], ltm.TMS.TM_MOD);
@@ -332,7 +339,7 @@ const luaV_execute = function(L) {
                 let op2 = RKC(L, base, k, i);
                 let numberop1, numberop2;
 
-                if ((numberop1 = tonumber(op1)) !== false && (numberop2 = tonumber(op2)) !== false) {
+                if ((numberop1 = tonumns(op1)) !== false && (numberop2 = tonumns(op2)) !== false) {
                     L.stack[ra].setfltvalue(Math.pow(numberop1, numberop2));
                 } else {
                     ltm.luaT_trybinTM(L, op1, op2, L.stack[ra], ltm.TMS.TM_POW);
@@ -344,7 +351,7 @@ const luaV_execute = function(L) {
                 let op2 = RKC(L, base, k, i);
                 let numberop1, numberop2;
 
-                if ((numberop1 = tonumber(op1)) !== false && (numberop2 = tonumber(op2)) !== false) {
+                if ((numberop1 = tonumns(op1)) !== false && (numberop2 = tonumns(op2)) !== false) {
                     L.stack[ra].setfltvalue(numberop1 / numberop2);
                 } else {
                     ltm.luaT_trybinTM(L, op1, op2, L.stack[ra], ltm.TMS.TM_DIV);
@@ -358,7 +365,7 @@ const luaV_execute = function(L) {
 
                 if (op1.ttisinteger() && op2.ttisinteger()) {
                     L.stack[ra].setivalue(luaV_div(L, op1.value, op2.value));
-                } else if ((numberop1 = tonumber(op1)) !== false && (numberop2 = tonumber(op2)) !== false) {
+                } else if ((numberop1 = tonumns(op1)) !== false && (numberop2 = tonumns(op2)) !== false) {
                     L.stack[ra].setfltvalue(Math.floor(numberop1 / numberop2));
                 } else {
                     ltm.luaT_trybinTM(L, op1, op2, L.stack[ra], ltm.TMS.TM_IDIV);
@@ -370,8 +377,8 @@ const luaV_execute = function(L) {
                 let op2 = RKC(L, base, k, i);
                 let numberop1, numberop2;
 
-                if ((numberop1 = tointeger(op1)) !== false && (numberop2 = tointeger(op2)) !== false) {
-                    L.stack[ra].setivalue(numberop1 & numberop2);
+                if ((numberop1 = tointns(op1)) !== false && (numberop2 = tointns(op2)) !== false) {
+                    L.stack[ra].setivalue(luaV_intop(L, LUA_OPBAND, lint.luaI_band(numberop1, numberop2)));
                 } else {
                     ltm.luaT_trybinTM(L, op1, op2, L.stack[ra], ltm.TMS.TM_BAND);
                 }
@@ -382,8 +389,8 @@ const luaV_execute = function(L) {
                 let op2 = RKC(L, base, k, i);
                 let numberop1, numberop2;
 
-                if ((numberop1 = tointeger(op1)) !== false && (numberop2 = tointeger(op2)) !== false) {
-                    L.stack[ra].setivalue(numberop1 | numberop2);
+                if ((numberop1 = tointns(op1)) !== false && (numberop2 = tointns(op2)) !== false) {
+                    L.stack[ra].setivalue(luaV_intop(L, LUA_OPBOR, lint.luaI_bor(numberop1, numberop2)));
                 } else {
                     ltm.luaT_trybinTM(L, op1, op2, L.stack[ra], ltm.TMS.TM_BOR);
                 }
@@ -394,8 +401,8 @@ const luaV_execute = function(L) {
                 let op2 = RKC(L, base, k, i);
                 let numberop1, numberop2;
 
-                if ((numberop1 = tointeger(op1)) !== false && (numberop2 = tointeger(op2)) !== false) {
-                    L.stack[ra].setivalue(numberop1 ^ numberop2);
+                if ((numberop1 = tointns(op1)) !== false && (numberop2 = tointns(op2)) !== false) {
+                    L.stack[ra].setivalue(luaV_intop(L, LUA_OPBXOR, lint.luaI_bxor(numberop1, numberop2)));
                 } else {
                     ltm.luaT_trybinTM(L, op1, op2, L.stack[ra], ltm.TMS.TM_BXOR);
                 }
@@ -406,8 +413,8 @@ const luaV_execute = function(L) {
                 let op2 = RKC(L, base, k, i);
                 let numberop1, numberop2;
 
-                if ((numberop1 = tointeger(op1)) !== false && (numberop2 = tointeger(op2)) !== false) {
-                    L.stack[ra].setivalue(luaV_shiftl(numberop1, numberop2));
+                if ((numberop1 = tointns(op1)) !== false && (numberop2 = tointns(op2)) !== false) {
+                    L.stack[ra].setivalue(luaV_intop(L, LUA_OPSHL, lint.luaI_shiftl(numberop1, numberop2)));
                 } else {
                     ltm.luaT_trybinTM(L, op1, op2, L.stack[ra], ltm.TMS.TM_SHL);
                 }
@@ -418,8 +425,8 @@ const luaV_execute = function(L) {
                 let op2 = RKC(L, base, k, i);
                 let numberop1, numberop2;
 
-                if ((numberop1 = tointeger(op1)) !== false && (numberop2 = tointeger(op2)) !== false) {
-                    L.stack[ra].setivalue(luaV_shiftl(numberop1, -numberop2));
+                if ((numberop1 = tointns(op1)) !== false && (numberop2 = tointns(op2)) !== false) {
+                    L.stack[ra].setivalue(luaV_intop(L, LUA_OPSHR, lint.luaI_shiftl(numberop1, -numberop2)));
                 } else {
                     ltm.luaT_trybinTM(L, op1, op2, L.stack[ra], ltm.TMS.TM_SHR);
                 }
@@ -430,8 +437,8 @@ const luaV_execute = function(L) {
                 let numberop;
 
                 if (op.ttisinteger()) {
-                    L.stack[ra].setivalue((-op.value)|0);
-                } else if ((numberop = tonumber(op)) !== false) {
+                    L.stack[ra].setivalue(0 - op.value);  /* the range is symmetric: never overflows */
+                } else if ((numberop = tonumns(op)) !== false) {
                     L.stack[ra].setfltvalue(-numberop);
                 } else {
                     ltm.luaT_trybinTM(L, op, op, L.stack[ra], ltm.TMS.TM_UNM);
@@ -442,7 +449,7 @@ const luaV_execute = function(L) {
                 let op = L.stack[RB(L, base, i)];
 
                 if (op.ttisinteger()) {
-                    L.stack[ra].setivalue(~op.value);
+                    L.stack[ra].setivalue(luaV_intop(L, LUA_OPBNOT, lint.luaI_bnot(op.value)));
                 } else {
                     ltm.luaT_trybinTM(L, op, op, L.stack[ra], ltm.TMS.TM_BNOT);
                 }
@@ -570,7 +577,8 @@ const luaV_execute = function(L) {
             case OP_FORLOOP: {
                 if (L.stack[ra].ttisinteger()) { /* integer loop? */
                     let step = L.stack[ra + 2].value;
-                    let idx = (L.stack[ra].value + step)|0;
+                    /* no overflow check: the limit is in range, so a sum past it ends the loop */
+                    let idx = L.stack[ra].value + step;
                     let limit = L.stack[ra + 1].value;
 
                     if (0 < step ? idx <= limit : limit <= idx) {
@@ -599,9 +607,14 @@ const luaV_execute = function(L) {
 
                 if (init.ttisinteger() && pstep.ttisinteger() && (forlim = forlimit(plimit, pstep.value))) {
                     /* all values are integer */
+                    if (pstep.value === 0)
+                        ldebug.luaG_runerror(L, to_luastring("'for' step is zero", true));
                     let initv = forlim.stopnow ? 0 : init.value;
                     plimit.value = forlim.ilimit;
-                    init.value = (initv - pstep.value)|0;
+                    let prev = initv - pstep.value;  /* FORLOOP adds the step back first */
+                    if (prev > LUA_MAXINTEGER + 1 || prev < LUA_MININTEGER - 1)  /* may be inexact */
+                        ldebug.luaG_runerror(L, to_luastring("'for' initial value too close to the integer limit (±2^53) for this step", true));
+                    init.value = prev;
                 } else { /* try making all values floats */
                     let nlimit, nstep, ninit;
                     if ((nlimit = tonumber(plimit)) === false)
@@ -609,6 +622,8 @@ const luaV_execute = function(L) {
                     L.stack[ra + 1].setfltvalue(nlimit);
                     if ((nstep = tonumber(pstep)) === false)
                         ldebug.luaG_runerror(L, to_luastring("'for' step must be a number", true));
+                    if (nstep === 0)
+                        ldebug.luaG_runerror(L, to_luastring("'for' step is zero", true));
                     L.stack[ra + 2].setfltvalue(nstep);
                     if ((ninit = tonumber(init)) === false)
                         ldebug.luaG_runerror(L, to_luastring("'for' initial value must be a number", true));
@@ -850,6 +865,20 @@ const tointeger = function(o) {
     return o.ttisinteger() ? o.value : luaV_tointeger(o, 0);
 };
 
+/*
+** kumo-lua: numbers only, no string coercion. Lua 5.4 converts strings in
+** arithmetic through the string metamethods (see ltm.luaT_trybinTM), which
+** keeps '10' + 5 an integer, and refuses strings in bitwise operations.
+*/
+const tonumns = function(o) {
+    return o.ttnov() === LUA_TNUMBER ? o.value : false;
+};
+
+const tointns = function(o) {
+    if (o.ttisinteger()) return o.value;
+    return o.ttisfloat() ? luaV_tointeger(o, 0) : false;
+};
+
 const tonumber = function(o) {
     if (o.ttnov() === LUA_TNUMBER)
         return o.value;
@@ -923,43 +952,38 @@ const luaV_objlen = function(L, ra, rb) {
     ltm.luaT_callTM(L, tm, rb, rb, ra, 1);
 };
 
-/* Shim taken from https://developer.mozilla.org/en-US/docs/Web/JavaScript/Reference/Global_Objects/Math/imul */
-const luaV_imul = Math.imul || function(a, b) {
-    let aHi = (a >>> 16) & 0xffff;
-    let aLo = a & 0xffff;
-    let bHi = (b >>> 16) & 0xffff;
-    let bLo = b & 0xffff;
-    /*
-    ** the shift by 0 fixes the sign on the high part
-    ** the final |0 converts the unsigned value into a signed value
-    */
-    return ((aLo * bLo) + (((aHi * bLo + aLo * bHi) << 16) >>> 0) | 0);
+/*
+** kumo-lua: integer operations are exact on doubles (see lint.js); a result
+** outside ±(2^53 - 1) raises instead of wrapping.
+*/
+const luaI_overflow = function(L, op) {
+    ldebug.luaG_runerror(L, to_luastring(`integer overflow in ${lint.OPNAMES[op]} (result beyond \u00b12^53)`));
+};
+
+/* 'r' is a lint.js result: NaN means out of range */
+const luaV_intop = function(L, op, r) {
+    if (r !== r) luaI_overflow(L, op);
+    return r;
+};
+
+const luaV_imul = function(L, a, b) {
+    return luaV_intop(L, LUA_OPMUL, lint.luaI_mul(a, b));
 };
 
 const luaV_div = function(L, m, n) {
     if (n === 0)
-        ldebug.luaG_runerror(L, to_luastring("attempt to divide by zero"));
-    return Math.floor(m / n)|0;
+        ldebug.luaG_runerror(L, to_luastring("attempt to perform 'n//0'"));
+    return lint.luaI_idiv(m, n);
 };
 
-// % semantic on negative numbers is different in js
 const luaV_mod = function(L, m, n) {
     if (n === 0)
         ldebug.luaG_runerror(L, to_luastring("attempt to perform 'n%%0'"));
-    return (m - Math.floor(m / n) * n)|0;
+    return lint.luaI_mod(m, n);
 };
 
-const NBITS = 32;
-
-const luaV_shiftl = function(x, y) {
-    if (y < 0) {  /* shift right? */
-        if (y <= -NBITS) return 0;
-        else return x >>> -y;
-    }
-    else {  /* shift left */
-        if (y >= NBITS) return 0;
-        else return x << y;
-    }
+const luaV_shiftl = function(L, x, y) {
+    return luaV_intop(L, LUA_OPSHL, lint.luaI_shiftl(x, y));
 };
 
 /*
@@ -1145,6 +1169,8 @@ module.exports.luaV_equalobj    = luaV_equalobj;
 module.exports.luaV_execute     = luaV_execute;
 module.exports.luaV_finishOp    = luaV_finishOp;
 module.exports.luaV_imul        = luaV_imul;
+module.exports.luaV_intop       = luaV_intop;
+module.exports.luaI_overflow    = luaI_overflow;
 module.exports.luaV_lessequal   = luaV_lessequal;
 module.exports.luaV_lessthan    = luaV_lessthan;
 module.exports.luaV_mod         = luaV_mod;
@@ -1154,4 +1180,6 @@ module.exports.luaV_shiftl      = luaV_shiftl;
 module.exports.luaV_tointeger   = luaV_tointeger;
 module.exports.settable         = settable;
 module.exports.tointeger        = tointeger;
+module.exports.tonumns          = tonumns;
+module.exports.tointns          = tointns;
 module.exports.tonumber         = tonumber;
