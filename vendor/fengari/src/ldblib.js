@@ -470,12 +470,10 @@ const dblib = {
 
 let getinput;
 if (typeof process !== "undefined") { // Only with Node
-    const readlineSync = require('readline-sync');
-    readlineSync.setDefaultOptions({
-        prompt: 'lua_debug> '
-    });
+    /* kumo-lua: no interactive console (upstream used the readline-sync
+       package); behave as C Lua does at end of input: return at once */
     getinput = function() {
-        return readlineSync.prompt();
+        return "cont";
     };
 } else if (typeof window !== "undefined") {
     /* if in browser use window.prompt. Doesn't work from web workers.

@@ -255,7 +255,20 @@ const lookforfunc = function(L, path, sym) {
     }
 };
 
+/*
+** kumo-lua: no dynamic loading. Upstream loads JS files here (full host
+** access); like a C Lua built without LUA_DL, this always fails.
+*/
 const ll_loadlib = function(L) {
+    luaL_checkstring(L, 1);
+    luaL_checkstring(L, 2);
+    lua_pushnil(L);
+    lua_pushliteral(L, "dynamic libraries not enabled; check your Lua installation");
+    lua_pushliteral(L, "absent");
+    return 3;
+};
+
+const ll_loadlib_upstream = function(L) {
     let path = luaL_checkstring(L, 1);
     let init = luaL_checkstring(L, 2);
     let stat = lookforfunc(L, path, init);
@@ -523,7 +536,7 @@ const ll_require_cont2 = function(L, status, ctx) {
 };
 
 const pk_funcs = {
-    "loadlib": ll_loadlib,
+    "loadlib": ll_loadlib,  /* ll_loadlib_upstream is kept for diffing with upstream only */
     "searchpath": ll_searchpath
 };
 

@@ -485,7 +485,9 @@ if (typeof process === "undefined") {
 } else {
     /* Only with Node */
     const fs = require('fs');
-    const tmp = require('tmp');
+    const os = require('os');
+    const path = require('path');
+    const crypto = require('crypto');
     const child_process = require('child_process');
 
     syslib.exit = function(L) {
@@ -517,7 +519,8 @@ if (typeof process === "undefined") {
     };
 
     const lua_tmpname = function() {
-        return tmp.tmpNameSync();
+        /* kumo-lua: no 'tmp' package; a random name in the temp directory */
+        return path.join(os.tmpdir(), 'lua_' + crypto.randomBytes(6).toString('hex'));
     };
 
     syslib.remove = function(L) {
