@@ -20,6 +20,7 @@ const {
     lua_pushliteral,
     lua_pushthread,
     lua_pushvalue,
+    lua_resetthread,
     lua_resume,
     lua_status,
     lua_tothread,
@@ -31,9 +32,11 @@ const {
 const {
     luaL_argcheck,
     luaL_checktype,
+    luaL_error,
     luaL_newlib,
     luaL_where
 } = require('./lauxlib.js');
+const { to_luastring } = require('./fengaricore.js');
 
 const getco = function(L) {
     let co = lua_tothread(L, 1);
@@ -88,6 +91,14 @@ const luaB_auxwrap = function(L) {
     let co = lua_tothread(L, lua_upvalueindex(1));
     let r = auxresume(L, co, lua_gettop(L));
     if (r < 0) {
+        /* kumo-lua (Lua 5.4): a failed wrapped coroutine closes its pending variables */
+        let stat = lua_status(co);
+        if (stat !== LUA_OK && stat !== LUA_YIELD) {
+            stat = lua_resetthread(co);
+            lua_xmove(co, L, 1);  /* the (possibly replaced) error object */
+            lua_insert(L, -2);
+            lua_pop(L, 1);
+        }
         if (lua_type(L, -1) === LUA_TSTRING) {  /* error object is a string? */
             luaL_where(L, 1);  /* add extra info */
             lua_insert(L, -2);
@@ -145,6 +156,36 @@ const luaB_costatus = function(L) {
     return 1;
 };
 
+/* kumo-lua: Lua 5.4's coroutine.close */
+const COS_NAMES = ["running", "dead", "suspended", "normal"];
+const auxstatus = function(L, co) {
+    if (L === co) return 0;
+    switch (lua_status(co)) {
+        case LUA_YIELD: return 2;
+        case LUA_OK: {
+            let ar = new lua_Debug();
+            if (lua_getstack(co, 0, ar) > 0) return 3;  /* it is running */
+            return lua_gettop(co) === 0 ? 1 : 2;  /* dead, or not started */
+        }
+        default: return 1;  /* error: dead */
+    }
+};
+
+const luaB_close = function(L) {
+    let co = getco(L);
+    let status = auxstatus(L, co);
+    if (status === 1 || status === 2) {
+        if (lua_resetthread(co) === LUA_OK) {
+            lua_pushboolean(L, 1);
+            return 1;
+        }
+        lua_pushboolean(L, 0);
+        lua_xmove(co, L, 1);  /* move the error object */
+        return 2;
+    }
+    return luaL_error(L, to_luastring("cannot close a %s coroutine"), to_luastring(COS_NAMES[status]));
+};
+
 const luaB_yieldable = function(L) {
     lua_pushboolean(L, lua_isyieldable(L));
     return 1;
@@ -156,6 +197,7 @@ const luaB_corunning = function(L) {
 };
 
 const co_funcs = {
+    "close":       luaB_close,
     "create":      luaB_cocreate,
     "isyieldable": luaB_yieldable,
     "resume":      luaB_coresume,

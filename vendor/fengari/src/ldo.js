@@ -14,6 +14,7 @@ const {
         LUA_TCCL,
         LUA_TLCF,
         LUA_TLCL,
+        LUA_TLNGSTR,
         LUA_TNIL
     },
     thread_status: {
@@ -514,11 +515,11 @@ const recover = function(L, status) {
     if (ci === null) return 0;  /* no recovery point */
     /* "finish" luaD_pcall */
     let oldtop = ci.extra;
-    lfunc.luaF_close(L, oldtop);
-    seterrorobj(L, status, oldtop);
     L.ci = ci;
     L.allowhook = ci.callstatus & lstate.CIST_OAH;  /* restore original 'allowhook' */
     L.nny = 0;  /* should be zero to be yieldable */
+    status = luaD_closeprotected(L, oldtop, status);
+    seterrorobj(L, status, oldtop);
     luaD_shrinkstack(L);
     L.errfunc = ci.c_old_errfunc;
     return 1;  /* continue running the coroutine */
@@ -654,6 +655,72 @@ const lua_yield = function(L, n) {
     lua_yieldk(L, n, 0, null);
 };
 
+/* the error value an error 'status' left on the stack, as a TValue */
+const errorvalue = function(L, status) {
+    switch (status) {
+        case LUA_OK: return undefined;
+        case LUA_ERRMEM: return new lobject.TValue(LUA_TLNGSTR, luaS_newliteral(L, "not enough memory"));
+        case LUA_ERRERR: return new lobject.TValue(LUA_TLNGSTR, luaS_newliteral(L, "error in error handling"));
+        default: {
+            let o = L.stack[L.top - 1];
+            return new lobject.TValue(o.type, o.value);
+        }
+    }
+};
+
+/*
+** kumo-lua (Lua 5.4): close upvalues and to-be-closed variables down to
+** 'level' after an error (or, with LUA_OK, a normal close). Each __close
+** gets the error value; an error raised by a __close replaces it and the
+** remaining variables are still closed. Returns the final status, whose
+** error value is on the stack top.
+*/
+const luaD_closeprotected = function(L, level, status) {
+    let tbc = L.tbclist;
+    if (tbc.length === 0 || tbc[tbc.length - 1] < level) {  /* common case: nothing to call */
+        lfunc.luaF_close(L, level);
+        return status;
+    }
+    let old_ci = L.ci;
+    let old_allowhooks = L.allowhook;
+    let old_nny = L.nny;
+    for (;;) {
+        let err = errorvalue(L, status);
+        let st = luaD_rawrunprotected(L, function(L) { lfunc.luaF_close(L, level, err === undefined ? undefined : err); }, null);
+        if (st === LUA_OK) return status;
+        L.ci = old_ci;  /* an error in a __close: keep closing with the new error */
+        L.allowhook = old_allowhooks;
+        L.nny = old_nny;
+        status = st;
+    }
+};
+
+/*
+** Lua 5.4's lua_resetthread: unwind a suspended or dead coroutine, closing
+** its pending to-be-closed variables. Returns LUA_OK, or an error status
+** with the error value on the thread's stack top.
+*/
+const lua_resetthread = function(L) {
+    let ci = L.ci = L.base_ci;
+    L.stack[0] = new lobject.TValue(LUA_TNIL, null);  /* 'function' entry for the base ci */
+    ci.funcOff = 0;
+    ci.func = L.stack[0];
+    ci.callstatus = 0;
+    let status = L.status;
+    if (status === LUA_YIELD) status = LUA_OK;
+    L.status = LUA_OK;  /* so it can run __close metamethods */
+    L.errorJmp = null;
+    status = luaD_closeprotected(L, 1, status);
+    if (status !== LUA_OK) {
+        seterrorobj(L, status, 1);
+    } else {
+        adjust_top(L, 1);
+    }
+    L.tbclist.length = 0;
+    ci.top = L.top + LUA_MINSTACK;
+    return status;
+};
+
 const luaD_pcall = function(L, func, u, old_top, ef) {
     let old_ci = L.ci;
     let old_allowhooks = L.allowhook;
@@ -664,11 +731,11 @@ const luaD_pcall = function(L, func, u, old_top, ef) {
     let status = luaD_rawrunprotected(L, func, u);
 
     if (status !== LUA_OK) {
-        lfunc.luaF_close(L, old_top);
-        seterrorobj(L, status, old_top);
         L.ci = old_ci;
         L.allowhook = old_allowhooks;
         L.nny = old_nny;
+        status = luaD_closeprotected(L, old_top, status);
+        seterrorobj(L, status, old_top);
         luaD_shrinkstack(L);
     }
 
@@ -737,6 +804,8 @@ module.exports.luaD_checkstack      = luaD_checkstack;
 module.exports.luaD_growstack       = luaD_growstack;
 module.exports.luaD_hook            = luaD_hook;
 module.exports.luaD_inctop          = luaD_inctop;
+module.exports.lua_resetthread     = lua_resetthread;
+module.exports.luaD_closeprotected = luaD_closeprotected;
 module.exports.luaD_pcall           = luaD_pcall;
 module.exports.luaD_poscall         = luaD_poscall;
 module.exports.luaD_precall         = luaD_precall;

@@ -47,7 +47,8 @@ const OpCodes = [
     "SETLIST",
     "CLOSURE",
     "VARARG",
-    "EXTRAARG"
+    "EXTRAARG",
+    "TBC"  /* kumo-lua: Lua 5.4's to-be-closed variable mark */
 ];
 
 const OpCodesI = {
@@ -97,7 +98,8 @@ const OpCodesI = {
     OP_SETLIST:  43,
     OP_CLOSURE:  44,
     OP_VARARG:   45,
-    OP_EXTRAARG: 46
+    OP_EXTRAARG: 46,
+    OP_TBC:      47   /* kumo-lua: A: mark variable A "to be closed" */
 };
 
 /*
@@ -166,7 +168,8 @@ const luaP_opmodes = [
     0 << 7 | 0 << 6 | OpArgU << 4 | OpArgU << 2 | iABC,   /* OP_SETLIST */
     0 << 7 | 1 << 6 | OpArgU << 4 | OpArgN << 2 | iABx,   /* OP_CLOSURE */
     0 << 7 | 1 << 6 | OpArgU << 4 | OpArgN << 2 | iABC,   /* OP_VARARG */
-    0 << 7 | 0 << 6 | OpArgU << 4 | OpArgU << 2 | iAx     /* OP_EXTRAARG */
+    0 << 7 | 0 << 6 | OpArgU << 4 | OpArgU << 2 | iAx,    /* OP_EXTRAARG */
+    0 << 7 | 0 << 6 | OpArgN << 4 | OpArgN << 2 | iABC    /* OP_TBC (kumo-lua) */
 ];
 
 const getOpMode = function(m) {

@@ -2,6 +2,7 @@
 
 const {
     LUA_MULTRET,
+    to_jsstring,
     to_luastring
 } = require('./defs.js');
 const {
@@ -95,6 +96,7 @@ const {
         OP_NEWTABLE,
         OP_SETTABLE,
         OP_TAILCALL,
+        OP_TBC,
         OP_TFORCALL,
         OP_TFORLOOP,
         OP_VARARG
@@ -132,6 +134,7 @@ class BlockCnt {
         this.nactvar = NaN;    /* # active locals outside the block */
         this.upval = NaN;      /* true if some variable in the block is an upvalue */
         this.isloop = NaN;     /* true if 'block' is a loop */
+        this.insidetbc = false; /* kumo-lua: true if inside the scope of a to-be-closed var. */
     }
 }
 
@@ -213,9 +216,15 @@ class FuncState {
 }
 
 /* description of active local variable */
+/* kumo-lua: Lua 5.4 variable kinds */
+const VDKREG = 0;     /* regular */
+const RDKCONST = 1;   /* <const> */
+const RDKTOCLOSE = 2; /* <close> */
+
 class Vardesc {
     constructor() {
         this.idx = NaN;  /* variable index in stack */
+        this.kind = VDKREG;
     }
 }
 
@@ -355,6 +364,11 @@ const new_localvarliteral = function(ls, name) {
     new_localvar(ls, llex.luaX_newstring(ls, to_luastring(name, true)));
 };
 
+/* kumo-lua: the Vardesc of active local 'i' of 'fs' */
+const getlocalvardesc = function(fs, i) {
+    return fs.ls.dyd.actvar.arr[fs.firstlocal + i];
+};
+
 const getlocvar = function(fs, i) {
     let idx = fs.ls.dyd.actvar.arr[fs.firstlocal + i].idx;
     lua_assert(idx < fs.nlocvars);
@@ -386,10 +400,13 @@ const searchupvalue = function(fs, name) {
 const newupvalue = function(fs, name, v) {
     let f = fs.f;
     checklimit(fs, fs.nups + 1, lfunc.MAXUPVAL, to_luastring("upvalues", true));
+    let prev = fs.prev;  /* kumo-lua: upvalues inherit the variable's kind (const/close) */
     f.upvalues[fs.nups] = {
         instack: v.k === expkind.VLOCAL,
         idx: v.u.info,
-        name: name
+        name: name,
+        kind: prev === null ? VDKREG  /* the main chunk's _ENV */
+            : v.k === expkind.VLOCAL ? getlocalvardesc(prev, v.u.info).kind : prev.f.upvalues[v.u.info].kind
     };
     return fs.nups++;
 };
@@ -578,6 +595,7 @@ const enterblock = function(fs, bl, isloop) {
     bl.firstlabel = fs.ls.dyd.label.n;
     bl.firstgoto = fs.ls.dyd.gt.n;
     bl.upval = 0;
+    bl.insidetbc = fs.bl !== null && fs.bl.insidetbc;
     bl.previous = fs.bl;
     fs.bl = bl;
     lua_assert(fs.freereg === fs.nactvar);
@@ -1206,9 +1224,31 @@ const check_conflict = function(ls, lh, v) {
     }
 };
 
+/* kumo-lua: Lua 5.4 refuses assignments to <const> and <close> variables */
+const check_readonly = function(ls, e) {
+    let fs = ls.fs;
+    let varname = null;
+    switch (e.k) {
+        case expkind.VLOCAL: {
+            let vd = getlocalvardesc(fs, e.u.info);
+            if (vd.kind !== VDKREG) varname = getlocvar(fs, e.u.info).varname;
+            break;
+        }
+        case expkind.VUPVAL: {
+            let up = fs.f.upvalues[e.u.info];
+            if (up.kind !== VDKREG) varname = up.name;
+            break;
+        }
+        default: return;
+    }
+    if (varname !== null)
+        semerror(ls, lobject.luaO_pushfstring(ls.L, to_luastring("attempt to assign to const variable '%s'", true), varname.getstr()));
+};
+
 const assignment = function(ls, lh, nvars) {
     let e = new expdesc();
     check_condition(ls, vkisvar(lh.v.k), to_luastring("syntax error", true));
+    check_readonly(ls, lh.v);
     if (testnext(ls, 44 /* (',').charCodeAt(0) */)) {  /* assignment -> ',' suffixedexp assignment */
         let nv = new LHS_assign();
         nv.prev = lh;
@@ -1477,13 +1517,35 @@ const localfunc = function(ls) {
     getlocvar(fs, b.u.info).startpc = fs.pc;
 };
 
+/* kumo-lua: ATTRIB -> ['<' Name '>'] (Lua 5.4) */
+const getlocalattribute = function(ls) {
+    if (testnext(ls, 60 /* ('<').charCodeAt(0) */)) {
+        let attr = str_checkname(ls).getstr();
+        checknext(ls, 62 /* ('>').charCodeAt(0) */);
+        let name = to_jsstring(attr);
+        if (name === "const") return RDKCONST;
+        if (name === "close") return RDKTOCLOSE;
+        semerror(ls, lobject.luaO_pushfstring(ls.L, to_luastring("unknown attribute '%s'", true), attr));
+    }
+    return VDKREG;
+};
+
 const localstat = function(ls) {
-    /* stat -> LOCAL NAME {',' NAME} ['=' explist] */
+    /* stat -> LOCAL NAME ATTRIB {',' NAME ATTRIB} ['=' explist] */
+    let fs = ls.fs;
     let nvars = 0;
     let nexps;
+    let toclose = -1;  /* index of the to-be-closed variable, if any */
     let e = new expdesc();
     do {
         new_localvar(ls, str_checkname(ls));
+        let kind = getlocalattribute(ls);
+        ls.dyd.actvar.arr[ls.dyd.actvar.n - 1].kind = kind;
+        if (kind === RDKTOCLOSE) {
+            if (toclose !== -1)
+                semerror(ls, to_luastring("multiple to-be-closed variables in local list", true));
+            toclose = fs.nactvar + nvars;
+        }
         nvars++;
     } while (testnext(ls, 44 /* (',').charCodeAt(0) */));
     if (testnext(ls, 61 /* ('=').charCodeAt(0) */))
@@ -1494,6 +1556,11 @@ const localstat = function(ls) {
     }
     adjust_assign(ls, nvars, nexps, e);
     adjustlocalvars(ls, nvars);
+    if (toclose !== -1) {  /* mark the block and register the variable at run time */
+        fs.bl.upval = 1;
+        fs.bl.insidetbc = true;
+        luaK_codeABC(fs, OP_TBC, toclose, 0, 0);
+    }
 };
 
 const funcname = function(ls, v) {
@@ -1546,7 +1613,7 @@ const retstat = function(ls) {
         nret = explist(ls, e);  /* optional return values */
         if (hasmultret(e.k)) {
             luaK_setmultret(fs, e);
-            if (e.k === expkind.VCALL && nret === 1) {  /* tail call? */
+            if (e.k === expkind.VCALL && nret === 1 && !fs.bl.insidetbc) {  /* tail call? (not with variables to close) */
                 SET_OPCODE(getinstruction(fs, e), OP_TAILCALL);
                 lua_assert(getinstruction(fs, e).A === fs.nactvar);
             }

@@ -72,6 +72,7 @@ class lua_State {
         this.nny = 1;
         this.status = LUA_OK;
         this.errfunc = 0;
+        this.tbclist = [];  /* kumo-lua: stack indices of to-be-closed variables */
     }
 
 }

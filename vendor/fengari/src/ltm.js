@@ -95,6 +95,7 @@ const luaT_init = function(L) {
     L.l_G.tmname[TMS.TM_LT]       = new luaS_new(L, to_luastring("__lt", true));
     L.l_G.tmname[TMS.TM_LE]       = new luaS_new(L, to_luastring("__le", true));
     L.l_G.tmname[TMS.TM_CONCAT]   = new luaS_new(L, to_luastring("__concat", true));
+    L.l_G.tmclose                 = luaS_new(L, to_luastring("__close", true));  /* kumo-lua: Lua 5.4 */
     L.l_G.tmname[TMS.TM_CALL]     = new luaS_new(L, to_luastring("__call", true));
 };
 

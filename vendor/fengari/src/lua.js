@@ -153,6 +153,7 @@ module.exports.lua_register            = lapi.lua_register;
 module.exports.lua_remove              = lapi.lua_remove;
 module.exports.lua_replace             = lapi.lua_replace;
 module.exports.lua_resume              = ldo.lua_resume;
+module.exports.lua_resetthread         = ldo.lua_resetthread;  /* kumo-lua: Lua 5.4 */
 module.exports.lua_rotate              = lapi.lua_rotate;
 module.exports.lua_setallocf           = lapi.lua_setallocf;
 module.exports.lua_setfield            = lapi.lua_setfield;

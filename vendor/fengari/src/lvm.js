@@ -67,6 +67,7 @@ const {
         OP_SHR,
         OP_SUB,
         OP_TAILCALL,
+        OP_TBC,
         OP_TEST,
         OP_TESTSET,
         OP_TFORCALL,
@@ -562,7 +563,10 @@ const luaV_execute = function(L) {
                 break;
             }
             case OP_RETURN: {
-                if (cl.p.p.length > 0) lfunc.luaF_close(L, base);
+                if (cl.p.p.length > 0 || L.tbclist.length > 0) {
+                    if (L.tbclist.length > 0 && i.B !== 0 && L.top < ci.top) L.top = ci.top;  /* keep results below the __close call */
+                    lfunc.luaF_close(L, base);
+                }
                 let b = ldo.luaD_poscall(L, ci, ra, (i.B !== 0 ? i.B - 1 : L.top - ra));
 
                 if (ci.callstatus & lstate.CIST_FRESH)
@@ -706,6 +710,10 @@ const luaV_execute = function(L) {
             }
             case OP_EXTRAARG: {
                 throw Error("invalid opcode");
+            }
+            case OP_TBC: {  /* kumo-lua: Lua 5.4 to-be-closed variable */
+                lfunc.luaF_newtbcupval(L, ra, lfunc.luaF_getlocalname(cl.p, i.A + 1, ci.l_savedpc));
+                break;
             }
         }
     }
