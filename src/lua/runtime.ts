@@ -21,6 +21,8 @@ export interface LuaRuntimeOptions {
   cpuLimitMs?: number;
   /** Where `print` writes; defaults to stdout. */
   print?: (line: string) => void;
+  /** Where Lua 5.4 `warn` messages go once a policy turns them on with `warn('@on')`; defaults to stderr. */
+  warn?: (message: string) => void;
 }
 
 /** Pushes the values a call receives; returns how many. */
@@ -49,6 +51,7 @@ export class LuaRuntime {
     installForwardingCoroutines(L);
     configureLoader(L, [...(options.searchDirs ?? []), BUNDLED_LUA_DIR]);
     this.installPrint(options.print ?? ((line) => process.stdout.write(line + '\n')));
+    if (options.warn) lua.lua_setwarnf(L, lauxlib.luaL_makewarnf(options.warn));
     // Set on the main thread before any coroutine exists: new threads inherit it.
     lua.lua_sethook(L, (Lh: LuaState) => this.cpuHook(Lh), LUA_MASKCOUNT, HOOK_EVERY_INSTRUCTIONS);
   }
@@ -117,7 +120,7 @@ export class LuaRuntime {
         this.activeRoot = previous;
         nargs = 0;
         if (status === LUA_OK) return read(co, lua.lua_gettop(co));
-        if (status !== LUA_YIELD) throw this.errorFrom(co);
+        if (status !== LUA_YIELD) throw this.failed(co);
         const op = lua.lua_gettop(co) >= 1 ? isHostOp(co, -1) : undefined;
         lua.lua_settop(co, 0);
         if (op) await op.wait();
@@ -131,6 +134,18 @@ export class LuaRuntime {
   /** Calls a registry-anchored function. */
   callRef<R>(label: string, fnRef: number, pushArgs: PushArgs, read: ReadResults<R>): Promise<R> {
     return this.call(label, (co) => this.pushRef(co, fnRef), pushArgs, read);
+  }
+
+  /**
+   * The error a handler died of. Its pending <close> variables are closed
+   * (Lua 5.4's lua_resetthread); an error raised by a __close replaces the
+   * message, as in Lua, while the traceback stays the original one.
+   */
+  private failed(co: LuaState): LuaError {
+    const error = this.errorFrom(co);
+    if (lua.lua_resetthread(co) === LUA_OK) return error;
+    const replaced = this.errorFrom(co);
+    return new LuaError(replaced.message, error.luaTraceback, replaced.payload);
   }
 
   private errorFrom(co: LuaState): LuaError {

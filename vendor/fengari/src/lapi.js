@@ -84,6 +84,19 @@ const lua_atpanic = function(L, panicf) {
     return old;
 };
 
+/*
+** kumo-lua: Lua 5.4 warnings. 'f(message, tocont)' receives each piece;
+** 'tocont' is true when more pieces of the same warning follow.
+*/
+const lua_setwarnf = function(L, f) {
+    L.l_G.warnf = f;
+};
+
+const lua_warning = function(L, msg, tocont) {
+    let f = L.l_G.warnf;
+    if (f) f(msg, tocont);
+};
+
 const lua_atnativeerror = function(L, errorf) {
     let old = L.l_G.atnativeerror;
     L.l_G.atnativeerror = errorf;
@@ -1127,6 +1140,8 @@ module.exports.lua_absindex          = lua_absindex;
 module.exports.lua_arith             = lua_arith;
 module.exports.lua_atpanic           = lua_atpanic;
 module.exports.lua_atnativeerror     = lua_atnativeerror;
+module.exports.lua_setwarnf          = lua_setwarnf;
+module.exports.lua_warning           = lua_warning;
 module.exports.lua_call              = lua_call;
 module.exports.lua_callk             = lua_callk;
 module.exports.lua_checkstack        = lua_checkstack;

@@ -19,6 +19,7 @@ const {
     lua_Debug,
     lua_absindex,
     lua_atpanic,
+    lua_setwarnf,
     lua_call,
     lua_checkstack,
     lua_concat,
@@ -81,6 +82,7 @@ const {
 const {
     from_userstring,
     luastring_eq,
+    to_jsstring,
     to_luastring,
     to_uristring
 } = require("./fengaricore.js");
@@ -385,9 +387,37 @@ const tag_error = function(L, arg, tag) {
     typeerror(L, arg, lua_typename(L, tag));
 };
 
+/*
+** kumo-lua: a Lua 5.4 warning function. Warnings start off; the control
+** messages "@on" and "@off" switch them; a complete warning (its pieces
+** joined) goes to 'write'.
+*/
+const luaL_makewarnf = function(write) {
+    let on = false;
+    let pieces = [];
+    return function(msg, tocont) {
+        let text = to_jsstring(msg, undefined, undefined, true);
+        if (pieces.length === 0 && !tocont && text[0] === "@") {  /* control message? */
+            if (text === "@on") on = true;
+            else if (text === "@off") on = false;
+            return;  /* other control messages are ignored */
+        }
+        pieces.push(text);
+        if (tocont) return;
+        let full = pieces.join("");
+        pieces = [];
+        if (on) write(full);
+    };
+};
+
 const luaL_newstate = function() {
     let L = lua_newstate();
-    if (L) lua_atpanic(L, panic);
+    if (L) {
+        lua_atpanic(L, panic);
+        lua_setwarnf(L, luaL_makewarnf(function(m) {  /* as lua.c: to stderr */
+            if (typeof process !== "undefined") process.stderr.write("Lua warning: " + m + "\n");
+        }));
+    }
     return L;
 };
 
@@ -1065,6 +1095,7 @@ module.exports.luaL_loadstring      = luaL_loadstring;
 module.exports.luaL_newlib          = luaL_newlib;
 module.exports.luaL_newlibtable     = luaL_newlibtable;
 module.exports.luaL_newmetatable    = luaL_newmetatable;
+module.exports.luaL_makewarnf     = luaL_makewarnf;
 module.exports.luaL_newstate        = luaL_newstate;
 module.exports.luaL_opt             = luaL_opt;
 module.exports.luaL_optinteger      = luaL_optinteger;

@@ -19,6 +19,7 @@ const {
     lua_geti,
     lua_getmetatable,
     lua_gettop,
+    lua_warning,
     lua_insert,
     lua_isnil,
     lua_isnone,
@@ -58,6 +59,7 @@ const {
     luaL_checkany,
     luaL_checkinteger,
     luaL_checkoption,
+    luaL_checkstring,
     luaL_checkstack,
     luaL_checktype,
     luaL_error,
@@ -469,6 +471,18 @@ const luaB_dofile = function(L) {
     return dofilecont(L, 0, 0);
 };
 
+/* kumo-lua: Lua 5.4's warn(msg1, ...): every argument a string */
+const luaB_warn = function(L) {
+    let n = lua_gettop(L);
+    luaL_checkstring(L, 1);  /* at least one argument */
+    for (let i = 2; i <= n; i++)
+        luaL_checkstring(L, i);
+    for (let i = 1; i < n; i++)
+        lua_warning(L, lua_tostring(L, i), true);
+    lua_warning(L, lua_tostring(L, n), false);
+    return 0;
+};
+
 const base_funcs = {
     "assert":         luaB_assert,
     "collectgarbage": luaB_collectgarbage,
@@ -491,6 +505,7 @@ const base_funcs = {
     "tonumber":       luaB_tonumber,
     "tostring":       luaB_tostring,
     "type":           luaB_type,
+    "warn":           luaB_warn,
     "xpcall":         luaB_xpcall
 };
 
