@@ -213,7 +213,10 @@ export class LuaRuntime {
     }
   }
 
+  /** Stops new calls and runs every pending __gc finalizer (Lua runs them when a state closes). */
   close(): void {
+    if (this.closed) return;
     this.closed = true;
+    lua.lua_runallfinalizers(this.L);
   }
 }

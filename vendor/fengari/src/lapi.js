@@ -47,6 +47,7 @@ const {
 const ltm       = require('./ltm.js');
 const { LUAI_MAXSTACK } = require('./luaconf.js');
 const lvm       = require('./lvm.js');
+const lgc       = require('./lgc.js');
 const ltable    = require('./ltable.js');
 const { ZIO } = require('./lzio.js');
 const TValue    = lobject.TValue;
@@ -425,6 +426,7 @@ const lua_setmetatable = function(L, objindex) {
         case LUA_TUSERDATA:
         case LUA_TTABLE: {
             obj.value.metatable = mt;
+            lgc.luaC_checkfinalizer(L, obj.value, mt);  /* kumo-lua: __gc */
             break;
         }
         default: {
@@ -1117,7 +1119,25 @@ const lua_upvaluejoin = function(L, fidx1, n1, fidx2, n2) {
 };
 
 // This functions are only there for compatibility purposes
-const lua_gc = function () {};
+/*
+** kumo-lua: Lua 5.4's collectgarbage options over lgc.js. "collect" and
+** "step" run the mark pass; "count" is the JS heap in use, in KB.
+*/
+const lua_gc = function(L, what) {
+    switch (what) {
+        case "collect": lgc.luaC_fullgc(L); return 0;
+        case "step": lgc.luaC_fullgc(L); return true;
+        case "count": return process.memoryUsage().heapUsed / 1024;
+        case "isrunning": return true;
+        case "incremental": case "generational": return "incremental";
+        default: return 0;  /* stop, restart, setpause, setstepmul: no effect */
+    }
+};
+
+/* kumo-lua: run every pending __gc now (the host's close path, without freeing the state) */
+const lua_runallfinalizers = function(L) {
+    lgc.luaC_runallfinalizers(L.l_G.mainthread);
+};
 
 const lua_getallocf = function () {
     console.warn("lua_getallocf is not available");
@@ -1152,6 +1172,7 @@ module.exports.lua_createtable       = lua_createtable;
 module.exports.lua_dump              = lua_dump;
 module.exports.lua_error             = lua_error;
 module.exports.lua_gc                = lua_gc;
+module.exports.lua_runallfinalizers  = lua_runallfinalizers;
 module.exports.lua_getallocf         = lua_getallocf;
 module.exports.lua_getextraspace     = lua_getextraspace;
 module.exports.lua_getfield          = lua_getfield;

@@ -32,6 +32,8 @@ const {
     lua_pushcfunction,
     lua_pushglobaltable,
     lua_pushinteger,
+    lua_pushnumber,
+    lua_gc,
     lua_pushliteral,
     lua_pushnil,
     lua_pushstring,
@@ -197,15 +199,24 @@ const luaB_rawset = function(L) {
     return 1;
 };
 
-const opts = [
+const optnames = [
     "stop", "restart", "collect",
     "count", "step", "setpause", "setstepmul",
-    "isrunning"
-].map((e) => to_luastring(e));
+    "isrunning", "generational", "incremental"
+];
+const opts = optnames.map((e) => to_luastring(e));
+/* kumo-lua: Lua 5.4 results over lua_gc (see lgc.js for what collection means here) */
 const luaB_collectgarbage = function(L) {
-    luaL_checkoption(L, 1, "collect", opts);
+    let o = optnames[luaL_checkoption(L, 1, "collect", opts)];
     luaL_optinteger(L, 2, 0);
-    luaL_error(L, to_luastring("lua_gc not implemented"));
+    let res = lua_gc(L, o);
+    switch (o) {
+        case "count": lua_pushnumber(L, res); break;
+        case "step": case "isrunning": lua_pushboolean(L, res); break;
+        case "generational": case "incremental": lua_pushliteral(L, res); break;
+        default: lua_pushinteger(L, res);
+    }
+    return 1;
 };
 
 const luaB_type = function(L) {

@@ -81,6 +81,8 @@ class global_State {
 
     constructor() {
         this.id_counter = 1; /* used to give objects unique ids */
+        this.finobjs = [];   /* kumo-lua: objects marked for finalization (lgc.js), oldest first */
+        this.warnf = null;   /* kumo-lua: Lua 5.4 warning function */
         this.ids = new WeakMap();
 
         this.mainthread = null;
@@ -186,6 +188,7 @@ const close_state = function(L) {
 
 const lua_close = function(L) {
     L = L.l_G.mainthread;  /* only the main thread can be closed */
+    require('./lgc.js').luaC_runallfinalizers(L);  /* kumo-lua: __gc runs at the latest here */
     close_state(L);
 };
 

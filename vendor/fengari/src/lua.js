@@ -84,6 +84,7 @@ module.exports.lua_createtable         = lapi.lua_createtable;
 module.exports.lua_dump                = lapi.lua_dump;
 module.exports.lua_error               = lapi.lua_error;
 module.exports.lua_gc                  = lapi.lua_gc;
+module.exports.lua_runallfinalizers    = lapi.lua_runallfinalizers;  /* kumo-lua */
 module.exports.lua_getallocf           = lapi.lua_getallocf;
 module.exports.lua_getextraspace       = lapi.lua_getextraspace;
 module.exports.lua_getfield            = lapi.lua_getfield;
