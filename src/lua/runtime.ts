@@ -137,19 +137,16 @@ export class LuaRuntime {
   }
 
   /**
-   * The error a handler died of. Its pending <close> variables are closed
-   * (Lua 5.4's lua_resetthread); an error raised by a __close replaces the
-   * message, as in Lua, while the traceback stays the original one.
+   * The error a handler died of. The traceback is taken first; then the
+   * thread is unwound like Lua 5.4's lua_resetthread, which runs its pending
+   * __close metamethods (an error raised by one replaces the error, as in Lua).
    */
   private failed(co: LuaState): LuaError {
-    const error = this.errorFrom(co);
-    if (lua.lua_resetthread(co) === LUA_OK) return error;
-    const replaced = this.errorFrom(co);
-    return new LuaError(replaced.message, error.luaTraceback, replaced.payload);
-  }
-
-  private errorFrom(co: LuaState): LuaError {
     const L = this.L;
+    lauxlib.luaL_traceback(L, co, null, 0);
+    const traceback = decodeText(toBytes(L, -1));
+    lua.lua_pop(L, 1);
+    lua.lua_resetthread(co);
     let payload: unknown;
     let message: string;
     const t = lua.lua_type(co, -1);
@@ -164,9 +161,6 @@ export class LuaRuntime {
       message = lua.lua_pcall(L, 1, 1, 0) === LUA_OK && lua.lua_type(L, -1) === LUA_TSTRING ? decodeText(toBytes(L, -1)) : '(error object is not a string)';
       lua.lua_pop(L, 1);
     }
-    lauxlib.luaL_traceback(L, co, null, 0);
-    const traceback = decodeText(toBytes(L, -1));
-    lua.lua_pop(L, 1);
     return new LuaError(message, traceback, payload);
   }
 

@@ -34,6 +34,8 @@ const luaI_mul = function(a, b) {
 
 /* floor division and modulo; 'n' must not be zero (callers check) */
 const luaI_idiv = function(m, n) {
+    if ((m | 0) === m && (n | 0) === n && n !== -1)  /* int32 fast path: the quotient's double is exact */
+        return Math.floor(m / n) | 0;
     const r = m % n;  /* exact (truncated remainder) */
     let q = (m - r) / n;  /* exact: m - r is a multiple of n */
     if (r !== 0 && (r < 0) !== (n < 0)) q -= 1;  /* truncation -> floor */
@@ -41,6 +43,8 @@ const luaI_idiv = function(m, n) {
 };
 
 const luaI_mod = function(m, n) {
+    if ((m | 0) === m && (n | 0) === n)  /* int32 fast path: every step is exact */
+        return (m - Math.floor(m / n) * n) | 0;
     let r = m % n;
     if (r !== 0 && (r < 0) !== (n < 0)) r += n;
     return r === 0 ? 0 : r;

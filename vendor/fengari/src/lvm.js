@@ -327,7 +327,11 @@ const luaV_execute = function(L) {
                 let numberop1, numberop2;
 
                 if (op1.ttisinteger() && op2.ttisinteger()) {
-                    L.stack[ra].setivalue(luaV_mod(L, op1.value, op2.value));
+                    let m = op1.value, n = op2.value;
+                    if ((m | 0) === m && (n | 0) === n && n !== 0) {  /* int32 fast path (see lint.luaI_mod) */
+                        L.stack[ra].setivalue((m - Math.floor(m / n) * n) | 0);  /* exact for int32 */
+                    } else
+                        L.stack[ra].setivalue(luaV_mod(L, m, n));
                 } else if ((numberop1 = tonumns(op1)) !== false && (numberop2 = tonumns(op2)) !== false) {
                     L.stack[ra].setfltvalue(luai_nummod(L, numberop1, numberop2));
                 } else {
@@ -365,7 +369,11 @@ const luaV_execute = function(L) {
                 let numberop1, numberop2;
 
                 if (op1.ttisinteger() && op2.ttisinteger()) {
-                    L.stack[ra].setivalue(luaV_div(L, op1.value, op2.value));
+                    let m = op1.value, n = op2.value;
+                    if ((m | 0) === m && (n | 0) === n && n > 0)  /* int32 fast path (see lint.luaI_idiv) */
+                        L.stack[ra].setivalue(Math.floor(m / n) | 0);
+                    else
+                        L.stack[ra].setivalue(luaV_div(L, m, n));
                 } else if ((numberop1 = tonumns(op1)) !== false && (numberop2 = tonumns(op2)) !== false) {
                     L.stack[ra].setfltvalue(Math.floor(numberop1 / numberop2));
                 } else {
