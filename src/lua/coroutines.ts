@@ -63,15 +63,22 @@ function coResume(L: LuaState): number {
   return resumeStep(L, co, nargs);
 }
 
+// Lua 5.4: a wrapped coroutine that fails is closed (its <close> variables
+// run); an error raised while closing replaces the original one.
 const WRAP_SOURCE = `
-local create, resume = coroutine.create, coroutine.resume
+local create, resume, close, status = coroutine.create, coroutine.resume, coroutine.close, coroutine.status
 local pack, unpack, error = table.pack, table.unpack, error
 return function(f)
   local co = create(f)
   return function(...)
     local r = pack(resume(co, ...))
     if r[1] then return unpack(r, 2, r.n) end
-    error(r[2], 0)
+    local err = r[2]
+    if status(co) == 'dead' then
+      local ok, closeErr = close(co)
+      if not ok then err = closeErr end
+    end
+    error(err, 0)
   end
 end
 `;

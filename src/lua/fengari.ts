@@ -1,8 +1,14 @@
 /**
  * Typed entry point to the Fengari VM. Fengari ships no type definitions, so
  * its C-API mirrors are typed loosely here, once, instead of at every use.
+ *
+ * The VM is our fork in vendor/fengari (53-bit exact integers, Lua 5.4
+ * syntax and library pieces; vendor/fengari/README.md lists the changes).
+ * It is CommonJS, so it is loaded with Node's own require.
  */
-import fengari from 'fengari';
+import { createRequire } from 'node:module';
+
+const fengari = createRequire(import.meta.url)('../../vendor/fengari/src/fengari.js') as unknown;
 
 /** A Lua thread (lua_State) as Fengari represents it. Opaque to TypeScript. */
 export type LuaState = { readonly __luaState: unique symbol } & object;

@@ -5,9 +5,10 @@
  * dropped, holes become null); any other table is an object unless it is an
  * empty table carrying the array marker and the path keeps markers
  * (set_meta does, json_encode does not). Strings that are not UTF-8 become
- * arrays of byte values. Integral floats stay floats (JsonFloat), except those
- * beyond Fengari's 32-bit integers, which can only be floats here and are
- * treated as the integers they would be in KumoMTA.
+ * arrays of byte values. Integers cross as integers (the VM keeps them exact
+ * to ±(2^53 − 1)); integral floats stay floats (JsonFloat), except those
+ * beyond that range and below 2^63, which can only be floats here and are
+ * treated as the 64-bit integers they would be in KumoMTA.
  *
  * JSON → Lua: null members are absent, null array elements are holes, arrays
  * get the marker metatable `{__metatable = false}`.
@@ -38,8 +39,7 @@ export interface JsonConvertible {
 
 const ARRAY_MARKER = keyBytes('kumo-lua.array-marker');
 const MAX_DEPTH = 128;
-const INT32_MAX = 2147483647;
-const INT32_MIN = -2147483648;
+const INT64_LIMIT = 2 ** 63;
 
 export class MarshalError extends Error {}
 
@@ -70,9 +70,21 @@ export interface PushJsonOptions {
   nullSentinel?: boolean;
 }
 
+/** Pushes a JS number: a Lua integer when it is one the VM holds exactly (±(2^53 − 1)), else a float. */
 export function pushNumber(L: LuaState, n: number): void {
-  if (Number.isInteger(n) && n >= INT32_MIN && n <= INT32_MAX) lua.lua_pushinteger(L, n);
+  if (Number.isSafeInteger(n)) lua.lua_pushinteger(L, n);
   else lua.lua_pushnumber(L, n);
+}
+
+/**
+ * The JSON form of a finite Lua float. Integral floats stay floats (3.0),
+ * except between the VM's integer limit and 2^63: those are the 64-bit
+ * integers KumoMTA would have held, which can only be floats here.
+ */
+export function floatJsonForm(n: number): number | JsonFloat {
+  if (!Number.isInteger(n)) return n;
+  const a = Math.abs(n);
+  return a > Number.MAX_SAFE_INTEGER && a < INT64_LIMIT ? n : new JsonFloat(n);
 }
 
 /** Pushes a JSON value as a Lua value. */
@@ -133,11 +145,7 @@ export function numberToJson(L: LuaState, idx: number): number | JsonFloat | nul
   if (lua.lua_isinteger(L, idx)) return lua.lua_tointeger(L, idx) as number;
   const n = lua.lua_tonumber(L, idx) as number;
   if (!Number.isFinite(n)) return null;
-  if (!Number.isInteger(n)) return n;
-  // Integral floats in KumoMTA's 64-bit integer range are the integers Lua 5.4
-  // would have produced (clients.md §0.6); beyond it they are genuine floats.
-  if (n >= INT32_MIN && n <= INT32_MAX) return new JsonFloat(n);
-  return Math.abs(n) < 2 ** 63 ? n : new JsonFloat(n);
+  return floatJsonForm(n);
 }
 
 /** A Lua string's JSON form: text when UTF-8, else an array of byte values. */

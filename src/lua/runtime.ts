@@ -23,6 +23,8 @@ export interface LuaRuntimeOptions {
   print?: (line: string) => void;
   /** Told each time the CPU guard stops a handler (the daemon prints it). */
   onCpuStop?: (message: string) => void;
+  /** Where Lua 5.4 `warn` messages go once a policy turns them on with `warn('@on')`; defaults to stderr. */
+  warn?: (message: string) => void;
 }
 
 /** Pushes the values a call receives; returns how many. */
@@ -54,6 +56,7 @@ export class LuaRuntime {
     installForwardingCoroutines(L);
     configureLoader(L, [...(options.searchDirs ?? []), BUNDLED_LUA_DIR]);
     this.installPrint(options.print ?? ((line) => process.stdout.write(line + '\n')));
+    if (options.warn) lua.lua_setwarnf(L, lauxlib.luaL_makewarnf(options.warn));
     // Set on the main thread before any coroutine exists: new threads inherit it.
     lua.lua_sethook(L, (Lh: LuaState) => this.cpuHook(Lh), LUA_MASKCOUNT, HOOK_EVERY_INSTRUCTIONS);
   }
@@ -124,7 +127,7 @@ export class LuaRuntime {
         this.activeRoot = previous;
         nargs = 0;
         if (status === LUA_OK) return read(co, lua.lua_gettop(co));
-        if (status !== LUA_YIELD) throw this.errorFrom(co);
+        if (status !== LUA_YIELD) throw this.failed(co);
         const op = lua.lua_gettop(co) >= 1 ? isHostOp(co, -1) : undefined;
         lua.lua_settop(co, 0);
         if (op) await op.wait();
@@ -140,8 +143,17 @@ export class LuaRuntime {
     return this.call(label, (co) => this.pushRef(co, fnRef), pushArgs, read);
   }
 
-  private errorFrom(co: LuaState): LuaError {
+  /**
+   * The error a handler died of. The traceback is taken first; then the
+   * thread is unwound like Lua 5.4's lua_resetthread, which runs its pending
+   * __close metamethods (an error raised by one replaces the error, as in Lua).
+   */
+  private failed(co: LuaState): LuaError {
     const L = this.L;
+    lauxlib.luaL_traceback(L, co, null, 0);
+    const traceback = decodeText(toBytes(L, -1));
+    lua.lua_pop(L, 1);
+    lua.lua_resetthread(co);
     let payload: unknown;
     let message: string;
     const t = lua.lua_type(co, -1);
@@ -156,9 +168,6 @@ export class LuaRuntime {
       message = lua.lua_pcall(L, 1, 1, 0) === LUA_OK && lua.lua_type(L, -1) === LUA_TSTRING ? decodeText(toBytes(L, -1)) : '(error object is not a string)';
       lua.lua_pop(L, 1);
     }
-    lauxlib.luaL_traceback(L, co, null, 0);
-    const traceback = decodeText(toBytes(L, -1));
-    lua.lua_pop(L, 1);
     return new LuaError(message, traceback, payload);
   }
 
@@ -205,8 +214,11 @@ export class LuaRuntime {
     }
   }
 
+  /** Stops new calls and runs every pending __gc finalizer (Lua runs them when a state closes). */
   close(): void {
+    if (this.closed) return;
     this.closed = true;
+    lua.lua_runallfinalizers(this.L);
     this.closing.abort(new Error('the Lua runtime has been shut down'));
   }
 

@@ -94,18 +94,6 @@ export function installSandbox(L: LuaState, strict = strictFromEnv()): void {
   lua.lua_setfield(L, -2, keyBytes('date'));
   lua.lua_pop(L, 1);
 
-  // Fengari throws "lua_gc not implemented"; policies (e.g. shaping.lua) call it.
-  lua.lua_pushcfunction(L, (Lc: LuaState) => {
-    const opt = lua.lua_type(Lc, 1) === lua.LUA_TSTRING ? lua.lua_tojsstring(Lc, 1) : 'collect';
-    if (opt === 'count') {
-      lua.lua_pushnumber(Lc, process.memoryUsage().heapUsed / 1024);
-      return 1;
-    }
-    lua.lua_pushinteger(Lc, 0);
-    return 1;
-  });
-  lua.lua_setglobal(L, keyBytes('collectgarbage'));
-
   installIo(L);
   installOs(L);
   if (strict) applyStrictMode(L);

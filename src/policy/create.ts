@@ -33,13 +33,14 @@ export function luaPathsFromEnv(env: NodeJS.ProcessEnv = process.env): string[] 
 export function createKumoContext(options: PolicyOptions = {}): KumoContext {
   const searchDirs = [...(options.luaPaths ?? [])];
   if (options.policyFile) searchDirs.push(path.dirname(path.resolve(options.policyFile)));
-  const runtime = new LuaRuntime({ searchDirs, cpuLimitMs: options.cpuLimitMs, onCpuStop: options.onCpuStop, print: options.print });
+  const log = options.log ?? new StderrLog();
+  const runtime = new LuaRuntime({ searchDirs, cpuLimitMs: options.cpuLimitMs, onCpuStop: options.onCpuStop, print: options.print, warn: (message) => log.write('warn', message) });
   const events = new EventRegistry(runtime);
   const ctx = new KumoContext(
     runtime,
     events,
     options.clock ?? new SystemClock(),
-    options.log ?? new StderrLog(),
+    log,
     { validating: options.mode?.validating ?? false, script: options.mode?.script ?? false },
     options.nodeId ?? randomUUID(),
   );

@@ -33,10 +33,16 @@ describe('kumo.serde.json_encode (lua-api §14.1, clients §6.1)', () => {
     expect(await enc('1/0')).toBe('null');
     expect(await enc('-1/0')).toBe('null');
   });
-  it('prints integral floats beyond 32 bits as integers (clients.md §0.6 port note: they stand for 64-bit integers)', async () => {
-    expect(await enc('2^40')).toBe('1099511627776');
-    expect(await enc('1e15')).toBe('1000000000000000');
+  it('prints integral floats as floats and integers up to 2^53 as integers', async () => {
+    expect(await enc('2^40')).toBe('1099511627776.0');
+    expect(await enc('1e15')).toBe('1000000000000000.0');
+    expect(await enc('1722790000 * 1000')).toBe('1722790000000');
+    expect(await enc('math.maxinteger')).toBe('9007199254740991');
+  });
+  it('prints integral floats beyond the VM integers (2^53) and below 2^63 as integers (clients.md §0.6 port note: they stand for 64-bit integers)', async () => {
+    expect(await enc('2^53')).toBe('9007199254740992');
     expect(await enc('1e16')).toBe('10000000000000000');
+    expect(await enc('2^63')).toBe('9.223372036854776e+18');
   });
   it('escapes strings like serde_json', async () => {
     expect(await enc(`'a"b\\\\c\\b\\f\\n\\r\\t'`)).toBe('"a\\"b\\\\c\\b\\f\\n\\r\\t"');
@@ -115,10 +121,12 @@ describe('kumo.serde.json_parse', () => {
     expect(await evalLua(`local t = kumo.serde.json_parse('{"a":[]}')
       return { getmetatable(t.a) == false, getmetatable(t) == nil, (pcall(setmetatable, t.a, {})) }`)).toEqual([true, true, false]);
   });
-  it('reads -0 as a float and large integers as floats', async () => {
+  it('reads -0 as a float, integers up to 2^53 as integers and larger ones as floats', async () => {
     expect(await evalLua(`local v = kumo.serde.json_parse('-0'); return math.type(v) .. ' ' .. tostring(1/v < 0)`)).toBe('float true');
-    expect(await evalLua(`return math.type(kumo.serde.json_parse('12345678901'))`)).toBe('float');
-    expect(await evalLua(`return kumo.serde.json_encode(kumo.serde.json_parse('12345678901'))`)).toBe('12345678901');
+    expect(await evalLua(`return math.type(kumo.serde.json_parse('12345678901'))`)).toBe('integer');
+    expect(await evalLua(`return kumo.serde.json_parse('12345678901') * 1000`)).toBe(12345678901000);
+    expect(await evalLua(`return math.type(kumo.serde.json_parse('123456789012345678'))`)).toBe('float');
+    expect(await evalLua(`return kumo.serde.json_encode(kumo.serde.json_parse('123456789012345678'))`)).toBe('123456789012345680');
   });
   it('returns nil for a top-level null', async () => {
     expect(await evalLua(`return kumo.serde.json_parse('null') == nil`)).toBe(true);

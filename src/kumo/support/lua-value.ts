@@ -10,7 +10,7 @@
  * - direct (digest arguments): an empty table carrying the array marker is `[]`.
  */
 import { lua, lauxlib, type LuaState, LUA_TBOOLEAN, LUA_TLIGHTUSERDATA, LUA_TNIL, LUA_TNUMBER, LUA_TSTRING, LUA_TTABLE, LUA_TUSERDATA } from '../../lua/fengari.ts';
-import { LUA_NULL, hasArrayMarker, typeNameAt, type JsonConvertible } from '../../lua/marshal.ts';
+import { LUA_NULL, floatJsonForm, hasArrayMarker, typeNameAt, type JsonConvertible } from '../../lua/marshal.ts';
 import { decodeUtf8Strict, keyBytes, toBytes } from '../../lua/strings.ts';
 import { JsonFloat, formatFloat, type JsonValue } from '../../util/json.ts';
 
@@ -36,14 +36,8 @@ export interface LuaToSerdeOptions {
   materialize: boolean;
 }
 
-const INT32_LIMIT = 2 ** 31;
-const INT64_LIMIT = 2 ** 63;
-
 export function floatToSerde(n: number): number | JsonFloat {
-  if (!Number.isFinite(n)) return new JsonFloat(n);
-  if (Number.isInteger(n) && (Math.abs(n) <= INT32_LIMIT || Math.abs(n) >= INT64_LIMIT)) return new JsonFloat(n);
-  // Integral floats between 2^31 and 2^63 stand for KumoMTA's 64-bit integers (clients.md §0.6).
-  return n;
+  return Number.isFinite(n) ? floatJsonForm(n) : new JsonFloat(n);
 }
 
 function numberAt(L: LuaState, idx: number): number | JsonFloat {

@@ -1,2 +1,0 @@
-// Fengari ships no declarations; src/lua/fengari.ts types what we use.
-declare module 'fengari';
