@@ -1,6 +1,9 @@
 import type { Message } from '../message/message.ts';
 import type { TimerHandle } from '../util/clock.ts';
-import { Dispatcher } from '../delivery/dispatcher.ts';
+import { createSession } from '../delivery/sessions.ts';
+import type { SessionBase } from '../delivery/session-base.ts';
+import type { SmtpRoute } from '../delivery/smtp/mx-plan.ts';
+import type { SmtpProtocol } from '../delivery/smtp/mx-list.ts';
 import type { EngineContext } from './engine-context.ts';
 import type { EgressPathConfig } from './egress-path-config.ts';
 import { Deque } from './deque.ts';
@@ -10,9 +13,16 @@ import type { ScheduledQueue } from './scheduled-queue.ts';
 
 export type WakeReason = 'notify' | 'shutdown';
 
-/** `<source>-><site>@lua:<constructor>` (engine.md §1.9). */
-export function readyQueueName(source: string, site: string, protocol: CustomLuaProtocol): string {
-  return `${source}->${site}@lua:${protocol.constructor}`;
+/** An SMTP ready queue keeps the protocol and route of the scheduled queue that created it (smtp-delivery.md §1.7). */
+export interface SmtpReadyProtocol extends SmtpProtocol {
+  route: SmtpRoute;
+}
+
+export type ReadyProtocol = CustomLuaProtocol | SmtpReadyProtocol;
+
+/** `<source>-><site>@lua:<constructor>` (engine.md §1.9) or `<source>-><site>@smtp_client` (smtp-delivery.md §1.7). */
+export function readyQueueName(source: string, site: string, protocol: CustomLuaProtocol | SmtpProtocol): string {
+  return protocol.kind === 'smtp' ? `${source}->${site}@smtp_client` : `${source}->${site}@lua:${protocol.constructor}`;
 }
 
 /** ready_queue.rs ideal_connection_count, in f32 like the original. */
@@ -36,7 +46,7 @@ export interface ConnectionLimitedState {
 export class ReadyQueue {
   readonly service: string;
   readonly feeders = new Set<ScheduledQueue>();
-  readonly dispatchers = new Set<Dispatcher>();
+  readonly dispatchers = new Set<SessionBase>();
   consecutiveConnFailures = 0;
   connectionLimited: ConnectionLimitedState | null = null;
   lastNotify: number;
@@ -45,19 +55,19 @@ export class ReadyQueue {
   private reserved = 0;
   private waiters = new Set<(reason: WakeReason) => void>();
   private retryTimer: TimerHandle | null = null;
-  private runs = new Map<Dispatcher, Promise<void>>();
+  private runs = new Map<SessionBase, Promise<void>>();
 
   constructor(
     readonly name: string,
     readonly siteName: string,
     readonly egressSource: string,
     readonly egressPool: string,
-    readonly protocol: CustomLuaProtocol,
+    readonly protocol: ReadyProtocol,
     public pathConfig: EgressPathConfig,
     private readonly engine: EngineContext,
     private readonly onDrainToScheduled: (msg: Message, ctx: InsertContext) => Promise<void>,
   ) {
-    this.service = `lua:${name}`;
+    this.service = `${protocol.kind === 'smtp' ? 'smtp_client' : 'lua'}:${name}`;
     this.lastNotify = engine.clock.now();
     this.lastPathRefresh = this.lastNotify;
   }
@@ -203,7 +213,7 @@ export class ReadyQueue {
   }
 
   private spawn(leases: string[]): void {
-    const d = new Dispatcher(this, this.engine);
+    const d = createSession(this, this.engine);
     this.dispatchers.add(d);
     const run = d.run().then((exitedEmpty) => {
       for (const l of leases) this.engine.leases.release(l);

@@ -2,9 +2,10 @@ import type { Message } from '../message/message.ts';
 import type { EgressPathConfig } from './egress-path-config.ts';
 import type { EgressPool } from './engine-context.ts';
 import { InsertContext } from './insert-context.ts';
-import type { CustomLuaProtocol } from './queue-config.ts';
+import type { CustomLuaProtocol, SmtpProtocol } from './queue-config.ts';
+import { resolveRoute, type SmtpRoute } from '../delivery/smtp/mx-plan.ts';
 import { ENH_4_4_4, response } from './queue-records.ts';
-import { ReadyQueue, readyQueueName } from './ready-queue.ts';
+import { ReadyQueue, readyQueueName, type ReadyProtocol } from './ready-queue.ts';
 import type { QueueEngine, ReadyInsertResult, ScheduledQueue } from './scheduled-queue.ts';
 
 export type EgressPathResolver = (routingDomain: string, egressSource: string, siteName: string) => Promise<EgressPathConfig>;
@@ -45,6 +46,8 @@ export class ReadyQueueRegistry {
   readonly queues = new Map<string, ReadyQueue>();
   private creating = new Map<string, Promise<ReadyQueue>>();
   private selectors = new WeakMap<ScheduledQueue, WeightedRoundRobin>();
+  /** The ready-queue-name cache of smtp routes (smtp-delivery.md §1.3): answers and failures live 60 s. */
+  private routes = new Map<string, { until: number; route: Promise<SmtpRoute> }>();
 
   constructor(
     private readonly engine: QueueEngine,
@@ -52,7 +55,7 @@ export class ReadyQueueRegistry {
     private readonly backToScheduled: (msg: Message, ctx: InsertContext) => Promise<void>,
   ) {}
 
-  private async getOrCreate(name: string, site: string, source: string, pool: string, protocol: CustomLuaProtocol, routingDomain: string): Promise<ReadyQueue> {
+  private async getOrCreate(name: string, site: string, source: string, pool: string, protocol: ReadyProtocol, routingDomain: string): Promise<ReadyQueue> {
     const existing = this.queues.get(name);
     if (existing) return existing;
     let pending = this.creating.get(name);
@@ -75,11 +78,39 @@ export class ReadyQueueRegistry {
     return this.engine.hooks.resolveEgressPool(name);
   }
 
+  private routeFor(protocol: SmtpProtocol, routingName: string): Promise<SmtpRoute> {
+    const key = `${routingName}\0${JSON.stringify(protocol.options)}`;
+    const now = this.engine.clock.now();
+    const cached = this.routes.get(key);
+    if (cached && cached.until > now) return cached.route;
+    const route = resolveRoute(protocol, routingName, this.engine.smtp.resolver);
+    this.routes.set(key, { until: now + 60_000, route });
+    if (this.routes.size > 10_000) for (const [k, v] of this.routes) if (v.until <= now) this.routes.delete(k);
+    return route;
+  }
+
   async insert(queue: ScheduledQueue, msg: Message): Promise<ReadyInsertResult> {
     const e = this.engine;
-    const protocol = queue.config.protocol;
-    if (protocol.kind !== 'custom_lua') {
-      return this.fail(queue, msg, `KumoMTA internal: ${queue.name} error while inserting into ready queue: protocol ${protocol.kind} is not supported by kumo-lua`, null);
+    const configured = queue.config.protocol;
+    if (configured.kind !== 'custom_lua' && configured.kind !== 'smtp') {
+      return this.fail(queue, msg, `KumoMTA internal: ${queue.name} error while inserting into ready queue: protocol ${configured.kind} is not supported by kumo-lua`, null);
+    }
+    const routingDomain = queue.components.routingDomain ?? queue.components.domain;
+    let protocol: ReadyProtocol;
+    let site: string;
+    if (configured.kind === 'smtp') {
+      try {
+        const route = await this.routeFor(configured, routingDomain);
+        protocol = { ...configured, route };
+        site = route.siteName;
+      } catch (err) {
+        const r = response(451, ENH_4_4_4, `failed to resolve queue ${queue.name}: ${(err as Error).message}`);
+        await e.log({ type: 'TransientFailure', message: msg, response: r, site: '', egressPool: null, deliveryProtocol: null });
+        return { kind: 'failed', response: r, logged: true };
+      }
+    } else {
+      protocol = configured;
+      site = routingDomain;
     }
     let pool: EgressPool;
     try {
@@ -87,7 +118,6 @@ export class ReadyQueueRegistry {
     } catch (err) {
       return this.fail(queue, msg, `KumoMTA internal: ${queue.name} error while inserting into ready queue: ${(err as Error).message}`, queue.config.egressPool);
     }
-    const site = queue.components.routingDomain ?? queue.components.domain;
     let candidates = pool.entries.filter((s) => s.weight > 0);
     let anyFull = false;
     let delayed = false;
@@ -104,7 +134,7 @@ export class ReadyQueueRegistry {
       const name = readyQueueName(source, site, protocol);
       let rq: ReadyQueue;
       try {
-        rq = await this.getOrCreate(name, site, source, pool.name, protocol, site);
+        rq = await this.getOrCreate(name, site, source, pool.name, protocol, routingDomain);
       } catch (err) {
         const r = response(451, ENH_4_4_4, `failed to resolve queue ${name}: ${(err as Error).message}`);
         await e.log({ type: 'TransientFailure', message: msg, response: r, site: '', egressPool: null });
@@ -150,7 +180,9 @@ export class ReadyQueueRegistry {
       let protocolChanged = false;
       for (const q of [...rq.feeders]) {
         const p = q.config.protocol;
-        if (p.kind !== 'custom_lua' || readyQueueName(rq.egressSource, rq.siteName, p) !== rq.name) {
+        const same = p.kind === 'custom_lua' ? readyQueueName(rq.egressSource, rq.siteName, p) === rq.name
+          : p.kind === 'smtp' && rq.protocol.kind === 'smtp' && JSON.stringify(p.options) === JSON.stringify(rq.protocol.options);
+        if (!same) {
           rq.feeders.delete(q);
           protocolChanged = true;
         }
