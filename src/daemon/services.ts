@@ -23,7 +23,7 @@ import { ADMIN_OPS, LISTENER_RECORDS, LISTENERS, MESSAGE_INTAKE, METRICS_SOURCES
 import { adminOpsFor } from './admin-adapter.ts';
 import { DeliveryLatencyTap, engineMetricsSource } from './metrics-adapter.ts';
 import { closeDefaultAmqpPool } from '../kumo/amqp.ts';
-import { egressPathResolver, engineHooks, queueConfigResolver } from './policy-bridge.ts';
+import { egressPathResolver, engineHooks, queueConfigResolver, smtpPolicyServices } from './policy-bridge.ts';
 import type { QueueConfigResolver } from '../queue/queue-registry.ts';
 
 export interface Services {
@@ -148,6 +148,10 @@ class DaemonServices implements Services {
       resolveQueueConfig: redirectMaildir(queueConfigResolver(this.ctx), this.options.statePath && ((p) => this.options.statePath!('maildir', p))),
       resolveEgressPathConfig: egressPathResolver(this.ctx),
       hooks: engineHooks(this.ctx),
+      smtp: {
+        ...smtpPolicyServices(this.ctx),
+        classify: (r) => this.logging.builder.classify?.('TransientFailure', r) ?? 'Uncategorized',
+      },
     });
     this.metricsSources.push(engineMetricsSource(this.manager, this.logging, this.ctx.clock));
     this.state = 'running';
