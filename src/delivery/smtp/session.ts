@@ -273,10 +273,12 @@ export class SmtpSession extends SessionBase {
       let nonMessageCommand = false;
       sr.responses.forEach(({ recipient, response }, i) => {
         thisTx.add(`${msg.id}\0${recipient}`);
-        let tm: TooMany = tooManyRecipients(response, e.smtp.classify);
+        const signal = tooManyRecipients(response, e.smtp.classify);
+        const type = recordTypeOf(response, signal);
+        // Retry at once only past the first recipient, and an ambiguous 452 only once (§4.4).
+        let tm: TooMany = signal;
         if (i === 0 || slice.length === 1) tm = 'No';
         else if (tm === 'Maybe') tm = this.previousTx.has(`${msg.id}\0${recipient}`) ? 'No' : 'Yes';
-        const type = recordTypeOf(response, tm);
         if (response.code === 421) broken = true;
         if (response.command !== null && !/^(MAIL|RCPT|DATA|\.\r\n)/.test(response.command)) nonMessageCommand = true;
         const key = `${JSON.stringify(response)}\0${tm}`;
