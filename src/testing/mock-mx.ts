@@ -66,6 +66,9 @@ export class MockMx {
   readonly transactions: MxTransaction[] = [];
   /** One entry per accepted TCP connection: whether it upgraded to TLS and who it said it was. */
   readonly connections: { tls: boolean; ehlo: string | null }[] = [];
+  /** Most connections open at the same time. */
+  maxConcurrent = 0;
+  private open = 0;
   onMail: MailRule = () => null;
   onRcpt: RcptRule = defaultRcptRule;
   onData: DataRule = () => null;
@@ -104,7 +107,11 @@ export class MockMx {
       onConnect: (session, cb) => {
         (session as unknown as { kumoIndex: number }).kumoIndex = this.connections.length;
         this.connections.push({ tls: false, ehlo: null });
+        this.maxConcurrent = Math.max(this.maxConcurrent, ++this.open);
         cb();
+      },
+      onClose: () => {
+        this.open--;
       },
       onSecure: (_socket, session, cb) => {
         this.connections[connectionIndex(session)]!.tls = true;

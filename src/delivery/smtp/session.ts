@@ -287,10 +287,11 @@ export class SmtpSession extends SessionBase {
         g.recipients.push(recipient);
       });
       this.previousTx = thisTx;
+      const retryNow: string[] = [];
       for (const g of groups.values()) {
         this.count(g.type, g.recipients.length);
         if (g.skip) {
-          pending = [...g.recipients, ...pending];
+          retryNow.push(...g.recipients);
           continue;
         }
         if (g.type === 'TransientFailure') {
@@ -301,6 +302,7 @@ export class SmtpSession extends SessionBase {
         if (g.type === 'Delivery') e.metrics.deliveredByQueue.inc(msg.queueName());
         else if (g.type === 'Bounce') e.metrics.failedByQueue.inc(msg.queueName());
       }
+      pending = [...slice.filter((r) => retryNow.includes(r)), ...pending];
       if (broken || conn.sock.isClosed) {
         this.dropConnection();
         this.applyReconnectRule();

@@ -17,7 +17,12 @@ export class RawMx {
   ehlo = '250-raw.test\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n';
   greeting = '220 raw.test ESMTP\r\n';
   script: Script = () => null;
-  private server = net.createServer((s) => this.serve(s));
+  private sockets = new Set<net.Socket>();
+  private server = net.createServer((s) => {
+    this.sockets.add(s);
+    s.on('close', () => this.sockets.delete(s));
+    this.serve(s);
+  });
 
   async start(): Promise<this> {
     await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
@@ -89,7 +94,7 @@ export class RawMx {
   }
 
   async stop(): Promise<void> {
-    this.server.closeAllConnections?.();
+    for (const s of this.sockets) s.destroy();
     await new Promise<void>((r) => this.server.close(() => r()));
   }
 }
