@@ -23,6 +23,7 @@ import { ADMIN_OPS, LISTENER_RECORDS, LISTENERS, MESSAGE_INTAKE, METRICS_SOURCES
 import { adminOpsFor } from './admin-adapter.ts';
 import { DeliveryLatencyTap, engineMetricsSource } from './metrics-adapter.ts';
 import { closeDefaultAmqpPool } from '../kumo/amqp.ts';
+import { SMTP_SERVICES } from '../delivery/smtp/services.ts';
 import { egressPathResolver, engineHooks, queueConfigResolver, smtpPolicyServices } from './policy-bridge.ts';
 import type { QueueConfigResolver } from '../queue/queue-registry.ts';
 
@@ -151,6 +152,7 @@ class DaemonServices implements Services {
       smtp: {
         ...smtpPolicyServices(this.ctx),
         classify: (r) => this.logging.builder.classify?.('TransientFailure', r) ?? 'Uncategorized',
+        ...this.ctx.optional(SMTP_SERVICES),
       },
     });
     this.metricsSources.push(engineMetricsSource(this.manager, this.logging, this.ctx.clock));

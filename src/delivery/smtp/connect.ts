@@ -36,6 +36,7 @@ export interface OpenRequest {
   clock: Clock;
   /** TLS was remembered broken for this ready queue (§2.2). */
   tlsBroken: boolean;
+  redirect: ((ip: string, port: number) => { ip: string; port: number } | null) | null;
 }
 
 export type OpenFailureKind = 'unplumbed' | 'opportunistic-insecure' | 'other';
@@ -82,8 +83,9 @@ export async function openConnection(req: OpenRequest): Promise<OpenResult> {
     }
   }
   let sock: SmtpSocket;
+  const target = c.ip ? req.redirect?.(c.ip, port) ?? { ip: c.ip, port } : { ip: null, port };
   try {
-    sock = await SmtpSocket.connect({ ip: c.ip, port, ...(c.path ? { path: c.path } : {}), ...(req.sourceAddress && !c.path ? { localAddress: req.sourceAddress } : {}) }, t.connectTimeoutMs, clock);
+    sock = await SmtpSocket.connect({ ip: target.ip, port: target.port, ...(c.path ? { path: c.path } : {}), ...(req.sourceAddress && !c.path ? { localAddress: req.sourceAddress } : {}) }, t.connectTimeoutMs, clock);
   } catch (err) {
     const e = err as SmtpClientError;
     return fail(`connect to ${where} and read initial banner: ${e.message}`, e.code === 'EADDRNOTAVAIL' ? 'unplumbed' : 'other');

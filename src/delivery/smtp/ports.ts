@@ -47,4 +47,9 @@ export interface SmtpServices {
   rewriteDeliveryStatus: RewriteDeliveryStatus | null;
   /** EHLO name when neither the path nor the source gives one. */
   hostname: string;
+  /**
+   * Where to really connect for a candidate address (the test harness points
+   * mocked MX names at local servers); null = connect as planned.
+   */
+  redirect: ((ip: string, port: number) => { ip: string; port: number } | null) | null;
 }

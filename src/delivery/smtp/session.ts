@@ -162,7 +162,7 @@ export class SmtpSession extends SessionBase {
     const broken = (brokenTls.get(this.rq.name) ?? 0) > e.clock.now();
     const result = await openConnection({
       candidate: c, port, sourceAddress: this.source.sourceAddress, ehloName: this.opts.ehloDomain ?? this.source.ehloDomain ?? e.smtp.hostname,
-      opts: this.opts, timeouts: path.timeouts, clock: e.clock, tlsBroken: broken,
+      opts: this.opts, timeouts: path.timeouts, clock: e.clock, tlsBroken: broken, redirect: e.smtp.redirect,
     });
     if (!result.ok) {
       m.incService(m.connectionCount, this.metricsProtocol, this.rq.name, -1);
