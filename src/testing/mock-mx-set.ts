@@ -19,7 +19,9 @@ export class MockMxSet {
   async add(name: string, options: MockMxOptions): Promise<MockMx> {
     const key = bare(name);
     if (this.byName.has(key)) throw new Error(`t.smtp: a mock MX for ${name} already exists in this test`);
-    const mx = await new MockMx({ hostname: key, ...options }).start();
+    // No STARTTLS unless asked: the mock's certificate is self-signed, which
+    // the default enable_tls = 'Opportunistic' rightly refuses.
+    const mx = await new MockMx({ hostname: key, starttls: false, ...options }).start();
     const ip = `192.0.2.${this.byName.size + 1}`;
     this.byName.set(key, { mx, ip });
     this.byIp.set(ip, mx);
