@@ -231,6 +231,7 @@ export class SmtpSession extends SessionBase {
   /** §3.6 + §4.6 for the held message. */
   private async deliver(): Promise<void> {
     const e = this.engine;
+    const started = e.clock.now();
     if (!(await this.applyMessageRateThrottles())) return;
     const msg = this.held.shift()!;
     this.inFlight = [msg];
@@ -243,6 +244,9 @@ export class SmtpSession extends SessionBase {
       await e.requeue(msg, { increment: true, delayMs: null, context: new InsertContext(['LoggedTransientFailure']), response: r });
     } finally {
       this.inFlight = [];
+      const seconds = (e.clock.now() - started) / 1000;
+      e.metrics.deliverLatency.observe({ service: this.metricsProtocol }, seconds);
+      e.metrics.deliverLatency.observe({ service: `${this.metricsProtocol}:${this.rq.name}` }, seconds);
     }
   }
 
