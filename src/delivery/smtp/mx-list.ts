@@ -47,7 +47,7 @@ function parseEntry(v: JsonValue, i: number): MxListEntry {
   if (typeof v === 'string') {
     if (v === '') throw entryError(i, v, 'is empty');
     const entry = parseAddr(v, v, v, i, v, false);
-    if (entry.kind === 'host' && entry.name.includes(':')) throw entryError(i, v, 'is not a host name, host:port or address');
+    if (entry.kind === 'host' && entry.host.includes(':')) throw entryError(i, v, 'is not a host name, host:port or address');
     return entry;
   }
   if (isJsonObject(v)) {

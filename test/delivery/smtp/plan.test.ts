@@ -36,6 +36,8 @@ describe('mx_list (§1.6)', () => {
       { kind: 'path', label: '/run/relay.sock', name: '/run/relay.sock', path: '/run/relay.sock' },
     ]);
     expect(mxListSiteName(p.mxList.slice(0, 1))).toBe('mx_list:127.0.0.1:2525');
+    expect(parseSmtpProtocol({ mx_list: ['localhost:2526'] }).mxList).toEqual([{ kind: 'host', label: 'localhost:2526', name: 'localhost:2526', host: 'localhost', port: 2526 }]);
+    expect(() => parseSmtpProtocol({ mx_list: ['a:b:c'] })).toThrow(/is not a host name, host:port or address/);
     expect(mxListSiteName(p.mxList.slice(4, 5))).toBe('mx_list:10.1.1.1:2525');
   });
 
