@@ -65,7 +65,7 @@ function rejection(r: MxReply): Error & { responseCode: number } {
 export class MockMx {
   readonly transactions: MxTransaction[] = [];
   /** One entry per accepted TCP connection: whether it upgraded to TLS and who it said it was. */
-  readonly connections: { tls: boolean; ehlo: string | null }[] = [];
+  readonly connections: { tls: boolean; ehlo: string | null; servername: string | null }[] = [];
   /** Most connections open at the same time. */
   maxConcurrent = 0;
   private open = 0;
@@ -106,7 +106,7 @@ export class MockMx {
       disableReverseLookup: true,
       onConnect: (session, cb) => {
         (session as unknown as { kumoIndex: number }).kumoIndex = this.connections.length;
-        this.connections.push({ tls: false, ehlo: null });
+        this.connections.push({ tls: false, ehlo: null, servername: null });
         this.maxConcurrent = Math.max(this.maxConcurrent, ++this.open);
         cb();
       },
@@ -114,7 +114,9 @@ export class MockMx {
         this.open--;
       },
       onSecure: (_socket, session, cb) => {
-        this.connections[connectionIndex(session)]!.tls = true;
+        const c = this.connections[connectionIndex(session)]!;
+        c.tls = true;
+        c.servername = typeof session.servername === 'string' ? session.servername : null;
         cb();
       },
       onAuth: (auth, _session, cb) => {
