@@ -2,30 +2,17 @@
  * Delivery over real SMTP to smtp-server MXes on 127.0.0.1: records,
  * connection reuse, per-recipient outcomes, 421, failover, payload bytes.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import type { MockMx } from '../../../src/testing/mock-mx.ts';
+import { describe, expect, it } from 'vitest';
 import { advance, until, type TestEngine } from '../../helpers/engine.ts';
-import { mail, smtpEngine, startMx, view, waitRecords } from './engine.ts';
+import { mail, view, waitRecords, smtpFixtures } from './engine.ts';
 
-let mxs: MockMx[] = [];
-let engine: TestEngine | null = null;
-afterEach(async () => {
-  await engine?.close();
-  engine = null;
-  for (const mx of mxs) await mx.stop();
-  mxs = [];
-});
-
-async function mx(opts: Parameters<typeof startMx>[0] = {}): Promise<MockMx> {
-  const m = await startMx(opts);
-  mxs.push(m);
-  return m;
-}
+const f = smtpFixtures();
+let engine: TestEngine;
 
 describe('smtp delivery', () => {
   it('delivers with KumoMTA record fields (checklist 14, 55, 70)', async () => {
-    const m = await mx();
-    engine = await smtpEngine(m);
+    const m = await f.mx();
+    engine = await f.engine(m);
     await engine.manager.insert(mail(['rcpt@example.org'], { clock: engine.clock }));
     const [ev] = await waitRecords(engine, 1);
     expect(view(ev!)).toEqual({
@@ -45,8 +32,8 @@ describe('smtp delivery', () => {
   });
 
   it('reuses one connection for many messages of a ready queue (checklist 40, 75)', async () => {
-    const m = await mx();
-    engine = await smtpEngine(m);
+    const m = await f.mx();
+    engine = await f.engine(m);
     for (let i = 0; i < 5; i++) await engine.manager.insert(mail([`r${i}@example.org`], { clock: engine.clock }));
     const evs = await waitRecords(engine, 5);
     expect(evs.map((e) => e.type)).toEqual(Array(5).fill('Delivery'));
@@ -59,8 +46,8 @@ describe('smtp delivery', () => {
   });
 
   it('max_deliveries_per_connection = 2: five messages take three connections (checklist 76)', async () => {
-    const m = await mx();
-    engine = await smtpEngine(m, { path: { max_deliveries_per_connection: 2 } });
+    const m = await f.mx();
+    engine = await f.engine(m, { path: { max_deliveries_per_connection: 2 } });
     for (let i = 0; i < 5; i++) await engine.manager.insert(mail([`r${i}@example.org`], { clock: engine.clock }));
     await waitRecords(engine, 5);
     await until(() => m.connections.length === 3, 'three connections');
@@ -68,8 +55,8 @@ describe('smtp delivery', () => {
   });
 
   it('per-recipient outcomes: 250, 451, 550 in one message (checklist 56, 57, 60, 61)', async () => {
-    const m = await mx();
-    engine = await smtpEngine(m);
+    const m = await f.mx();
+    engine = await f.engine(m);
     const msg = mail(['ok@example.org', 'tempfail@example.org', 'permfail@example.org', 'ok2@example.org'], { clock: engine.clock });
     await engine.manager.insert(msg);
     const evs = await waitRecords(engine, 3);
@@ -87,8 +74,8 @@ describe('smtp delivery', () => {
   });
 
   it('a 421 mid-session closes the connection; the next message goes on a new one (checklist 77, 78)', async () => {
-    const m = await mx();
-    engine = await smtpEngine(m);
+    const m = await f.mx();
+    engine = await f.engine(m);
     await engine.manager.insert(mail(['first@example.org'], { clock: engine.clock }));
     await waitRecords(engine, 1);
     await engine.manager.insert(mail(['421-busy@example.org'], { clock: engine.clock }));
@@ -101,8 +88,8 @@ describe('smtp delivery', () => {
   });
 
   it('connection refused, then the next mx_list host: only a Delivery record (checklist 16, 23; broken_first_choice_mx)', async () => {
-    const m = await mx();
-    engine = await smtpEngine(m, { smtp: { mx_list: [{ name: 'dead', addr: '127.0.0.1:1' }, { name: 'live', addr: m.address }] } });
+    const m = await f.mx();
+    engine = await f.engine(m, { smtp: { mx_list: [{ name: 'dead', addr: '127.0.0.1:1' }, { name: 'live', addr: m.address }] } });
     await engine.manager.insert(mail(['a@example.org'], { clock: engine.clock }));
     const evs = await waitRecords(engine, 1);
     await advance(engine.clock, 100);
@@ -111,7 +98,7 @@ describe('smtp delivery', () => {
   });
 
   it('every candidate failing gives one 400 listing each failure (checklist 24, 71)', async () => {
-    engine = await smtpEngine(null, { smtp: { mx_list: ['127.0.0.1:1', '127.0.0.1:2'] } });
+    engine = await f.engine(null, { smtp: { mx_list: ['127.0.0.1:1', '127.0.0.1:2'] } });
     await engine.manager.insert(mail(['a@example.org'], { clock: engine.clock }));
     const [ev] = await waitRecords(engine, 1);
     expect(ev!.type).toBe('TransientFailure');
@@ -124,8 +111,8 @@ describe('smtp delivery', () => {
   });
 
   it('sends the stored bytes: leading dots stuffed on the wire and restored (checklist 49, 50, 86; end_to_end_stuffed)', async () => {
-    const m = await mx();
-    engine = await smtpEngine(m);
+    const m = await f.mx();
+    engine = await f.engine(m);
     const body = '.starts with a dot\r\nSubject: x\r\n\r\n.\r\n..two\r\nlast line without newline';
     await engine.manager.insert(mail(['a@example.org'], { clock: engine.clock, body }));
     await waitRecords(engine, 1);
@@ -134,16 +121,16 @@ describe('smtp delivery', () => {
 
   it('an 8-bit body goes with BODY=8BITMIME when offered, else bounces 5.6.3 unsent (checklist 45, 46)', async () => {
     const body = 'Subject: caf\u00e9\r\n\r\nd\u00e9j\u00e0 vu\r\n';
-    const m = await mx();
-    engine = await smtpEngine(m);
+    const m = await f.mx();
+    engine = await f.engine(m);
     await engine.manager.insert(mail(['a@example.org'], { clock: engine.clock, body }));
     await waitRecords(engine, 1);
     expect(m.delivered()[0]!.mailParams).toMatchObject({ BODY: '8BITMIME' });
     expect(m.delivered()[0]!.data.toString('utf8')).toBe(body);
-    await engine.close();
+    await f.closeEngine();
 
-    const plain = await mx({ eightBitMime: false });
-    engine = await smtpEngine(plain);
+    const plain = await f.mx({ eightBitMime: false });
+    engine = await f.engine(plain);
     await engine.manager.insert(mail(['a@example.org'], { clock: engine.clock, body }));
     const [ev] = await waitRecords(engine, 1);
     expect(view(ev!)).toMatchObject({ type: 'Bounce', code: 554, command: null, content: 'KumoMTA internal: DATA is 8bit, destination does not support 8BITMIME. Conversion via msg:check_fix_conformance during reception is required' });
@@ -152,13 +139,13 @@ describe('smtp delivery', () => {
   });
 
   it('the final-reply timeout is a 421 4.4.2 TransientFailure on the virtual clock (checklist 65)', async () => {
-    const m = await mx();
+    const m = await f.mx();
     let received = false;
     m.onData = () => {
       received = true;
       return { code: 0, text: '' };
     };
-    engine = await smtpEngine(m, { path: { data_dot_timeout: '30s' } });
+    engine = await f.engine(m, { path: { data_dot_timeout: '30s' } });
     await engine.manager.insert(mail(['a@example.org'], { clock: engine.clock }));
     await until(() => received, 'data at the MX');
     await engine.clock.advance(30_000, 20);

@@ -1,4 +1,6 @@
 /** An engine delivering over SMTP to MockMx servers on 127.0.0.1, on a VirtualClock. */
+import { afterEach } from 'vitest';
+import { RawMx } from './raw-mx.ts';
 import { Message } from '../../../src/message/message.ts';
 import { parseQueueConfig } from '../../../src/queue/queue-config.ts';
 import type { SmtpServices } from '../../../src/delivery/smtp/ports.ts';
@@ -60,4 +62,45 @@ export function view(ev: RecordEvent): Record<string, JsonValue | undefined> {
 export async function waitRecords(e: TestEngine, count: number, what = 'records'): Promise<RecordEvent[]> {
   await until(() => e.records.events.filter((r) => r.type !== 'Delayed').length >= count, what);
   return e.records.events.filter((r) => r.type !== 'Delayed');
+}
+
+/**
+ * Per-test MXes and engine, all stopped after each test:
+ * `const f = smtpFixtures(); const m = await f.mx(); const e = await f.engine(m);`.
+ * Starting another engine closes the previous one.
+ */
+export function smtpFixtures() {
+  let engine: TestEngine | null = null;
+  let mxs: MockMx[] = [];
+  let raws: RawMx[] = [];
+  const closeEngine = async () => {
+    const e = engine;
+    engine = null;
+    await e?.close();
+  };
+  afterEach(async () => {
+    await closeEngine();
+    for (const m of mxs) await m.stop();
+    for (const r of raws) await r.stop();
+    mxs = [];
+    raws = [];
+  });
+  return {
+    async mx(options: MockMxOptions = {}): Promise<MockMx> {
+      const m = await startMx(options);
+      mxs.push(m);
+      return m;
+    },
+    async raw(): Promise<RawMx> {
+      const r = await new RawMx().start();
+      raws.push(r);
+      return r;
+    },
+    async engine(mx: MockMx | null, opts: SmtpEngineOptions = {}): Promise<TestEngine> {
+      await closeEngine();
+      engine = await smtpEngine(mx, opts);
+      return engine;
+    },
+    closeEngine,
+  };
 }

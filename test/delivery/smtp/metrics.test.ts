@@ -1,24 +1,17 @@
 /** SMTP delivery metrics under KumoMTA's names, per egress path and site (service = smtp_client:<ready queue>). */
-import { afterEach, describe, expect, it } from 'vitest';
-import type { MockMx } from '../../../src/testing/mock-mx.ts';
+import { describe, expect, it } from 'vitest';
 import { engineMetricsSource } from '../../../src/daemon/metrics-adapter.ts';
 import { renderPrometheus } from '../../../src/server/metrics/render.ts';
 import { advance, type TestEngine } from '../../helpers/engine.ts';
-import { mail, smtpEngine, startMx, waitRecords } from './engine.ts';
+import { mail, waitRecords, smtpFixtures } from './engine.ts';
 
-let m: MockMx | null = null;
-let engine: TestEngine | null = null;
-afterEach(async () => {
-  await engine?.close();
-  await m?.stop();
-  engine = null;
-  m = null;
-});
+const f = smtpFixtures();
+let engine: TestEngine;
 
 describe('smtp metrics', () => {
   it('connections, deliveries, failures and latency by ready queue and rolled up', async () => {
-    m = await startMx();
-    engine = await smtpEngine(m);
+    const m = await f.mx();
+    engine = await f.engine(m);
     await engine.manager.insert(mail(['ok@example.org', 'tempfail@example.org', 'permfail@example.org'], { clock: engine.clock }));
     await waitRecords(engine, 3);
     const svc = `smtp_client:unspecified->mx_list:${m.address}@smtp_client`;

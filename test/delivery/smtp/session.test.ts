@@ -1,51 +1,28 @@
 /** Connection set-up failures, reconnect strategies and rate limits (smtp-delivery.md §3.2–3.10, §5). */
-import { afterEach, describe, expect, it } from 'vitest';
-import type { MockMx } from '../../../src/testing/mock-mx.ts';
+import { describe, expect, it } from 'vitest';
 import { advance, until, type TestEngine } from '../../helpers/engine.ts';
-import { mail, smtpEngine, startMx, view, waitRecords } from './engine.ts';
-import { RawMx } from './raw-mx.ts';
+import { mail, view, waitRecords, smtpFixtures } from './engine.ts';
 
-let mxs: MockMx[] = [];
-let raws: RawMx[] = [];
-let engine: TestEngine | null = null;
-afterEach(async () => {
-  await engine?.close();
-  engine = null;
-  for (const m of mxs) await m.stop();
-  for (const r of raws) await r.stop();
-  mxs = [];
-  raws = [];
-});
-
-async function mx(): Promise<MockMx> {
-  const m = await startMx();
-  mxs.push(m);
-  return m;
-}
-
-async function raw(): Promise<RawMx> {
-  const r = await new RawMx().start();
-  raws.push(r);
-  return r;
-}
+const f = smtpFixtures();
+let engine: TestEngine;
 
 const cmdRejected = (code: number, content: string) => `Command rejected Response { code: ${code}, enhanced_code: None, content: ${JSON.stringify(content)}, command: None }`;
 
 describe('connection set-up', () => {
   it('a greeting other than 220 moves to the next candidate (checklist 22)', async () => {
-    const bad = await raw();
+    const bad = await f.raw();
     bad.greeting = '554 go away\r\n';
-    const good = await mx();
-    engine = await smtpEngine(null, { smtp: { mx_list: [bad.address, good.address] } });
+    const good = await f.mx();
+    engine = await f.engine(null, { smtp: { mx_list: [bad.address, good.address] } });
     await engine.manager.insert(mail(['a@example.org'], { clock: engine.clock }));
     const evs = await waitRecords(engine, 1);
     expect(evs.map((e) => e.type)).toEqual(['Delivery']);
   });
 
   it('EHLO rejected: no HELO fallback, the candidate fails (checklist 25)', async () => {
-    const r = await raw();
+    const r = await f.raw();
     r.script = (line) => (line.startsWith('EHLO') ? '502 not here\r\n' : null);
-    engine = await smtpEngine(null, { smtp: { mx_list: [r.address] }, path: { enable_tls: 'Disabled' } });
+    engine = await f.engine(null, { smtp: { mx_list: [r.address] }, path: { enable_tls: 'Disabled' } });
     await engine.manager.insert(mail(['a@example.org'], { clock: engine.clock }));
     const [ev] = await waitRecords(engine, 1);
     expect(ev!.response.content).toBe(`KumoMTA internal: failed to connect to any candidate hosts: ${r.address}: EHLO after banner: ${cmdRejected(502, 'not here')}`);
@@ -53,10 +30,10 @@ describe('connection set-up', () => {
   });
 
   it('STARTTLS answered 454 fails the candidate, no plaintext fallback (checklist 30)', async () => {
-    const r = await raw();
+    const r = await f.raw();
     r.ehlo = '250-raw.test\r\n250 STARTTLS\r\n';
     r.script = (line) => (line === 'STARTTLS' ? '454 TLS not available\r\n' : null);
-    engine = await smtpEngine(null, { smtp: { mx_list: [r.address] } });
+    engine = await f.engine(null, { smtp: { mx_list: [r.address] } });
     await engine.manager.insert(mail(['a@example.org'], { clock: engine.clock }));
     const [ev] = await waitRecords(engine, 1);
     expect(ev!.response.content).toBe(`KumoMTA internal: failed to connect to any candidate hosts: ${cmdRejected(454, 'TLS not available')}`);
@@ -64,21 +41,21 @@ describe('connection set-up', () => {
   });
 
   it('the EHLO name comes from ehlo_domain, then the egress source', async () => {
-    const m = await mx();
-    engine = await smtpEngine(m, { services: { egressSource: (name) => ({ name, ehloDomain: 'source.example' }) } });
+    const m = await f.mx();
+    engine = await f.engine(m, { services: { egressSource: (name) => ({ name, ehloDomain: 'source.example' }) } });
     await engine.manager.insert(mail(['a@example.org'], { clock: engine.clock }));
     await waitRecords(engine, 1);
     expect(m.connections[0]!.ehlo).toBe('source.example');
-    await engine.close();
-    engine = await smtpEngine(m, { path: { ehlo_domain: 'path.example' }, services: { egressSource: (name) => ({ name, ehloDomain: 'source.example' }) } });
+    await f.closeEngine();
+    engine = await f.engine(m, { path: { ehlo_domain: 'path.example' }, services: { egressSource: (name) => ({ name, ehloDomain: 'source.example' }) } });
     await engine.manager.insert(mail(['a@example.org'], { clock: engine.clock }));
     await waitRecords(engine, 1);
     expect(m.connections[1]!.ehlo).toBe('path.example');
   });
 
   it('an unplumbed source_address gets the summary prefix (checklist 38; bad_source_address)', async () => {
-    const m = await mx();
-    engine = await smtpEngine(m, { services: { egressSource: (name) => ({ name, sourceAddress: '192.0.2.55' }) } });
+    const m = await f.mx();
+    engine = await f.engine(m, { services: { egressSource: (name) => ({ name, sourceAddress: '192.0.2.55' }) } });
     await engine.manager.insert(mail(['a@example.org'], { clock: engine.clock }));
     const [ev] = await waitRecords(engine, 1);
     expect(ev!.response.content).toMatch(/^KumoMTA internal: failed to connect to any candidate hosts: All failures are related to having an unplumbed source address\. Are the network interfaces provisioned correctly\? connect to 127\.0\.0\.1:\d+ and read initial banner: bind 192\.0\.2\.55:0 failed: /);
@@ -87,7 +64,7 @@ describe('connection set-up', () => {
 
 describe('broken connections (§3.10, §4.6)', () => {
   it('421 to MAIL with a one-address plan: one TransientFailure, the next messages delivered (checklist 78; disconnect_in_mail_from)', async () => {
-    const r = await raw();
+    const r = await f.raw();
     let first = true;
     r.script = (line) => {
       if (line.startsWith('MAIL') && first) {
@@ -96,7 +73,7 @@ describe('broken connections (§3.10, §4.6)', () => {
       }
       return null;
     };
-    engine = await smtpEngine(null, { smtp: { mx_list: [r.address] }, path: { enable_tls: 'Disabled' } });
+    engine = await f.engine(null, { smtp: { mx_list: [r.address] }, path: { enable_tls: 'Disabled' } });
     await engine.manager.insert(mail(['a@example.org'], { clock: engine.clock }));
     const [ev] = await waitRecords(engine, 1);
     expect(view(ev!)).toMatchObject({ type: 'TransientFailure', code: 421, command: 'MAIL FROM:<sender@example.com>\r\n' });
@@ -107,10 +84,10 @@ describe('broken connections (§3.10, §4.6)', () => {
   });
 
   it('try_next_host_on_transport_error: a 421 retries at once on the next host in the same session (checklist 80; disconnect_in_data_try_next)', async () => {
-    const one = await raw();
+    const one = await f.raw();
     one.script = (line) => (line === '.' ? '421 4.3.2 bye\r\nHANGUP' : null);
-    const two = await mx();
-    engine = await smtpEngine(null, { smtp: { mx_list: [{ name: 'localhost-1', addr: one.address }, { name: 'localhost-2', addr: two.address }] }, path: { try_next_host_on_transport_error: true } });
+    const two = await f.mx();
+    engine = await f.engine(null, { smtp: { mx_list: [{ name: 'localhost-1', addr: one.address }, { name: 'localhost-2', addr: two.address }] }, path: { try_next_host_on_transport_error: true } });
     await engine.manager.insert(mail(['a@example.org'], { clock: engine.clock }));
     const evs = await waitRecords(engine, 2);
     expect(evs.map((e) => [e.type, e.response.command, e.peerAddress!.name])).toEqual([['TransientFailure', '.\r\n', 'localhost-1'], ['Delivery', '.\r\n', 'localhost-2']]);
@@ -119,27 +96,26 @@ describe('broken connections (§3.10, §4.6)', () => {
 
   it('reconnect_strategy: ConnectNextHost moves on, ReconnectSameHost stays (checklist 79)', async () => {
     for (const [strategy, expected] of [['ConnectNextHost', 'second'], ['ReconnectSameHost', 'first']] as const) {
-      const one = await raw();
+      const one = await f.raw();
       let n = 0;
       one.script = (line) => (line.startsWith('MAIL') && n++ === 0 ? '421 4.3.2 bye\r\nHANGUP' : null);
-      const two = await raw();
-      engine = await smtpEngine(null, { smtp: { mx_list: [{ name: 'first', addr: one.address }, { name: 'second', addr: two.address }] }, path: { enable_tls: 'Disabled', reconnect_strategy: strategy } });
+      const two = await f.raw();
+      engine = await f.engine(null, { smtp: { mx_list: [{ name: 'first', addr: one.address }, { name: 'second', addr: two.address }] }, path: { enable_tls: 'Disabled', reconnect_strategy: strategy } });
       await engine.manager.insert(mail(['a@example.org'], { clock: engine.clock }));
       await waitRecords(engine, 1);
       await engine.manager.insert(mail(['b@example.org'], { clock: engine.clock }));
       const evs = await waitRecords(engine, 2);
       expect(evs[1]!.peerAddress!.name).toBe(expected);
       expect(evs[1]!.sessionId).toBe(evs[0]!.sessionId);
-      await engine.close();
-      engine = null;
+      await f.closeEngine();
     }
   });
 
   it('TerminateSession ends the session; a new one delivers the next message', async () => {
-    const r = await raw();
+    const r = await f.raw();
     let n = 0;
     r.script = (line) => (line.startsWith('MAIL') && n++ === 0 ? '421 4.3.2 bye\r\nHANGUP' : null);
-    engine = await smtpEngine(null, { smtp: { mx_list: [r.address] }, path: { enable_tls: 'Disabled', reconnect_strategy: 'TerminateSession' } });
+    engine = await f.engine(null, { smtp: { mx_list: [r.address] }, path: { enable_tls: 'Disabled', reconnect_strategy: 'TerminateSession' } });
     await engine.manager.insert(mail(['a@example.org'], { clock: engine.clock }));
     await waitRecords(engine, 1);
     await engine.manager.insert(mail(['b@example.org'], { clock: engine.clock }));
@@ -151,8 +127,8 @@ describe('broken connections (§3.10, §4.6)', () => {
 
 describe('limits (§5)', () => {
   it('connection_limit = 1 never opens two connections at once (checklist 81)', async () => {
-    const m = await mx();
-    engine = await smtpEngine(m, { path: { max_deliveries_per_connection: 1 } });
+    const m = await f.mx();
+    engine = await f.engine(m, { path: { max_deliveries_per_connection: 1 } });
     for (let i = 0; i < 6; i++) await engine.manager.insert(mail([`r${i}@example.org`], { clock: engine.clock }));
     await waitRecords(engine, 6);
     expect(m.connections.length).toBe(6);
@@ -160,8 +136,8 @@ describe('limits (§5)', () => {
   });
 
   it('max_message_rate = 1/s paces transactions on one connection (checklist 83)', async () => {
-    const m = await mx();
-    engine = await smtpEngine(m, { path: { max_message_rate: '1/s', idle_timeout: '10s' } });
+    const m = await f.mx();
+    engine = await f.engine(m, { path: { max_message_rate: '1/s', idle_timeout: '10s' } });
     for (let i = 0; i < 3; i++) await engine.manager.insert(mail([`r${i}@example.org`], { clock: engine.clock }));
     await until(() => m.delivered().length === 1, 'first');
     expect(m.delivered()).toHaveLength(1);
@@ -173,8 +149,8 @@ describe('limits (§5)', () => {
   });
 
   it('max_message_rate = 1/min requeues the rest with the delay and no attempt increment (checklist 84)', async () => {
-    const m = await mx();
-    engine = await smtpEngine(m, { path: { max_message_rate: '1/min' } });
+    const m = await f.mx();
+    engine = await f.engine(m, { path: { max_message_rate: '1/min' } });
     const second = mail(['b@example.org'], { clock: engine.clock });
     await engine.manager.insert(mail(['a@example.org'], { clock: engine.clock }));
     await engine.manager.insert(second);
@@ -186,8 +162,8 @@ describe('limits (§5)', () => {
   });
 
   it('max_connection_rate = 1/min with a failed first candidate requeues as throttled (checklist 39)', async () => {
-    const m = await mx();
-    engine = await smtpEngine(null, { smtp: { mx_list: ['127.0.0.1:1', m.address] }, path: { max_connection_rate: '1/min' } });
+    const m = await f.mx();
+    engine = await f.engine(null, { smtp: { mx_list: ['127.0.0.1:1', m.address] }, path: { max_connection_rate: '1/min' } });
     const msg = mail(['a@example.org'], { clock: engine.clock });
     await engine.manager.insert(msg);
     await until(() => msg.due !== null && msg.due > engine!.clock.now(), 'throttled requeue');

@@ -1,30 +1,18 @@
 /** TLS modes and AUTH PLAIN against real smtp-server MXes with a self-signed certificate. */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { MockMx } from '../../../src/testing/mock-mx.ts';
 import { advance, type TestEngine } from '../../helpers/engine.ts';
-import { mail, smtpEngine, startMx, view, waitRecords } from './engine.ts';
+import { mail, view, waitRecords, smtpFixtures } from './engine.ts';
 
-let mxs: MockMx[] = [];
-let engine: TestEngine | null = null;
-afterEach(async () => {
-  await engine?.close();
-  engine = null;
-  for (const mx of mxs) await mx.stop();
-  mxs = [];
-});
-
-async function mx(opts: Parameters<typeof startMx>[0] = {}): Promise<MockMx> {
-  const m = await startMx(opts);
-  mxs.push(m);
-  return m;
-}
+const f = smtpFixtures();
+let engine: TestEngine;
 
 const peer = (m: MockMx) => `ResolvedAddress { name: "${m.address}", addr: 127.0.0.1, is_secure: false }:${m.port}`;
 
 describe('enable_tls', () => {
   it('Required without STARTTLS advertised fails the candidate (checklist 26)', async () => {
-    const m = await mx({ starttls: false });
-    engine = await smtpEngine(m, { path: { enable_tls: 'Required' } });
+    const m = await f.mx({ starttls: false });
+    engine = await f.engine(m, { path: { enable_tls: 'Required' } });
     await engine.manager.insert(mail(['a@example.org'], { clock: engine.clock }));
     const [ev] = await waitRecords(engine, 1);
     expect(view(ev!)).toMatchObject({ type: 'TransientFailure', code: 400, peer: null });
@@ -33,8 +21,8 @@ describe('enable_tls', () => {
   });
 
   it('Opportunistic against a self-signed certificate fails, no plaintext retry (checklist 27; tls_opportunistic_fail)', async () => {
-    const m = await mx();
-    engine = await smtpEngine(m, { path: { enable_tls: 'Opportunistic' } });
+    const m = await f.mx();
+    engine = await f.engine(m, { path: { enable_tls: 'Opportunistic' } });
     await engine.manager.insert(mail(['a@example.org'], { clock: engine.clock }));
     const [ev] = await waitRecords(engine, 1);
     expect(ev!.type).toBe('TransientFailure');
@@ -44,8 +32,8 @@ describe('enable_tls', () => {
   });
 
   it('opportunistic_tls_reconnect_on_failed_handshake reconnects in the clear (checklist 28; tls_opportunistic_reconnect)', async () => {
-    const m = await mx();
-    engine = await smtpEngine(m, { path: { enable_tls: 'Opportunistic', opportunistic_tls_reconnect_on_failed_handshake: true } });
+    const m = await f.mx();
+    engine = await f.engine(m, { path: { enable_tls: 'Opportunistic', opportunistic_tls_reconnect_on_failed_handshake: true } });
     await engine.manager.insert(mail(['a@example.org'], { clock: engine.clock }));
     const evs = await waitRecords(engine, 1);
     expect(evs.map((e) => e.type)).toEqual(['Delivery']);
@@ -55,8 +43,8 @@ describe('enable_tls', () => {
   });
 
   it('OpportunisticInsecure accepts a self-signed certificate and records TLS (checklist 29)', async () => {
-    const m = await mx();
-    engine = await smtpEngine(m, { path: { enable_tls: 'OpportunisticInsecure' } });
+    const m = await f.mx();
+    engine = await f.engine(m, { path: { enable_tls: 'OpportunisticInsecure' } });
     await engine.manager.insert(mail(['a@example.org'], { clock: engine.clock }));
     const [ev] = await waitRecords(engine, 1);
     expect(ev!.type).toBe('Delivery');
@@ -65,8 +53,8 @@ describe('enable_tls', () => {
   });
 
   it('Disabled never upgrades', async () => {
-    const m = await mx();
-    engine = await smtpEngine(m, { path: { enable_tls: 'Disabled' } });
+    const m = await f.mx();
+    engine = await f.engine(m, { path: { enable_tls: 'Disabled' } });
     await engine.manager.insert(mail(['a@example.org'], { clock: engine.clock }));
     const [ev] = await waitRecords(engine, 1);
     expect(ev!.type).toBe('Delivery');
@@ -75,8 +63,8 @@ describe('enable_tls', () => {
   });
 
   it('remember_broken_tls: after a failed handshake Opportunistic sessions skip STARTTLS (checklist 31)', async () => {
-    const m = await mx();
-    engine = await smtpEngine(m, { path: { enable_tls: 'Opportunistic', remember_broken_tls: '1h' }, queue: { retry_interval: '10s' } });
+    const m = await f.mx();
+    engine = await f.engine(m, { path: { enable_tls: 'Opportunistic', remember_broken_tls: '1h' }, queue: { retry_interval: '10s' } });
     await engine.manager.insert(mail(['a@example.org'], { clock: engine.clock }));
     await waitRecords(engine, 1);
     await advance(engine.clock, 30_000, 5_000);
@@ -90,8 +78,8 @@ describe('AUTH PLAIN', () => {
   const creds = { username: 'kumo', password: 's3cret' };
 
   it('authenticates over unverified TLS when allowed (auth_deliver)', async () => {
-    const m = await mx({ auth: creds });
-    engine = await smtpEngine(m, { path: { smtp_auth_plain_username: 'kumo', smtp_auth_plain_password: { key_data: 's3cret' }, allow_smtp_auth_plain_without_valid_certificate: true } });
+    const m = await f.mx({ auth: creds });
+    engine = await f.engine(m, { path: { smtp_auth_plain_username: 'kumo', smtp_auth_plain_password: { key_data: 's3cret' }, allow_smtp_auth_plain_without_valid_certificate: true } });
     await engine.manager.insert(mail(['a@example.org'], { clock: engine.clock }));
     const [ev] = await waitRecords(engine, 1);
     expect(ev!.type).toBe('Delivery');
@@ -99,21 +87,21 @@ describe('AUTH PLAIN', () => {
   });
 
   it('refuses AUTH over an unverified certificate by default (checklist 36)', async () => {
-    const m = await mx({ auth: creds });
-    engine = await smtpEngine(m, { path: { smtp_auth_plain_username: 'kumo', smtp_auth_plain_password: { key_data: 's3cret' } } });
+    const m = await f.mx({ auth: creds });
+    engine = await f.engine(m, { path: { smtp_auth_plain_username: 'kumo', smtp_auth_plain_password: { key_data: 's3cret' } } });
     await engine.manager.insert(mail(['a@example.org'], { clock: engine.clock }));
     const [ev] = await waitRecords(engine, 1);
     expect(ev!.response.content).toBe(`KumoMTA internal: failed to connect to any candidate hosts: TLS peer certificate was not validated and AUTH PLAIN requires a valid certificate. Skipping (${peer(m)})`);
   });
 
   it('refuses AUTH without TLS unless allowed (checklist 35)', async () => {
-    const m = await mx({ auth: creds, starttls: false });
-    engine = await smtpEngine(m, { path: { smtp_auth_plain_username: 'kumo', smtp_auth_plain_password: { key_data: 's3cret' } } });
+    const m = await f.mx({ auth: creds, starttls: false });
+    engine = await f.engine(m, { path: { smtp_auth_plain_username: 'kumo', smtp_auth_plain_password: { key_data: 's3cret' } } });
     await engine.manager.insert(mail(['a@example.org'], { clock: engine.clock }));
     const [ev] = await waitRecords(engine, 1);
     expect(ev!.response.content).toBe(`KumoMTA internal: failed to connect to any candidate hosts: TLS is not enabled and AUTH PLAIN is required. Skipping (${peer(m)})`);
-    await engine.close();
-    engine = await smtpEngine(m, { path: { smtp_auth_plain_username: 'kumo', smtp_auth_plain_password: { key_data: 's3cret' }, allow_smtp_auth_plain_without_tls: true } });
+    await f.closeEngine();
+    engine = await f.engine(m, { path: { smtp_auth_plain_username: 'kumo', smtp_auth_plain_password: { key_data: 's3cret' }, allow_smtp_auth_plain_without_tls: true } });
     await engine.manager.insert(mail(['b@example.org'], { clock: engine.clock }));
     const [ok] = await waitRecords(engine, 1);
     expect(ok!.type).toBe('Delivery');
@@ -121,8 +109,8 @@ describe('AUTH PLAIN', () => {
   });
 
   it('a wrong password is a connection-level TransientFailure, never a Bounce (checklist 37; auth_deliver_invalid_password)', async () => {
-    const m = await mx({ auth: creds });
-    engine = await smtpEngine(m, { path: { smtp_auth_plain_username: 'kumo', smtp_auth_plain_password: { key_data: 'wrong' }, allow_smtp_auth_plain_without_valid_certificate: true } });
+    const m = await f.mx({ auth: creds });
+    engine = await f.engine(m, { path: { smtp_auth_plain_username: 'kumo', smtp_auth_plain_password: { key_data: 'wrong' }, allow_smtp_auth_plain_without_valid_certificate: true } });
     await engine.manager.insert(mail(['a@example.org'], { clock: engine.clock }));
     const [ev] = await waitRecords(engine, 1);
     expect(view(ev!)).toMatchObject({ type: 'TransientFailure', code: 400, peer: null });

@@ -1,23 +1,17 @@
 /** The mail transaction on the wire (smtp-delivery.md §3.6–3.8, §4.3–4.5) against a scripted server. */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { until, type TestEngine } from '../../helpers/engine.ts';
-import { mail, smtpEngine, view, waitRecords } from './engine.ts';
+import { mail, smtpEngine, view, waitRecords, smtpFixtures } from './engine.ts';
 import { RawMx } from './raw-mx.ts';
 import type { SmtpServices } from '../../../src/delivery/smtp/ports.ts';
 import type { JsonObject } from '../../../src/util/json.ts';
 
-let raw: RawMx | null = null;
-let engine: TestEngine | null = null;
-afterEach(async () => {
-  await engine?.close();
-  engine = null;
-  await raw?.stop();
-  raw = null;
-});
+const f = smtpFixtures();
+let engine: TestEngine;
 
 async function setup(path: JsonObject = {}, services: Partial<SmtpServices> = {}): Promise<{ mx: RawMx; e: TestEngine }> {
-  raw = await new RawMx().start();
-  engine = await smtpEngine(null, { smtp: { mx_list: [raw.address] }, path: { enable_tls: 'Disabled', ...path }, services });
+  const raw = await f.raw();
+  engine = await f.engine(null, { smtp: { mx_list: [raw.address] }, path: { enable_tls: 'Disabled', ...path }, services });
   return { mx: raw, e: engine };
 }
 
