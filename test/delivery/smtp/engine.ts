@@ -101,6 +101,12 @@ export function smtpFixtures() {
       engine = await smtpEngine(mx, opts);
       return engine;
     },
+    /** A scripted server and an engine delivering to it in plaintext. */
+    async scripted(path: JsonObject = {}, services: Partial<SmtpServices> = {}): Promise<{ mx: RawMx; e: TestEngine }> {
+      const mx = await this.raw();
+      const e = await this.engine(null, { smtp: { mx_list: [mx.address] }, path: { enable_tls: 'Disabled', ...path }, services });
+      return { mx, e };
+    },
     closeEngine,
   };
 }

@@ -1,19 +1,11 @@
 /** Batching, too-many-recipients, the rewrite event and the classifier (smtp-delivery.md §4). */
 import { describe, expect, it } from 'vitest';
-import type { TestEngine } from '../../helpers/engine.ts';
 import { mail, view, waitRecords, smtpFixtures } from './engine.ts';
-import { RawMx } from './raw-mx.ts';
 import type { SmtpServices } from '../../../src/delivery/smtp/ports.ts';
 import type { JsonObject } from '../../../src/util/json.ts';
 
 const f = smtpFixtures();
-let engine: TestEngine;
-
-async function setup(path: JsonObject = {}, services: Partial<SmtpServices> = {}): Promise<{ mx: RawMx; e: TestEngine }> {
-  const raw = await f.raw();
-  engine = await f.engine(null, { smtp: { mx_list: [raw.address] }, path: { enable_tls: 'Disabled', ...path }, services });
-  return { mx: raw, e: engine };
-}
+const setup = (path: JsonObject = {}, services: Partial<SmtpServices> = {}) => f.scripted(path, services);
 
 const rcpts = (n: number) => Array.from({ length: n }, (_, i) => `r${i}@example.org`);
 

@@ -1,19 +1,13 @@
 /** The mail transaction on the wire (smtp-delivery.md §3.6–3.8, §4.3–4.5) against a scripted server. */
 import { describe, expect, it } from 'vitest';
-import { until, type TestEngine } from '../../helpers/engine.ts';
+import { until } from '../../helpers/engine.ts';
 import { mail, smtpEngine, view, waitRecords, smtpFixtures } from './engine.ts';
-import { RawMx } from './raw-mx.ts';
+import type { RawMx } from './raw-mx.ts';
 import type { SmtpServices } from '../../../src/delivery/smtp/ports.ts';
 import type { JsonObject } from '../../../src/util/json.ts';
 
 const f = smtpFixtures();
-let engine: TestEngine;
-
-async function setup(path: JsonObject = {}, services: Partial<SmtpServices> = {}): Promise<{ mx: RawMx; e: TestEngine }> {
-  const raw = await f.raw();
-  engine = await f.engine(null, { smtp: { mx_list: [raw.address] }, path: { enable_tls: 'Disabled', ...path }, services });
-  return { mx: raw, e: engine };
-}
+const setup = (path: JsonObject = {}, services: Partial<SmtpServices> = {}) => f.scripted(path, services);
 
 const commands = (mx: RawMx) => mx.lines.filter((l) => !/^(EHLO|QUIT)/.test(l));
 
