@@ -29,7 +29,8 @@ async function listening(port: number): Promise<boolean> {
   });
 }
 
-function sinkPolicy(dir: string, smtpPort: number, webhook: string): string {
+/** Log hook to `webhook`, spools under `dir`, and `listener` started in init. */
+function policyHead(dir: string, webhook: string, listener: string): string {
   return `
 local kumo = require 'kumo'
 local log_hooks = require 'policy-extras.log_hooks'
@@ -37,8 +38,13 @@ log_hooks:new_json { name = 'webhook', url = '${webhook}' }
 kumo.on('init', function()
   kumo.define_spool { name = 'data', path = ${luaPath(dir + '/spool/data')} }
   kumo.define_spool { name = 'meta', path = ${luaPath(dir + '/spool/meta')} }
-  kumo.start_esmtp_listener { listen = '127.0.0.1:${smtpPort}', relay_hosts = { '127.0.0.1' } }
+  ${listener}
 end)
+`;
+}
+
+function sinkPolicy(dir: string, smtpPort: number, webhook: string): string {
+  return `${policyHead(dir, webhook, `kumo.start_esmtp_listener { listen = '127.0.0.1:${smtpPort}', relay_hosts = { '127.0.0.1' } }`)}
 kumo.on('get_queue_config', function()
   return kumo.make_queue_config { protocol = { maildir_path = ${luaPath(dir + '/maildir')} } }
 end)
@@ -46,15 +52,7 @@ end)
 }
 
 function senderPolicy(dir: string, httpPort: number, mxPort: number, webhook: string): string {
-  return `
-local kumo = require 'kumo'
-local log_hooks = require 'policy-extras.log_hooks'
-log_hooks:new_json { name = 'webhook', url = '${webhook}' }
-kumo.on('init', function()
-  kumo.define_spool { name = 'data', path = ${luaPath(dir + '/spool/data')} }
-  kumo.define_spool { name = 'meta', path = ${luaPath(dir + '/spool/meta')} }
-  kumo.start_http_listener { listen = '127.0.0.1:${httpPort}' }
-end)
+  return `${policyHead(dir, webhook, `kumo.start_http_listener { listen = '127.0.0.1:${httpPort}' }`)}
 kumo.on('get_queue_config', function()
   return kumo.make_queue_config { retry_interval = '2s', protocol = { smtp = { mx_list = { '127.0.0.1:${mxPort}' } } } }
 end)
