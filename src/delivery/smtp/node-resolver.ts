@@ -4,10 +4,13 @@
  * The daemon replaces this with src/dns's resolver when that exists.
  */
 import { promises as dns } from 'node:dns';
+import { domainToASCII } from 'node:url';
 import type { IpLookupStrategy, MxResolver, MxResult } from './ports.ts';
 
+/** Lowercase, A-labels, trailing dot (§1.3 step 2). */
 function fq(name: string): string {
-  return name.endsWith('.') ? name.toLowerCase() : `${name.toLowerCase()}.`;
+  const bare = name.endsWith('.') ? name.slice(0, -1) : name;
+  return `${domainToASCII(bare.toLowerCase()) || bare.toLowerCase()}.`;
 }
 
 function isNoData(err: unknown): boolean {
@@ -75,8 +78,8 @@ export class NodeMxResolver implements MxResolver {
   }
 
   lookupAddr(host: string, strategy: IpLookupStrategy): Promise<string[]> {
-    const h = host.endsWith('.') ? host.slice(0, -1) : host;
-    return lookupByStrategy(strategy, (v6) => family(h.toLowerCase(), v6));
+    const h = fq(host).slice(0, -1);
+    return lookupByStrategy(strategy, (v6) => family(h, v6));
   }
 }
 

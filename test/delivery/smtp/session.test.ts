@@ -172,3 +172,31 @@ describe('limits (§5)', () => {
     expect(m.transactions).toHaveLength(0);
   });
 });
+
+describe('suspension (suspend_delivery_ready_q, suspend_delivery_scheduled_q)', () => {
+  it('a suspended scheduled queue gets a TransientFailure; delivery follows the cancel', async () => {
+    const m = await f.mx();
+    engine = await f.engine(m, { queue: { retry_interval: '10s' } });
+    const rule = engine.manager.admin.suspend({ domain: 'example.org' }, 'maintenance');
+    await engine.manager.insert(mail(['a@example.org'], { clock: engine.clock }));
+    const [tf] = await waitRecords(engine, 1);
+    expect(tf!.response.content).toBe('KumoMTA internal: scheduled queue is suspended: maintenance');
+    engine.manager.admin.resume(rule.id);
+    await advance(engine.clock, 60_000, 10_000);
+    await until(() => m.delivered().length === 1, 'delivery after the cancel');
+  });
+
+  it('a suspended SMTP ready queue delivers nothing until the suspension is lifted', async () => {
+    const m = await f.mx();
+    engine = await f.engine(m, { queue: { retry_interval: '10s' } });
+    const rq = `unspecified->mx_list:${m.address}@smtp_client`;
+    const s = engine.manager.admin.suspendReadyQueue(rq, 'paused');
+    await engine.manager.insert(mail(['a@example.org'], { clock: engine.clock }));
+    await waitRecords(engine, 1);
+    expect(engine.records.events.filter((e) => e.type === 'TransientFailure')).toHaveLength(1);
+    expect(m.connections).toHaveLength(0);
+    engine.manager.admin.resumeReadyQueue(s.id);
+    await advance(engine.clock, 60_000, 10_000);
+    await until(() => m.delivered().length === 1, 'delivery after the cancel');
+  });
+});
