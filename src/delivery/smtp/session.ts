@@ -136,16 +136,16 @@ export class SmtpSession extends SessionBase {
   private async attemptConnection(): Promise<Attempt> {
     const e = this.engine;
     if (this.conn) {
-      const state = this.conn.sock.probe();
-      if (state === 'idle') return 'connected';
+      if (this.conn.sock.probe() === 'idle') return 'connected';
       this.dropConnection();
       this.applyReconnectRule();
-      return state === 'reply' && this.terminatedOk ? 'peer-closed-end' : 'peer-closed-continue';
+      // KumoMTA parks the held message for 0–60 s after an EOF here (Appendix B #4); we reinsert it at once, as for a 421.
+      return this.terminatedOk ? 'peer-closed-end' : 'peer-closed-continue';
     }
     if (this.plan.length === 0) {
       if (this.attempted) {
         this.terminatedOk = true;
-        return 'peer-closed-continue';
+        return 'peer-closed-end';
       }
       return 'plan-exhausted';
     }

@@ -93,6 +93,15 @@ export class RawMx {
     sock.write(text);
   }
 
+  get openConnections(): number {
+    return this.sockets.size;
+  }
+
+  /** Says `text` on every open connection and hangs up (an idle-timeout 421). */
+  hangUpAll(text: string): void {
+    for (const s of this.sockets) s.end(text);
+  }
+
   async stop(): Promise<void> {
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((r) => this.server.close(() => r()));

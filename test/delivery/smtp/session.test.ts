@@ -200,3 +200,18 @@ describe('suspension (suspend_delivery_ready_q, suspend_delivery_scheduled_q)', 
     await until(() => m.delivered().length === 1, 'delivery after the cancel');
   });
 });
+
+describe('reuse probe (§3.2)', () => {
+  it('a 421 on an idle connection: the next message goes on a new connection, no TransientFailure (checklist 77; disconnect_peer_idle_out)', async () => {
+    const { mx, e } = await f.scripted({ idle_timeout: '1m' });
+    await e.manager.insert(mail(['a@example.org'], { clock: e.clock }));
+    await waitRecords(e, 1);
+    mx.hangUpAll('421 4.4.2 idle too long\r\n');
+    await until(() => mx.openConnections === 0, 'the hang-up to reach the client');
+    expect([...e.manager.ready.queues.values()][0]!.dispatchers.size).toBe(1);
+    await e.manager.insert(mail(['b@example.org'], { clock: e.clock }));
+    const evs = await waitRecords(e, 2);
+    expect(evs.map((x) => x.type)).toEqual(['Delivery', 'Delivery']);
+    expect(mx.connections).toBe(2);
+  });
+});
