@@ -147,3 +147,13 @@ describe('replies', () => {
     expect(view(ev!)).toMatchObject({ type: 'TransientFailure', code: 552 });
   });
 });
+
+describe('use_lmtp (§3.11)', () => {
+  it('says LHLO instead of EHLO; the record still says ESMTP', async () => {
+    const { mx, e } = await setup({ use_lmtp: true });
+    await e.manager.insert(mail(['a@example.org'], { clock: e.clock }));
+    const [ev] = await waitRecords(e, 1);
+    expect(mx.lines[0]).toMatch(/^LHLO /);
+    expect(view(ev!)).toMatchObject({ type: 'Delivery', protocol: 'ESMTP' });
+  });
+});
