@@ -5,6 +5,7 @@
  * malformed, over-long).
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
 
 export type Script = (line: string, state: { connection: number; transaction: number }) => string | null;
@@ -17,6 +18,9 @@ export class RawMx {
   ehlo = '250-raw.test\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n';
   greeting = '220 raw.test ESMTP\r\n';
   script: Script = () => null;
+  /** Set to offer STARTTLS with this certificate; `ehloAfterTls` answers EHLO once upgraded. */
+  tls: { cert: string; key: string } | null = null;
+  ehloAfterTls = '250-raw.test\r\n250 8BITMIME\r\n';
   private sockets = new Set<net.Socket>();
   private server = net.createServer((s) => {
     this.sockets.add(s);
@@ -33,14 +37,16 @@ export class RawMx {
     return `127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
-  private serve(sock: net.Socket): void {
+  private serve(raw: net.Socket): void {
+    let sock: net.Socket = raw;
+    let secure = false;
     const state = { connection: this.connections++, transaction: 0 };
     let buf = '';
     let inData = false;
     let data = '';
-    sock.on('error', () => undefined);
-    sock.write(this.greeting);
-    sock.on('data', (chunk: Buffer) => {
+    raw.on('error', () => undefined);
+    raw.write(this.greeting);
+    const onData = (chunk: Buffer) => {
       const text = chunk.toString('latin1');
       this.chunks.push(text);
       buf += text;
@@ -72,7 +78,16 @@ export class RawMx {
           if (verb === 'DATA' && scripted.startsWith('354')) inData = true;
           continue;
         }
-        if (verb === 'EHLO' || verb === 'LHLO') this.reply(sock, this.ehlo);
+        if (verb === 'STARTTLS' && this.tls && !secure) {
+          this.reply(sock, '220 go ahead\r\n');
+          raw.removeListener('data', onData);
+          secure = true;
+          sock = new tls.TLSSocket(raw, { isServer: true, ...this.tls });
+          sock.on('error', () => undefined);
+          sock.on('data', onData);
+          return;
+        }
+        if (verb === 'EHLO' || verb === 'LHLO') this.reply(sock, secure ? this.ehloAfterTls : this.ehlo);
         else if (verb === 'DATA') {
           this.reply(sock, '354 go ahead\r\n');
           inData = true;
@@ -81,7 +96,8 @@ export class RawMx {
           sock.end();
         } else this.reply(sock, '250 2.0.0 ok\r\n');
       }
-    });
+    };
+    raw.on('data', onData);
   }
 
   private reply(sock: net.Socket, text: string): void {

@@ -1,5 +1,6 @@
 /** TLS modes and AUTH PLAIN against real smtp-server MXes with a self-signed certificate. */
 import { describe, expect, it } from 'vitest';
+import { selfSignedFor } from '../../../src/server/tls.ts';
 import type { MockMx } from '../../../src/testing/mock-mx.ts';
 import { advance, type TestEngine } from '../../helpers/engine.ts';
 import { mail, view, waitRecords, smtpFixtures } from './engine.ts';
@@ -115,5 +116,22 @@ describe('AUTH PLAIN', () => {
     const [ev] = await waitRecords(engine, 1);
     expect(view(ev!)).toMatchObject({ type: 'TransientFailure', code: 400, peer: null });
     expect(ev!.response.content).toBe(`KumoMTA internal: failed to connect to any candidate hosts: authenticating as kumo via SMTP AUTH PLAIN to ${peer(m)}: Command rejected Response { code: 535, enhanced_code: Some(EnhancedStatusCode { class: 5, subject: 7, detail: 8 }), content: "authentication failed", command: None }`);
+  });
+});
+
+describe('STARTTLS details', () => {
+  it('EHLO is sent again after STARTTLS and its extension list wins (checklist 32)', async () => {
+    const { mx, e } = await f.scripted({ enable_tls: 'OpportunisticInsecure' });
+    mx.tls = await selfSignedFor('raw.test');
+    mx.ehlo = '250-raw.test\r\n250-STARTTLS\r\n250 PIPELINING\r\n';
+    mx.ehloAfterTls = '250-raw.test\r\n250 8BITMIME\r\n';
+    await e.manager.insert(mail(['a@example.org'], { clock: e.clock, body: 'Subject: caf\u00e9\r\n\r\nx\r\n' }));
+    const [ev] = await waitRecords(e, 1);
+    expect(ev!.type).toBe('Delivery');
+    expect(mx.lines.filter((l) => l.startsWith('EHLO'))).toHaveLength(2);
+    // 8BITMIME came only after TLS, PIPELINING only before: BODY= is sent, commands are not pipelined.
+    expect(mx.lines).toContain('MAIL FROM:<sender@example.com> BODY=8BITMIME');
+    expect(mx.chunks.find((c) => c.startsWith('MAIL'))).toBe('MAIL FROM:<sender@example.com> BODY=8BITMIME\r\n');
+    expect(ev!.tls).toBeDefined();
   });
 });
