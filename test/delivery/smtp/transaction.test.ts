@@ -157,3 +157,31 @@ describe('use_lmtp (§3.11)', () => {
     expect(view(ev!)).toMatchObject({ type: 'Delivery', protocol: 'ESMTP' });
   });
 });
+
+describe('KumoMTA integration scenarios', () => {
+  it('a quoted local part goes as stored (end_to_end_quoted_localpart)', async () => {
+    const { mx, e } = await setup();
+    await e.manager.insert(mail(['"info@"@example.com'], { clock: e.clock }));
+    const [ev] = await waitRecords(e, 1);
+    expect(ev!.type).toBe('Delivery');
+    expect(mx.lines).toContain('RCPT TO:<"info@"@example.com>');
+  });
+
+  it('451 to the final dot and a hang-up: one TransientFailure, the next message still delivered (disconnect_in_data)', async () => {
+    const { mx, e } = await setup({ connection_limit: 1 });
+    let first = true;
+    mx.script = (line) => {
+      if (line === '.' && first) {
+        first = false;
+        return '451 4.3.0 try later\r\nHANGUP';
+      }
+      return null;
+    };
+    await e.manager.insert(mail(['a@example.org'], { clock: e.clock }));
+    const [tf] = await waitRecords(e, 1);
+    expect(view(tf!)).toMatchObject({ type: 'TransientFailure', code: 451, command: '.\r\n' });
+    await e.manager.insert(mail(['b@example.org'], { clock: e.clock }));
+    const evs = await waitRecords(e, 2);
+    expect(evs.map((x) => x.type)).toEqual(['TransientFailure', 'Delivery']);
+  });
+});
