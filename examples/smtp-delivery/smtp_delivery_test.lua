@@ -18,12 +18,6 @@ local function message(to, subject)
   }
 end
 
-local function types_of(records)
-  local out = {}
-  for i, r in ipairs(records) do out[i] = r.type end
-  return out
-end
-
 t.test('mail reaches the smart host over SMTP, byte for byte', function()
   -- starttls = true: offer STARTTLS with a self-signed certificate (the
   -- policy's OpportunisticInsecure accepts it).
@@ -59,7 +53,7 @@ t.test('a deferral is retried over SMTP until the MX accepts', function()
   -- The greylisting ends; the next retry (5 minutes, jittered) delivers.
   mx:accept()
   t.expect(t.run_until_idle('1h')):to_be(true)
-  t.expect(types_of(t.records('Delivery'))):to_equal { 'Delivery' }
+  t.expect(#t.records('Delivery')):to_equal(1)
   t.expect(t.records('Delivery')[1].num_attempts):to_equal(1)
   t.expect(#mx:delivered()):to_equal(1)
 end)
