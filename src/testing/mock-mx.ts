@@ -65,7 +65,7 @@ function rejection(r: MxReply): Error & { responseCode: number } {
 export class MockMx {
   readonly transactions: MxTransaction[] = [];
   /** One entry per accepted TCP connection: whether it upgraded to TLS and who it said it was. */
-  readonly connections: { tls: boolean; ehlo: string | null; servername: string | null }[] = [];
+  readonly connections: { tls: boolean; ehlo: string | null; servername: string | null; cipher: string | null; protocol: string | null }[] = [];
   /** Most connections open at the same time. */
   maxConcurrent = 0;
   private open = 0;
@@ -106,7 +106,7 @@ export class MockMx {
       disableReverseLookup: true,
       onConnect: (session, cb) => {
         (session as unknown as { kumoIndex: number }).kumoIndex = this.connections.length;
-        this.connections.push({ tls: false, ehlo: null, servername: null });
+        this.connections.push({ tls: false, ehlo: null, servername: null, cipher: null, protocol: null });
         this.maxConcurrent = Math.max(this.maxConcurrent, ++this.open);
         cb();
       },
@@ -117,6 +117,9 @@ export class MockMx {
         const c = this.connections[connectionIndex(session)]!;
         c.tls = true;
         c.servername = typeof session.servername === 'string' ? session.servername : null;
+        const socket = _socket as import('node:tls').TLSSocket;
+        c.cipher = socket.getCipher?.()?.standardName ?? null;
+        c.protocol = socket.getProtocol?.() ?? null;
         cb();
       },
       onAuth: (auth, _session, cb) => {

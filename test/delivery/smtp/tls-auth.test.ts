@@ -135,3 +135,14 @@ describe('STARTTLS details', () => {
     expect(ev!.tls).toBeDefined();
   });
 });
+
+describe('TLS record fields', () => {
+  it('the Delivery TLS fields equal what the receiver negotiated (tls_info_log)', async () => {
+    const m = await f.mx();
+    engine = await f.engine(m);
+    await engine.manager.insert(mail(['a@example.org'], { clock: engine.clock }));
+    const [ev] = await waitRecords(engine, 1);
+    expect(m.connections[0]!.cipher).not.toBeNull();
+    expect(ev!.tls).toEqual({ cipher: m.connections[0]!.cipher, protocolVersion: m.connections[0]!.protocol, peerSubjectName: ['CN=mx.kumo-lua.test'] });
+  });
+});
