@@ -1,7 +1,8 @@
 /** From routing domain to MX to ready queue, with the bulk outcomes (smtp-delivery.md §1, checklist 1–20). */
 import { describe, expect, it } from 'vitest';
-import { advance, type TestEngine } from '../../helpers/engine.ts';
-import { mail, view, waitRecords, smtpFixtures } from './engine.ts';
+import { advance, makeTestEngine, type TestEngine } from '../../helpers/engine.ts';
+import { parseQueueConfig } from '../../../src/queue/queue-config.ts';
+import { LOCAL_PATH, mail, view, waitRecords, smtpFixtures } from './engine.ts';
 import { MemoryResolver } from './memory-resolver.ts';
 
 const f = smtpFixtures();
@@ -100,5 +101,29 @@ describe('MX routing', () => {
     expect(new Set(evs.map((e) => e.site))).toEqual(new Set([`unspecified->mx_list:${m.address}@smtp_client`]));
     expect(engine.manager.ready.queues.size).toBe(1);
     expect(m.connections).toHaveLength(1);
+  });
+});
+
+describe('mx_list changes (mx_list_refresh)', () => {
+  it('a changed mx_list moves new mail to a new ready queue once the queue config refreshes', async () => {
+    const a = await f.mx();
+    const b = await f.mx();
+    let list = [a.address];
+    const e = await makeTestEngine({
+      queueConfig: () => parseQueueConfig({ refresh_interval: '1m', protocol: { smtp: { mx_list: list } } }),
+      pathConfig: LOCAL_PATH,
+    });
+    try {
+      await e.manager.insert(mail(['one@example.org'], { clock: e.clock }));
+      await waitRecords(e, 1);
+      list = [b.address];
+      await advance(e.clock, 120_000, 10_000);
+      await e.manager.insert(mail(['two@example.org'], { clock: e.clock }));
+      const evs = await waitRecords(e, 2);
+      expect(evs.map((x) => x.site)).toEqual([`unspecified->mx_list:${a.address}@smtp_client`, `unspecified->mx_list:${b.address}@smtp_client`]);
+      expect([a.delivered().length, b.delivered().length]).toEqual([1, 1]);
+    } finally {
+      await e.close();
+    }
   });
 });
