@@ -37,6 +37,8 @@ export interface MockMxOptions {
   pipelining?: boolean;
   eightBitMime?: boolean;
   smtpUtf8?: boolean;
+  /** Ask STARTTLS clients for a certificate (any is accepted; its subject is recorded). */
+  requestClientCert?: boolean;
   /** Require AUTH PLAIN with these credentials (AUTH is allowed without TLS). */
   auth?: { username: string; password: string };
   hostname?: string;
@@ -65,7 +67,7 @@ function rejection(r: MxReply): Error & { responseCode: number } {
 export class MockMx {
   readonly transactions: MxTransaction[] = [];
   /** One entry per accepted TCP connection: whether it upgraded to TLS and who it said it was. */
-  readonly connections: { tls: boolean; ehlo: string | null; servername: string | null; cipher: string | null; protocol: string | null }[] = [];
+  readonly connections: { tls: boolean; ehlo: string | null; servername: string | null; cipher: string | null; protocol: string | null; clientSubject: string | null }[] = [];
   /** Most connections open at the same time. */
   maxConcurrent = 0;
   private open = 0;
@@ -92,6 +94,7 @@ export class MockMx {
       ...tls,
       name: hostname,
       secure: false,
+      ...(o.requestClientCert ? { requestCert: true, rejectUnauthorized: false } : {}),
       logger: false,
       hideSTARTTLS: o.starttls === false,
       hidePIPELINING: o.pipelining === false,
@@ -106,7 +109,7 @@ export class MockMx {
       disableReverseLookup: true,
       onConnect: (session, cb) => {
         (session as unknown as { kumoIndex: number }).kumoIndex = this.connections.length;
-        this.connections.push({ tls: false, ehlo: null, servername: null, cipher: null, protocol: null });
+        this.connections.push({ tls: false, ehlo: null, servername: null, cipher: null, protocol: null, clientSubject: null });
         this.maxConcurrent = Math.max(this.maxConcurrent, ++this.open);
         cb();
       },
@@ -120,6 +123,7 @@ export class MockMx {
         const socket = _socket as import('node:tls').TLSSocket;
         c.cipher = socket.getCipher?.()?.standardName ?? null;
         c.protocol = socket.getProtocol?.() ?? null;
+        c.clientSubject = socket.getPeerX509Certificate?.()?.subject ?? null;
         cb();
       },
       onAuth: (auth, _session, cb) => {

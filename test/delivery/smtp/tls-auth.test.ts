@@ -146,3 +146,23 @@ describe('TLS record fields', () => {
     expect(ev!.tls).toEqual({ cipher: m.connections[0]!.cipher, protocolVersion: m.connections[0]!.protocol, peerSubjectName: ['CN=mx.kumo-lua.test'] });
   });
 });
+
+describe('client certificate (tls_certificate, tls_private_key)', () => {
+  it('is presented at STARTTLS; a bogus key fails the candidate (tls_client_certificate_*)', async () => {
+    const client = await selfSignedFor('client.kumo-lua.test');
+    const m = await f.mx({ requestClientCert: true });
+    engine = await f.engine(m, { path: { tls_certificate: { key_data: client.cert }, tls_private_key: { key_data: client.key } } });
+    await engine.manager.insert(mail(['a@example.org'], { clock: engine.clock }));
+    const [ok] = await waitRecords(engine, 1);
+    expect(ok!.type).toBe('Delivery');
+    expect(m.connections[0]!.clientSubject).toBe('CN=client.kumo-lua.test');
+
+    engine = await f.engine(m, { path: { tls_certificate: { key_data: client.cert }, tls_private_key: { key_data: 'not a key' } } });
+    await engine.manager.insert(mail(['b@example.org'], { clock: engine.clock }));
+    const [bad] = await waitRecords(engine, 1);
+    expect(bad!.type).toBe('TransientFailure');
+    // OpportunisticInsecure's handshake-failure form, with its summary prefix (§3.4, §4.7).
+    expect(bad!.response.content).toBe(`KumoMTA internal: failed to connect to any candidate hosts: All failures are related to OpportunisticInsecure STARTTLS. Consider setting enable_tls=Disabled for this site. ${m.address}/127.0.0.1:${m.port}: EHLO after OpportunisticInsecure STARTTLS handshake status: failed: error:1E08010C:DECODER routines::unsupported`);
+    expect(m.delivered()).toHaveLength(1);
+  });
+});
