@@ -5,7 +5,8 @@
 -- Every t.test below gets a brand-new kumo-lua instance: the policy is loaded
 -- again, the spool lives in a temporary directory, the clock is virtual (it
 -- starts at 2026-01-01T00:00:00Z and only moves when the test waits), and the
--- webhook URL is answered by a mock instead of a real server.
+-- webhook URL is answered by a mock instead of a real server. t.smtp('localhost')
+-- starts a mock MX that the policy's MX (localhost:2526) resolves to.
 local t = require 'kumo-lua.testing'
 local kumo = require 'kumo'
 
@@ -38,12 +39,13 @@ end
 
 t.test('an injected message reaches the webhook as Reception, then Delivery', function()
   local hook = t.http(WEBHOOK)
+  local mx = t.smtp('localhost')
 
   local response = t.inject(one_message('Spring sale'))
   t.expect(response.success_count).to_equal(1)
   t.expect(response.fail_count).to_equal(0)
 
-  -- Let the engine deliver the mail to the Maildir and the hook queue drain.
+  -- Let the engine deliver the mail over SMTP and the hook queue drain.
   t.expect(t.run_until_idle('1h')).to_be(true)
 
   local records = hook:records()
@@ -59,12 +61,21 @@ t.test('an injected message reaches the webhook as Reception, then Delivery', fu
 
   local delivery = records[2]
   t.expect(delivery.id).to_equal(reception.id)
-  t.expect(delivery.delivery_protocol).to_equal('Maildir')
+  t.expect(delivery.delivery_protocol).to_equal('ESMTP')
+  t.expect(delivery.peer_address.name).to_equal('localhost:2526')
   t.expect(delivery.headers.Subject).to_equal('Spring sale')
+
+  -- The MX got the message as stored, from the envelope sender.
+  local mail = mx:delivered()
+  t.expect(#mail).to_equal(1)
+  t.expect(mail[1].sender).to_equal('newsletter@example.com')
+  t.expect(mail[1].recipients).to_equal({ 'reader@example.net' })
+  t.expect(mail[1].data).to_contain('Subject: Spring sale')
 end)
 
 t.test('each record is one POST of KumoMTA JSON', function()
   local hook = t.http(WEBHOOK)
+  t.smtp('localhost')
   t.inject(one_message('Fields'))
   t.run_until_idle('1h')
 
@@ -97,6 +108,7 @@ end)
 
 t.test('the webhook being down is retried and nothing is lost', function()
   local hook = t.http(WEBHOOK)
+  t.smtp('localhost')
   hook:respond { status = 503, body = 'down for maintenance' }
 
   t.inject(one_message('While the collector is down'))
@@ -130,6 +142,7 @@ end)
 
 t.test('a refused connection is retried like a 5xx', function()
   local hook = t.http(WEBHOOK)
+  t.smtp('localhost')
   -- The first two POSTs fail at the network level, later ones succeed.
   hook:respond_once({ error = 'connection refused' }, { error = 'connection refused' })
 

@@ -1,7 +1,8 @@
 /**
  * `kumo-lua demo` (what `npm start` runs): the quickstart policy on embedded
- * defaults — a local spool, HTTP and SMTP listeners on localhost, a Maildir,
- * and the built-in sink as the webhook — then a few injected messages so the
+ * defaults — a local spool, HTTP and SMTP listeners on localhost, a local MX
+ * that the policy delivers to over SMTP (it writes a Maildir), and the
+ * built-in sink as the webhook — then a few injected messages so the
  * Reception and Delivery records can be seen arriving.
  */
 import path from 'node:path';
@@ -10,6 +11,7 @@ import nodemailer from 'nodemailer';
 import { Kumod } from '../daemon/kumod.ts';
 import { closeServer, firstSignal, listenFailure, startSink } from './sink.ts';
 import { reportError } from './run-policy.ts';
+import { startDemoMx } from './demo-mx.ts';
 
 const QUICKSTART = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../examples/quickstart/init.lua');
 
@@ -20,6 +22,8 @@ export interface DemoOptions {
   httpListen: string;
   smtpListen: string;
   sinkListen: string;
+  /** The local MX the quickstart relays to. */
+  mxListen: string;
   timeoutMs: number;
 }
 
@@ -54,6 +58,15 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     process.stderr.write(listenFailure('kumo-lua demo: webhook sink', options.sinkListen, e) + ' (choose another with --sink HOST:PORT)\n');
     return 1;
   }
+  let mx;
+  try {
+    mx = await startDemoMx(options.mxListen, path.join(options.stateDir, 'maildir'), (line) => process.stdout.write(`[mx] ${line}\n`));
+  } catch (e) {
+    reportError(`kumo-lua demo: cannot start the local MX on ${options.mxListen}: `, e);
+    await closeServer(sink.server);
+    return 1;
+  }
+  process.env.MX = `localhost:${mx.address.slice(mx.address.lastIndexOf(':') + 1)}`;
   process.env.KUMO_LUA_STATE_DIR = options.stateDir;
   process.env.WEBHOOK_URL = `http://${sink.address}/events`;
   process.env.HTTP_LISTEN = options.httpListen;
@@ -65,11 +78,13 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     reportError('kumo-lua demo: failed to start: ', e);
     process.stderr.write('  (a listener address in use? choose others with --http, --smtp and --sink)\n');
     await closeServer(sink.server);
+    await mx.close();
     return 1;
   }
   process.stdout.write(
     `kumo-lua is running ${QUICKSTART}\n` +
       `  HTTP injection: http://${options.httpListen}/api/inject/v1   SMTP: ${options.smtpListen}   webhook sink: http://${sink.address}/events\n` +
+      `  mail is relayed over SMTP to the local MX on ${mx.address} (it writes ${path.join(options.stateDir, 'maildir')})\n` +
       `  state (spool, logs, maildir): ${options.stateDir}\n`,
   );
   const expected = 4;
@@ -83,7 +98,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     reportError('kumo-lua demo: injection failed: ', e);
     failed = true;
   }
-  const done = () => (sink.stats.byType.get('Reception') ?? 0) >= expected && (sink.stats.byType.get('Delivery') ?? 0) >= expected;
+  const done = () => (sink.stats.byType.get('Reception') ?? 0) >= expected && (sink.stats.byType.get('Delivery') ?? 0) >= expected && mx.received >= expected;
   const deadline = Date.now() + options.timeoutMs;
   while (!failed && !done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   const summary = [...sink.stats.byType].map(([t, n]) => `${t}=${n}`).join(' ');
@@ -91,11 +106,13 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   if (options.once || failed) {
     await kumod.shutdown();
     await closeServer(sink.server);
+    await mx.close();
     return done() && !failed ? 0 : 1;
   }
   process.stdout.write(`Inject more with: curl -s -H 'content-type: application/json' -d '{"envelope_sender":"a@example.com","recipients":[{"email":"b@example.net"}],"content":"Subject: hi\\r\\n\\r\\nhello"}' http://${options.httpListen}/api/inject/v1\nCtrl-C to stop.\n`);
   await firstSignal();
   await kumod.shutdown();
   await closeServer(sink.server);
+    await mx.close();
   return 0;
 }

@@ -59,14 +59,15 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command('demo')
-    .description('run the quickstart policy with a local spool, listeners, Maildir and sink, and inject a few messages')
+    .description('run the quickstart policy with a local spool, listeners, a local MX (Maildir) and sink, and inject a few messages')
     .option('--once', 'exit when the injected messages have been received and delivered')
     .option('--state-dir <dir>', 'where the spool, logs and Maildir live', '.kumo-lua/quickstart')
     .option('--http <addr>', 'HTTP listener', '127.0.0.1:8000')
     .option('--smtp <addr>', 'SMTP listener', '127.0.0.1:2525')
     .option('--sink <addr>', 'webhook sink', '127.0.0.1:4242')
-    .action(async (opts: { once?: boolean; stateDir: string; http: string; smtp: string; sink: string }) => {
-      exitCode = await runDemo({ once: !!opts.once, stateDir: opts.stateDir, httpListen: opts.http, smtpListen: opts.smtp, sinkListen: opts.sink, timeoutMs: 30_000 });
+    .option('--mx <addr>', 'the local MX mail is relayed to', '127.0.0.1:2526')
+    .action(async (opts: { once?: boolean; stateDir: string; http: string; smtp: string; sink: string; mx: string }) => {
+      exitCode = await runDemo({ once: !!opts.once, stateDir: opts.stateDir, httpListen: opts.http, smtpListen: opts.smtp, sinkListen: opts.sink, mxListen: opts.mx, timeoutMs: 30_000 });
     });
 
   try {

@@ -120,6 +120,7 @@ class EngineMetricsSource implements MetricsSource {
       byLabel('delayed_due_to_message_rate_throttle', 'number of times a message was delayed by max_message_rate', 'counter', 'queue', e.delayedDueToMessageRateThrottle),
       byLabel('delayed_due_to_throttle_insert_ready', 'number of times a message was delayed by throttle_insert_ready_queue', 'counter', 'queue', e.delayedDueToThrottleInsertReady),
       single('total_readyq_runs', 'total number of times a ready queue maintainer ran', 'counter', e.totalReadyqRuns),
+      e.deliverLatency.snapshot(),
     ];
   }
 

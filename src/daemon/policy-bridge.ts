@@ -15,6 +15,7 @@ import { parseEgressPathConfig, type EgressPathConfig } from '../queue/egress-pa
 import type { EngineHooks } from '../queue/engine-context.ts';
 import type { QueueConfigResolver } from '../queue/queue-registry.ts';
 import type { EgressPathResolver } from '../queue/ready-registry.ts';
+import type { SmtpServices } from '../delivery/smtp/ports.ts';
 
 function pushOptional(co: Parameters<typeof pushText>[0], v: string | null): void {
   if (v === null) lua.lua_pushnil(co);
@@ -87,5 +88,27 @@ export function engineHooks(ctx: KumoContext): EngineHooks {
       await events.fire('spool_message_enumerated', (co) => (pushMessage(co, msg), 1));
     },
     diagnostic: (text) => ctx.log.write('warn', text),
+  };
+}
+
+/** `smtp_client_rewrite_delivery_status(response, domain, tenant, campaign, routing_domain)` → integer or nil. */
+export function smtpPolicyServices(ctx: KumoContext): Partial<SmtpServices> {
+  return {
+    rewriteDeliveryStatus: async (line, domain, tenant, campaign, routingDomain) => {
+      if (!ctx.events.has('smtp_client_rewrite_delivery_status')) return null;
+      const r = await ctx.events.dispatch(
+        'smtp_client_rewrite_delivery_status',
+        (co) => {
+          pushText(co, line);
+          pushText(co, domain);
+          pushOptional(co, tenant);
+          pushOptional(co, campaign);
+          pushText(co, routingDomain);
+          return 5;
+        },
+        (co, n) => (n > 0 && lua.lua_isinteger(co, 1) ? Number(lua.lua_tointeger(co, 1)) : null),
+      );
+      return r.handled ? r.value : null;
+    },
   };
 }

@@ -23,7 +23,8 @@ import { ADMIN_OPS, LISTENER_RECORDS, LISTENERS, MESSAGE_INTAKE, METRICS_SOURCES
 import { adminOpsFor } from './admin-adapter.ts';
 import { DeliveryLatencyTap, engineMetricsSource } from './metrics-adapter.ts';
 import { closeDefaultAmqpPool } from '../kumo/amqp.ts';
-import { egressPathResolver, engineHooks, queueConfigResolver } from './policy-bridge.ts';
+import { SMTP_SERVICES } from '../delivery/smtp/services.ts';
+import { egressPathResolver, engineHooks, queueConfigResolver, smtpPolicyServices } from './policy-bridge.ts';
 import type { QueueConfigResolver } from '../queue/queue-registry.ts';
 import { EGRESS_RESOLVER } from '../kumo/egress.ts';
 import { configEpochOf, startConfigMonitor } from '../kumo/epoch.ts';
@@ -159,6 +160,11 @@ class DaemonServices implements Services {
       hooks: engineHooks(this.ctx),
       egress: this.ctx.require(EGRESS_RESOLVER, 'the queue engine'),
       suspendDeliveryWhenSpoolUnhealthy: runtimeKnobsOf(this.ctx).suspendDeliveryWhenSpoolUnhealthy,
+      smtp: {
+        ...smtpPolicyServices(this.ctx),
+        classify: (r) => this.logging.builder.classify?.('TransientFailure', r) ?? 'Uncategorized',
+        ...this.ctx.optional(SMTP_SERVICES),
+      },
     });
     const manager = this.manager;
     this.stopEpochWatch = configEpochOf(this.ctx).subscribe(() => manager.bumpConfigEpoch());

@@ -1,14 +1,12 @@
-import { v4 as uuidV4 } from 'uuid';
 import type { Message } from '../message/message.ts';
 import { parseQueueName } from '../message/queue-name.ts';
 import type { EngineContext } from '../queue/engine-context.ts';
 import { InsertContext } from '../queue/insert-context.ts';
-import { ENH_4_4_1, response, suspendedEvent } from '../queue/queue-records.ts';
 import type { ReadyQueue } from '../queue/ready-queue.ts';
 import { dispatchEvent, luaResponse, type DispatchSite } from './dispatch-records.ts';
+import { SessionBase } from './session-base.ts';
+import type { CustomLuaProtocol } from '../queue/queue-config.ts';
 import type { DeliveryConnection, SendOutcome } from './types.ts';
-
-export type DispatcherPhase = 'Starting' | 'Idle' | 'AccumulatingBatch' | 'MessageRateThrottled' | 'AttemptingConnection' | 'DeliveringMessage' | 'Closing';
 
 const CONNECT_FAILED = 'KumoMTA internal: failed to connect to any candidate hosts: ';
 const DELIVER_FAILED = 'KumoMTA internal: error in deliver_message: ';
@@ -22,33 +20,24 @@ const DELIVER_FAILED = 'KumoMTA internal: error in deliver_message: ';
  * batch with "only one connection attempt per session"; the maintainer
  * starts a fresh one for whatever is left.
  */
-export class Dispatcher {
-  readonly sessionId = uuidV4();
-  phase: DispatcherPhase = 'Starting';
-  lastActivity: number;
-  private held: Message[] = [];
-  /** The batch inside send(); the engine saves it if shutdown gives up waiting. */
-  inFlight: readonly Message[] = [];
+export class Dispatcher extends SessionBase {
+  protected readonly metricsProtocol = 'lua';
   private conn: DeliveryConnection | null = null;
   private deliveredThisConnection = 0;
-  private batchStarted: number | null = null;
   private readonly site: DispatchSite;
+  private readonly protocol: CustomLuaProtocol;
 
-  constructor(private readonly rq: ReadyQueue, private readonly engine: EngineContext) {
-    this.lastActivity = engine.clock.now();
+  constructor(rq: ReadyQueue, engine: EngineContext) {
+    super(rq, engine);
+    this.protocol = rq.protocol as CustomLuaProtocol;
     this.site = {
       readyQueueName: rq.name,
-      constructorName: rq.protocol.constructor,
+      constructorName: this.protocol.constructor,
       egressPool: rq.egressPool,
       egressSource: rq.egressSource,
       providerName: rq.pathConfig.providerName,
       sessionId: this.sessionId,
     };
-  }
-
-  private setPhase(phase: DispatcherPhase): void {
-    this.phase = phase;
-    this.lastActivity = this.engine.clock.now();
   }
 
   /** Runs the session; resolves true when it ended holding nothing. */
@@ -78,98 +67,12 @@ export class Dispatcher {
     return this.returnHeld();
   }
 
-  /** Messages still held when the session ends go back (engine.md §4.7). */
-  private async returnHeld(): Promise<boolean> {
-    const held = this.held;
-    this.held = [];
-    if (held.length === 0) return true;
-    const e = this.engine;
-    for (const msg of held) {
-      if (e.isShuttingDown()) await e.saveAndDrop(msg);
-      else await e.requeue(msg, { increment: false, delayMs: null, context: new InsertContext(['DispatcherDrop']), response: response(451, ENH_4_4_1, 'KumoMTA internal: returning message to scheduled queue') });
-    }
-    return false;
+  protected batchLimits(): [number, number, number] {
+    return [this.protocol.batchSize, this.protocol.minBatchSize, this.protocol.maxBatchLatencyMs];
   }
 
-  /** Non-blocking pop into the held batch; true when the batch is satisfied. */
-  private async obtainMessages(): Promise<boolean> {
-    const e = this.engine;
-    const { batchSize, minBatchSize } = this.rq.protocol;
-    if (e.spoolUnhealthyReason() !== null) return false;
-    if (this.held.length >= minBatchSize) {
-      this.batchStarted = null;
-      return true;
-    }
-    while (this.held.length < batchSize) {
-      const msg = this.rq.popFront();
-      if (!msg) break;
-      let queueName: string | null = null;
-      try {
-        queueName = msg.queueName();
-      } catch {
-        // keep it without the admin checks
-      }
-      if (queueName !== null) {
-        const now = e.clock.now();
-        const bounce = e.rules.matchBounce(queueName, now);
-        if (bounce) {
-          await e.adminBounce(msg, bounce, queueName);
-          continue;
-        }
-        const suspend = e.rules.matchSuspend(queueName, now);
-        if (suspend) {
-          const ev = suspendedEvent(msg, suspend.reason, this.rq.name, this.sessionId);
-          await e.log(ev);
-          await e.requeue(msg, { increment: true, delayMs: null, context: new InsertContext(['LoggedTransientFailure']), response: ev.response });
-          continue;
-        }
-      }
-      this.held.push(msg);
-    }
-    if (this.held.length >= minBatchSize) {
-      this.batchStarted = null;
-      return true;
-    }
-    return false;
-  }
-
-  /** engine.md §4.3 wait_for_message. */
-  private async waitForMessages(): Promise<boolean> {
-    const e = this.engine;
-    const path = this.rq.pathConfig;
-    if (e.isShuttingDown()) return false;
-    if (this.conn && this.deliveredThisConnection >= path.maxDeliveriesPerConnection) return false;
-    if (this.rq.isSuspended()) return this.drainSuspended();
-    if (await this.obtainMessages()) return true;
-    let deadline = e.clock.now() + path.timeouts.idleTimeoutMs;
-    if (this.held.length > 0) {
-      this.batchStarted ??= e.clock.now();
-      deadline = Math.min(deadline, this.batchStarted + this.rq.protocol.maxBatchLatencyMs);
-      this.setPhase('AccumulatingBatch');
-    } else {
-      this.setPhase('Idle');
-    }
-    for (;;) {
-      if (deadline <= e.clock.now()) {
-        this.batchStarted = null;
-        return this.held.length > 0;
-      }
-      const ev = await this.rq.waitForNotify(deadline);
-      if (ev === 'deadline') {
-        this.batchStarted = null;
-        return this.held.length > 0;
-      }
-      if (ev === 'shutdown' || e.isShuttingDown()) return false;
-      if (this.rq.isSuspended()) return this.drainSuspended();
-      if (await this.obtainMessages()) return true;
-    }
-  }
-
-  private async drainSuspended(): Promise<false> {
-    const held = this.held;
-    this.held = [];
-    await this.rq.drainToScheduled('ReadyQueueWasSuspended', held);
-    return false;
+  protected connectionFull(): boolean {
+    return this.conn !== null && this.deliveredThisConnection >= this.rq.pathConfig.maxDeliveriesPerConnection;
   }
 
   /** Calls the constructor (lazily, once per session). False ⇒ the session ends. */
@@ -186,7 +89,7 @@ export class Dispatcher {
       e.shutdownSignal.addEventListener('abort', onAbort, { once: true });
       aborted = () => e.shutdownSignal.removeEventListener('abort', onAbort);
     });
-    const connecting = e.connections.connect(this.rq.protocol.constructor, q.domain, q.tenant, q.campaign, { batchSize: this.rq.protocol.batchSize });
+    const connecting = e.connections.connect(this.protocol.constructor, q.domain, q.tenant, q.campaign, { batchSize: this.protocol.batchSize });
     try {
       const result = await Promise.race([connecting, shutdown]);
       if (result === 'shutdown') {
@@ -220,18 +123,6 @@ export class Dispatcher {
     if (previous > this.rq.pathConfig.consecutiveConnectionFailuresBeforeDelay) await this.bulkDelay();
   }
 
-  /** engine.md §4.6: everything in the ready queue takes a TransientFailure and backs off. */
-  private async bulkDelay(): Promise<void> {
-    const e = this.engine;
-    const r = response(451, ENH_4_4_1, 'bulk delay of ready queue: too many successive connection failures where there was no answer from any hosts listed in MX');
-    for (const msg of this.rq.takeAll()) {
-      const ev = dispatchEvent('TransientFailure', msg, r, this.site, false);
-      ev.deliveryProtocol = null;
-      await e.log(ev);
-      await e.requeue(msg, { increment: true, delayMs: null, context: new InsertContext(['TooManyConnectionFailures', 'LoggedTransientFailure']), response: r });
-    }
-  }
-
   private async closeConnection(): Promise<boolean> {
     const conn = this.conn;
     if (!conn) return false;
@@ -261,7 +152,7 @@ export class Dispatcher {
         msg.getData();
       }
       if (e.isShuttingDown()) throw new Error('activity refused: shutting down');
-      if (this.rq.protocol.batchSize === 1 && batch.length > 1) {
+      if (this.protocol.batchSize === 1 && batch.length > 1) {
         throw new Error('lua_dispatcher was configured with a batch size of 1, but multiple messages were popped');
       }
       this.deliveredThisConnection += batch.length;
@@ -316,37 +207,6 @@ export class Dispatcher {
     await Promise.all(batch.map((msg) => e.requeue(msg, { increment: true, delayMs: null, context: new InsertContext(['LoggedTransientFailure']), response: r })));
     if (outcome.kind === 'rejected' && outcome.code === 421) closed = await this.closeConnection();
     return !closed;
-  }
-
-  /** Path message-rate throttles (engine.md §4.4); false when the whole queue was requeued. */
-  private async applyMessageRateThrottles(): Promise<boolean> {
-    const e = this.engine;
-    const path = this.rq.pathConfig;
-    const throttles = [
-      ...(path.maxMessageRate ? [[`kumomta.max_message_rate.${this.rq.name}`, path.maxMessageRate] as const] : []),
-      ...Object.entries(path.additionalMessageRateThrottles),
-    ].sort((a, b) => a[1].limit / a[1].periodMs - b[1].limit / b[1].periodMs);
-    for (const [key, spec] of throttles) {
-      for (let guard = 0; guard < 1000; guard++) {
-        const { retryAfterMs } = e.throttles.check(key, spec);
-        if (retryAfterMs === null) break;
-        if (retryAfterMs >= path.timeouts.idleTimeoutMs) {
-          const r = response(451, ENH_4_4_1, 'KumoMTA internal: ready queue throttled');
-          const all = [...this.held, ...this.rq.takeAll()];
-          this.held = [];
-          for (const msg of all) await e.requeue(msg, { increment: false, delayMs: retryAfterMs, context: new InsertContext(['MessageRateThrottle']), response: r });
-          return false;
-        }
-        this.setPhase('MessageRateThrottled');
-        try {
-          await e.clock.sleep(retryAfterMs, e.shutdownSignal);
-        } catch {
-          return false;
-        }
-        this.setPhase('DeliveringMessage');
-      }
-    }
-    return true;
   }
 }
 

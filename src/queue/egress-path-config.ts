@@ -2,6 +2,7 @@ import type { JsonObject } from '../util/json.ts';
 import { isJsonObject } from '../util/json.ts';
 import { ConfigError, StrictReader } from './config-reader.ts';
 import { parseThrottleSpec, type ThrottleSpec } from './throttle.ts';
+import { parseSmtpPathOptions, SMTP_PATH_KEYS, type SmtpPathOptions } from '../delivery/smtp/path-options.ts';
 import type { RefreshStrategy, ShrinkPolicyKind } from './queue-config.ts';
 
 export interface ConnectionLimit {
@@ -56,8 +57,9 @@ export interface EgressPathConfig {
   readyqPoolName: string | null;
   aggressiveConnectionOpening: boolean;
   timeouts: ClientTimeouts;
-  /** SMTP-only options, accepted and kept verbatim (custom_lua ignores them). */
+  /** SMTP-only options as given (inspection), and typed for the SMTP client; custom_lua ignores them. */
   smtpOptions: JsonObject;
+  smtp: SmtpPathOptions;
 }
 
 const TIMEOUT_KEYS: Record<string, [keyof ClientTimeouts, number]> = {
@@ -74,16 +76,6 @@ const TIMEOUT_KEYS: Record<string, [keyof ClientTimeouts, number]> = {
   idle_timeout: ['idleTimeoutMs', 5_000],
 };
 
-/** SMTP-client options make_egress_path accepts; custom_lua ignores them. */
-const SMTP_ONLY_KEYS = [
-  'enable_tls', 'enable_mta_sts', 'enable_dane', 'enable_pipelining', 'enable_rset', 'tls_prefer_openssl',
-  'openssl_cipher_list', 'openssl_cipher_suites', 'openssl_options', 'rustls_cipher_suites', 'tls_certificate',
-  'tls_private_key', 'smtp_port', 'smtp_auth_plain_username', 'smtp_auth_plain_password',
-  'allow_smtp_auth_plain_without_tls', 'max_recipients_per_batch', 'prohibited_hosts', 'skip_hosts', 'ehlo_domain',
-  'remember_broken_tls', 'opportunistic_tls_reconnect_on_failed_handshake', 'use_lmtp', 'reconnect_strategy',
-  'try_next_host_on_transport_error', 'ignore_8bit_checks', 'smtputf8_transport',
-];
-
 const LUA_KEYS = [
   'connection_limit', 'additional_connection_limits', 'max_deliveries_per_connection', 'max_ready', 'max_message_rate',
   'additional_message_rate_throttles', 'max_connection_rate', 'source_selection_rate', 'additional_source_selection_rates',
@@ -92,7 +84,7 @@ const LUA_KEYS = [
   'low_memory_reduction_policy', 'no_memory_reduction_policy', 'readyq_pool_name', 'aggressive_connection_opening',
 ];
 
-export const EGRESS_PATH_KEYS: readonly string[] = [...LUA_KEYS, ...Object.keys(TIMEOUT_KEYS), ...SMTP_ONLY_KEYS];
+export const EGRESS_PATH_KEYS: readonly string[] = [...LUA_KEYS, ...Object.keys(TIMEOUT_KEYS), ...SMTP_PATH_KEYS];
 
 const SHRINK: readonly ShrinkPolicyKind[] = ['ShrinkDataAndMeta', 'ShrinkData', 'NoShrink'];
 const WAKEUP: readonly WakeupStrategy[] = ['Aggressive', 'Relaxed'];
@@ -148,7 +140,7 @@ export function parseEgressPathConfig(obj: JsonObject): EgressPathConfig {
     extraLimits[name] = parseLimit(v, `additional_connection_limits.${name}`);
   }
   const smtpOptions: JsonObject = {};
-  for (const key of SMTP_ONLY_KEYS) if (obj[key] !== undefined) smtpOptions[key] = obj[key]!;
+  for (const key of SMTP_PATH_KEYS) if (obj[key] !== undefined) smtpOptions[key] = obj[key]!;
   const limitRaw = r.raw('connection_limit');
   if (limitRaw !== undefined && isJsonObject(limitRaw)) throw new ConfigError('connection_limit', 'invalid type for `connection_limit`: map, expected an integer or string');
   return {
@@ -175,6 +167,7 @@ export function parseEgressPathConfig(obj: JsonObject): EgressPathConfig {
     aggressiveConnectionOpening: r.bool('aggressive_connection_opening') ?? false,
     timeouts,
     smtpOptions,
+    smtp: parseSmtpPathOptions(obj),
   };
 }
 

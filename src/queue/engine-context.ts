@@ -3,6 +3,7 @@ import type { RecordEvent, RecordResponse } from '../records/types.ts';
 import type { Clock } from '../util/clock.ts';
 import type { SqliteSpool } from '../spool/sqlite-spool.ts';
 import type { ConnectionFactory } from '../delivery/types.ts';
+import type { SmtpServices } from '../delivery/smtp/ports.ts';
 import type { AdminRules, BounceRule } from './admin-rules.ts';
 import type { InsertContext } from './insert-context.ts';
 import type { EngineMetrics } from './metrics.ts';
@@ -42,6 +43,8 @@ export interface EngineContext {
   readonly throttles: Throttles;
   readonly leases: LeaseRegistry;
   readonly connections: ConnectionFactory;
+  /** MX resolution, egress sources, classifier and rewrite event for the smtp protocol. */
+  readonly smtp: SmtpServices;
   readonly hooks: EngineHooks;
   /** Egress sources and pools (get_egress_source / get_egress_pool, cached) and source health. */
   readonly egress: EgressResolver;

@@ -6,6 +6,8 @@ import type { SqliteSpool } from '../spool/sqlite-spool.ts';
 import type { Clock, TimerHandle } from '../util/clock.ts';
 import { deliverToMaildir, renderWithMinijinja } from '../delivery/maildir.ts';
 import type { ConnectionFactory } from '../delivery/types.ts';
+import type { SmtpServices } from '../delivery/smtp/ports.ts';
+import { smtpServices } from '../delivery/smtp/services.ts';
 import { AdminRules, type BounceRule } from './admin-rules.ts';
 import { DueScheduler, type ParkedEntry } from './due-scheduler.ts';
 import { shutdownTimeoutMs } from './egress-path-config.ts';
@@ -29,6 +31,8 @@ export interface QueueManagerOptions {
   spool: SqliteSpool;
   records: RecordSink;
   connections: ConnectionFactory;
+  /** The smtp protocol's services; defaults use node:dns and no classifier. */
+  smtp?: Partial<SmtpServices>;
   /** `get_queue_config`: called when a scheduled queue is created and on refresh. */
   resolveQueueConfig: QueueConfigResolver;
   /** `get_egress_path_config`: called when a ready queue is created and on refresh. */
@@ -64,6 +68,7 @@ export class QueueManager implements QueueEngine {
   readonly throttles: Throttles;
   readonly leases = new LeaseRegistry();
   readonly connections: ConnectionFactory;
+  readonly smtp: SmtpServices;
   readonly hooks: EngineHooks;
   readonly egress: EgressResolver;
   readonly scheduler: DueScheduler<ScheduledQueue>;
@@ -84,6 +89,7 @@ export class QueueManager implements QueueEngine {
     this.spool = opts.spool;
     this.records = opts.records;
     this.connections = opts.connections;
+    this.smtp = smtpServices(opts.smtp);
     this.hooks = opts.hooks ?? {};
     this.egress = opts.egress ?? new EgressResolver(opts.clock, NO_EGRESS_EVENTS);
     this.random = opts.random ?? Math.random;

@@ -1,3 +1,5 @@
+import { HistogramFamily } from '../server/metrics/families.ts';
+
 /** A counter or gauge family keyed by one label value. */
 export class LabeledCounter {
   private values = new Map<string, number>();
@@ -46,6 +48,8 @@ export class EngineMetrics {
   readonly deliveredByQueue = new LabeledCounter();
   readonly failedByQueue = new LabeledCounter();
   totalReadyqRuns = 0;
+  /** Seconds per deliver call (one SMTP message incl. its transactions), by `smtp_client` and `smtp_client:<ready queue>`. */
+  readonly deliverLatency = new HistogramFamily('deliver_message_latency_rollup', 'time taken to deliver a message, including throttle sleeps, by service');
 
   /** Increments a service-labelled family under `proto:<rq>` and under `proto`. */
   incService(family: LabeledCounter, proto: string, readyQueue: string, by = 1): void {

@@ -2,6 +2,7 @@ import { formatHumantime } from '../util/duration.ts';
 import { isJsonObject, type JsonObject, type JsonValue } from '../util/json.ts';
 import { ConfigError, StrictReader } from './config-reader.ts';
 import { parseThrottleSpec, type ThrottleSpec } from './throttle.ts';
+import { parseSmtpProtocol, type SmtpProtocol } from '../delivery/smtp/mx-list.ts';
 
 export type ShrinkPolicyKind = 'ShrinkDataAndMeta' | 'ShrinkData' | 'NoShrink';
 export type RefreshStrategy = 'Ttl' | 'Epoch';
@@ -22,18 +23,20 @@ export interface MaildirProtocol {
   fileMode: number | null;
 }
 
-/** SMTP and xfer are accepted and kept verbatim; kumo-lua does not deliver them. */
+/** xfer is accepted and kept verbatim; kumo-lua does not deliver it. */
 export interface OpaqueProtocol {
-  kind: 'smtp' | 'xfer';
+  kind: 'xfer';
   options: JsonObject;
 }
+
+export type { SmtpProtocol };
 
 /** Built-in protocol of the special `null` queue (engine.md §1.4). */
 export interface NullProtocol {
   kind: 'null';
 }
 
-export type QueueProtocol = CustomLuaProtocol | MaildirProtocol | OpaqueProtocol | NullProtocol;
+export type QueueProtocol = CustomLuaProtocol | MaildirProtocol | SmtpProtocol | OpaqueProtocol | NullProtocol;
 
 export interface ShrinkPolicyEntry {
   intervalMs: number;
@@ -73,7 +76,7 @@ export function defaultQueueConfig(): QueueConfig {
     maxAgeMs: 7 * 86_400_000,
     egressPool: null,
     maxMessageRate: null,
-    protocol: { kind: 'smtp', options: {} },
+    protocol: parseSmtpProtocol({}),
     reapIntervalMs: 10 * 60_000,
     refreshIntervalMs: 60_000,
     refreshStrategy: 'Ttl',
@@ -115,11 +118,18 @@ function parseProtocol(obj: JsonObject): QueueProtocol {
     const r = new StrictReader(obj, ['maildir_path', 'dir_mode', 'file_mode'], 'protocol.');
     return { kind: 'maildir', maildirPath: r.requiredString('maildir_path'), dirMode: r.integer('dir_mode') ?? null, fileMode: r.integer('file_mode') ?? null };
   }
-  for (const kind of ['smtp', 'xfer'] as const) {
-    if (Object.hasOwn(obj, kind)) {
-      const r = new StrictReader(obj, [kind], 'protocol.');
-      return { kind, options: r.object(kind) ?? {} };
+  if (Object.hasOwn(obj, 'smtp')) {
+    const r = new StrictReader(obj, ['smtp'], 'protocol.');
+    try {
+      return parseSmtpProtocol(r.object('smtp') ?? {});
+    } catch (err) {
+      if (err instanceof ConfigError) throw err;
+      throw new ConfigError('protocol.smtp', (err as Error).message);
     }
+  }
+  if (Object.hasOwn(obj, 'xfer')) {
+    const r = new StrictReader(obj, ['xfer'], 'protocol.');
+    return { kind: 'xfer', options: r.object('xfer') ?? {} };
   }
   throw new ConfigError('protocol', 'protocol: data did not match any variant of untagged enum DeliveryProto (expected custom_lua, maildir_path, smtp or xfer)');
 }

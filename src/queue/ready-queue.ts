@@ -1,6 +1,9 @@
 import type { Message } from '../message/message.ts';
 import type { TimerHandle } from '../util/clock.ts';
-import { Dispatcher } from '../delivery/dispatcher.ts';
+import { createSession } from '../delivery/sessions.ts';
+import type { SessionBase } from '../delivery/session-base.ts';
+import type { SmtpRoute } from '../delivery/smtp/mx-plan.ts';
+import type { SmtpProtocol } from '../delivery/smtp/mx-list.ts';
 import type { EngineContext } from './engine-context.ts';
 import type { EgressPathConfig } from './egress-path-config.ts';
 import { Deque } from './deque.ts';
@@ -12,7 +15,14 @@ import { UNSPECIFIED_SOURCE, type EgressSource } from '../egress/source.ts';
 
 export type WakeReason = 'notify' | 'shutdown';
 
-/** `<source>-><site>@<proto>`, e.g. `@lua:<constructor>` or `@smtp_client` (engine.md §1.9). */
+/** An SMTP ready queue keeps the protocol and route of the scheduled queue that created it (smtp-delivery.md §1.7). */
+export interface SmtpReadyProtocol extends SmtpProtocol {
+  route: SmtpRoute;
+}
+
+export type ReadyProtocol = CustomLuaProtocol | SmtpReadyProtocol;
+
+/** `<source>-><site>@lua:<constructor>` (engine.md §1.9) or `<source>-><site>@smtp_client` (smtp-delivery.md §1.7). */
 export function readyQueueName(source: string, site: string, protocol: QueueProtocol): string {
   return `${source}->${site}@${protocolSuffix(protocol)}`;
 }
@@ -38,7 +48,7 @@ export interface ConnectionLimitedState {
 export class ReadyQueue {
   readonly service: string;
   readonly feeders = new Set<ScheduledQueue>();
-  readonly dispatchers = new Set<Dispatcher>();
+  readonly dispatchers = new Set<SessionBase>();
   consecutiveConnFailures = 0;
   connectionLimited: ConnectionLimitedState | null = null;
   /** The egress source definition (bind address, EHLO, proxy) this queue delivers from; refreshed with the path config. */
@@ -49,19 +59,19 @@ export class ReadyQueue {
   private reserved = 0;
   private waiters = new Set<(reason: WakeReason) => void>();
   private retryTimer: TimerHandle | null = null;
-  private runs = new Map<Dispatcher, Promise<void>>();
+  private runs = new Map<SessionBase, Promise<void>>();
 
   constructor(
     readonly name: string,
     readonly siteName: string,
     readonly egressSource: string,
     readonly egressPool: string,
-    readonly protocol: CustomLuaProtocol,
+    readonly protocol: ReadyProtocol,
     public pathConfig: EgressPathConfig,
     private readonly engine: EngineContext,
     private readonly onDrainToScheduled: (msg: Message, ctx: InsertContext) => Promise<void>,
   ) {
-    this.service = `lua:${name}`;
+    this.service = `${protocol.kind === 'smtp' ? 'smtp_client' : 'lua'}:${name}`;
     this.lastNotify = engine.clock.now();
     this.lastPathRefresh = this.lastNotify;
   }
@@ -209,7 +219,7 @@ export class ReadyQueue {
   }
 
   private spawn(leases: string[]): void {
-    const d = new Dispatcher(this, this.engine);
+    const d = createSession(this, this.engine);
     this.dispatchers.add(d);
     const run = d.run().then((exitedEmpty) => {
       for (const l of leases) this.engine.leases.release(l);

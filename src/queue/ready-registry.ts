@@ -1,9 +1,10 @@
 import type { Message } from '../message/message.ts';
 import type { EgressPathConfig } from './egress-path-config.ts';
 import { InsertContext } from './insert-context.ts';
-import type { CustomLuaProtocol } from './queue-config.ts';
+import type { CustomLuaProtocol, SmtpProtocol } from './queue-config.ts';
+import { resolveRoute, type SmtpRoute } from '../delivery/smtp/mx-plan.ts';
 import { ENH_4_4_4, response } from './queue-records.ts';
-import { ReadyQueue, readyQueueName } from './ready-queue.ts';
+import { ReadyQueue, readyQueueName, type ReadyProtocol } from './ready-queue.ts';
 import type { QueueEngine, ReadyInsertResult, ScheduledQueue } from './scheduled-queue.ts';
 import { ROUTING_DOMAIN_SITE, routingDomainOf, type SiteResolvers } from './site-resolver.ts';
 import type { PoolEntry } from '../egress/pool.ts';
@@ -19,6 +20,8 @@ export type EgressPathResolver = (routingDomain: string, egressSource: string, s
 export class ReadyQueueRegistry {
   readonly queues = new Map<string, ReadyQueue>();
   private creating = new Map<string, Promise<ReadyQueue>>();
+  /** The ready-queue-name cache of smtp routes (smtp-delivery.md §1.3): answers and failures live 60 s. */
+  private routes = new Map<string, { until: number; route: Promise<SmtpRoute> }>();
 
   constructor(
     private readonly engine: QueueEngine,
@@ -27,7 +30,7 @@ export class ReadyQueueRegistry {
     private readonly sites: SiteResolvers = {},
   ) {}
 
-  private async getOrCreate(name: string, site: string, source: string, pool: string, protocol: CustomLuaProtocol, routingDomain: string): Promise<ReadyQueue> {
+  private async getOrCreate(name: string, site: string, source: string, pool: string, protocol: ReadyProtocol, routingDomain: string): Promise<ReadyQueue> {
     const existing = this.queues.get(name);
     if (existing) return existing;
     let pending = this.creating.get(name);
@@ -46,22 +49,47 @@ export class ReadyQueueRegistry {
     return pending;
   }
 
+  private routeFor(protocol: SmtpProtocol, routingName: string): Promise<SmtpRoute> {
+    const key = `${routingName}\0${JSON.stringify(protocol.options)}`;
+    const now = this.engine.clock.now();
+    const cached = this.routes.get(key);
+    if (cached && cached.until > now) return cached.route;
+    const route = resolveRoute(protocol, routingName, this.engine.smtp.resolver);
+    this.routes.set(key, { until: now + 60_000, route });
+    if (this.routes.size > 10_000) for (const [k, v] of this.routes) if (v.until <= now) this.routes.delete(k);
+    return route;
+  }
+
   async insert(queue: ScheduledQueue, msg: Message): Promise<ReadyInsertResult> {
     const e = this.engine;
-    const protocol = queue.config.protocol;
-    if (protocol.kind !== 'custom_lua') {
-      return this.fail(queue, msg, `KumoMTA internal: ${queue.name} error while inserting into ready queue: protocol ${protocol.kind} is not supported by kumo-lua`, null);
+    const configured = queue.config.protocol;
+    if (configured.kind !== 'custom_lua' && configured.kind !== 'smtp') {
+      return this.fail(queue, msg, `KumoMTA internal: ${queue.name} error while inserting into ready queue: protocol ${configured.kind} is not supported by kumo-lua`, null);
+    }
+    const routingDomain = routingDomainOf(queue);
+    let protocol: ReadyProtocol;
+    let site: string;
+    if (configured.kind === 'smtp') {
+      try {
+        const route = await this.routeFor(configured, routingDomain);
+        protocol = { ...configured, route };
+        site = route.siteName;
+      } catch (err) {
+        const r = response(451, ENH_4_4_4, `failed to resolve queue ${queue.name}: ${(err as Error).message}`);
+        await e.log({ type: 'TransientFailure', message: msg, response: r, site: '', egressPool: null, deliveryProtocol: null });
+        return { kind: 'failed', response: r, logged: true };
+      }
+    } else {
+      protocol = configured;
+      try {
+        site = await (this.sites[configured.kind] ?? ROUTING_DOMAIN_SITE).siteName(queue, routingDomain);
+      } catch (err) {
+        const r = response(451, ENH_4_4_4, `failed to resolve queue ${queue.name}: ${(err as Error).message}`);
+        await e.log({ type: 'TransientFailure', message: msg, response: r, site: '', egressPool: null });
+        return { kind: 'failed', response: r, logged: true };
+      }
     }
     const pool = queue.selector.pool;
-    const routingDomain = routingDomainOf(queue);
-    let site: string;
-    try {
-      site = await (this.sites[protocol.kind] ?? ROUTING_DOMAIN_SITE).siteName(queue, routingDomain);
-    } catch (err) {
-      const r = response(451, ENH_4_4_4, `failed to resolve queue ${queue.name}: ${(err as Error).message}`);
-      await e.log({ type: 'TransientFailure', message: msg, response: r, site: '', egressPool: null });
-      return { kind: 'failed', response: r, logged: true };
-    }
     let anyFull = false;
     let delayed = false;
     const now = e.clock.now();
@@ -125,7 +153,9 @@ export class ReadyQueueRegistry {
       let protocolChanged = false;
       for (const q of [...rq.feeders]) {
         const p = q.config.protocol;
-        if (p.kind !== 'custom_lua' || readyQueueName(rq.egressSource, rq.siteName, p) !== rq.name) {
+        const same = p.kind === 'custom_lua' ? readyQueueName(rq.egressSource, rq.siteName, p) === rq.name
+          : p.kind === 'smtp' && rq.protocol.kind === 'smtp' && JSON.stringify(p.options) === JSON.stringify(rq.protocol.options);
+        if (!same) {
           rq.feeders.delete(q);
           protocolChanged = true;
         }

@@ -113,7 +113,8 @@ export class PreparedRecord {
     if (msg) {
       id = msg.id;
       sender = displayAddress(msg.sender);
-      recipient = msg.recipients.length === 1 ? displayAddress(msg.recipients[0]!) : msg.recipients.map(displayAddress);
+      const rcpts = event.recipients ?? msg.recipients;
+      recipient = rcpts.length === 1 ? displayAddress(rcpts[0]!) : rcpts.map(displayAddress);
       if (event.oob) ({ sender, recipient } = event.oob);
       if (event.queue !== undefined) queue = event.queue;
       else {

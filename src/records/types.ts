@@ -50,6 +50,8 @@ export interface RecordEvent {
   type: RecordType;
   /** The message the event is about; null only for Rejection. */
   message: Message | null;
+  /** The recipients this outcome covers when not all of the message's (an SMTP slice or group). */
+  recipients?: string[];
   response: RecordResponse;
   /** Ready-queue name for dispatcher records, "" otherwise (log-record.md §3). */
   site?: string;

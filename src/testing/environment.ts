@@ -21,6 +21,8 @@ import { MockKafka } from './mocks/kafka.ts';
 import { MockAmqp } from './mocks/amqp.ts';
 import { RecordRecorder } from './record-recorder.ts';
 import { registerHostFunctions, type HostState } from './host-module.ts';
+import { MockMxSet } from './mock-mx-set.ts';
+import { SMTP_SERVICES } from '../delivery/smtp/services.ts';
 
 export interface TestEnvironmentOptions {
   luaPaths?: readonly string[];
@@ -44,6 +46,7 @@ export class TestEnvironment implements HostState {
   readonly http: MockHttp;
   readonly kafka = new MockKafka(this.clock);
   readonly amqp = new MockAmqp(this.clock);
+  readonly mxs = new MockMxSet();
   readonly recorder: RecordRecorder;
   started = false;
 
@@ -69,6 +72,7 @@ export class TestEnvironment implements HostState {
     ctx.provide(KAFKA_PRODUCER_FACTORY, this.kafka.factory);
     ctx.provide(AMQP_CONNECTOR, this.amqp.connector);
     ctx.provide(AMQP_PUBLISHER_POOL, new AmqpPublisherPool({ connector: this.amqp.connector, clock: this.clock }));
+    ctx.provide(SMTP_SERVICES, this.mxs.services());
     ctx.provide(LISTEN_ADDRESS_REWRITE, (listen) => ({ host: '127.0.0.1', port: 0, text: `127.0.0.1:0 (policy asked for ${listen.text})` }));
     this.recorder = new RecordRecorder(this.kumod.services.logging.builder);
     this.kumod.services.records.add(this.recorder);
@@ -139,6 +143,7 @@ export class TestEnvironment implements HostState {
         throw new Error(`the test kept waiting past ${MAX_AUTO_ADVANCE_MS / 86_400_000} days of virtual time`);
       }
       idleSince = Date.now();
+      await this.waitForSmtpIo();
       await this.clock.advance(next - this.clock.now());
     }
     return finished;
@@ -171,14 +176,45 @@ export class TestEnvironment implements HostState {
       if ((await this.pendingMessages()) === 0) return true;
       const next = this.clock.nextTimerAt();
       if (next === undefined || next > deadline) break;
+      await this.waitForSmtpIo();
       await this.clock.advance(next - this.clock.now());
     }
     await this.clock.advance(Math.max(0, deadline - this.clock.now()));
     return (await this.pendingMessages()) === 0;
   }
 
+  /** t.advance: moves virtual time timer by timer, letting SMTP exchanges finish in between. */
+  async advanceTime(ms: number): Promise<void> {
+    const target = this.clock.now() + ms;
+    for (let guard = 0; guard < 100_000; guard++) {
+      await this.waitForSmtpIo();
+      const next = this.clock.nextTimerAt();
+      if (next === undefined || next > target) break;
+      await this.clock.advance(Math.max(0, next - this.clock.now()));
+    }
+    await this.clock.advance(Math.max(0, target - this.clock.now()));
+    await this.waitForSmtpIo();
+  }
+
+  /**
+   * SMTP sessions talk to real sockets: before virtual time jumps (and
+   * fires their reply timeouts) let an exchange in progress finish, for up
+   * to 2 s of real time (a mock told never to answer still times out).
+   */
+  private async waitForSmtpIo(): Promise<void> {
+    const manager = this.kumod.services.manager;
+    if (!manager) return;
+    const busy = () => [...manager.ready.queues.values()].some((rq) => rq.protocol.kind === 'smtp' && [...rq.dispatchers].some((d) => d.phase !== 'Idle' && d.phase !== 'MessageRateThrottled' && d.phase !== 'ConnectionRateThrottled'));
+    const until = Date.now() + 2000;
+    while (busy() && Date.now() < until) {
+      await settle();
+      await new Promise((r) => setTimeout(r, 1));
+    }
+  }
+
   async dispose(): Promise<void> {
     await this.kumod.shutdown().catch(() => undefined);
+    await this.mxs.stopAll();
     await this.http.close().catch(() => undefined);
     await settle();
     fs.rmSync(this.tempDir, { recursive: true, force: true });

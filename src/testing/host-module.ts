@@ -22,6 +22,8 @@ import type { MemoryLog } from '../kumo/diagnostics.ts';
 import type { Kumod } from '../daemon/kumod.ts';
 import { AmqpClass, EndpointClass, KafkaClass } from './host-mocks.ts';
 import { injectMessages, logSyntheticRecord } from './host-actions.ts';
+import type { MockMxSet } from './mock-mx-set.ts';
+import { MockMxClass, parseMockMxOptions, scriptable } from './mock-mx-class.ts';
 
 /** What the host functions need from the environment they belong to. */
 export interface HostState {
@@ -32,6 +34,7 @@ export interface HostState {
   readonly http: MockHttp;
   readonly kafka: MockKafka;
   readonly amqp: MockAmqp;
+  readonly mxs: MockMxSet;
   readonly recorder: RecordRecorder;
   readonly log: MemoryLog;
   readonly kumod: Kumod;
@@ -39,6 +42,7 @@ export interface HostState {
   manualTime: number;
   start(): Promise<void>;
   runUntilIdle(maxMs: number): Promise<boolean>;
+  advanceTime(ms: number): Promise<void>;
   pendingMessages(): Promise<number>;
 }
 
@@ -96,7 +100,7 @@ export function registerHostFunctions(host: ModuleTable, env: HostState): void {
     'advance',
     asyncFunction('t.advance', async (L) => {
       const ms = parseDurationArg(L, 1);
-      await withManualTime(env, () => env.clock.advance(ms));
+      await withManualTime(env, () => env.advanceTime(ms));
     }),
   );
   host.fn('now', (L) => {
@@ -105,6 +109,15 @@ export function registerHostFunctions(host: ModuleTable, env: HostState): void {
   });
   host.fn('http', (L) => (EndpointClass.push(L, env.http.endpoint(argString(L, 1))), 1));
   host.fn('kafka', (L) => (KafkaClass.push(L, env.kafka), 1));
+  host.fn(
+    'smtp',
+    asyncFunction('t.smtp', async (L) => {
+      const name = argString(L, 1);
+      const options = parseMockMxOptions(jsonAt(L, 2));
+      const mx = scriptable(await env.mxs.add(name, options));
+      return (Lr) => (MockMxClass.push(Lr, mx), 1);
+    }),
+  );
   host.fn('amqp', (L) => (AmqpClass.push(L, env.amqp), 1));
   host.fn(
     'inject',

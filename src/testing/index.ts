@@ -11,11 +11,13 @@ import type { JsonObject, JsonValue } from '../util/json.ts';
 import { TestEnvironment, type TestEnvironmentOptions } from './environment.ts';
 import { injectMessages, logSyntheticRecord } from './host-actions.ts';
 import type { MockEndpoint } from './mocks/http.ts';
+import type { MockMx, MockMxOptions } from './mock-mx.ts';
 
 export { runTestFiles, findTestFiles, type RunSummary, type TestResult } from './runner.ts';
 export type { MockEndpoint, ScriptedReply, RecordedRequest } from './mocks/http.ts';
 export type { PublishedKafkaMessage } from './mocks/kafka.ts';
 export type { PublishedAmqpMessage } from './mocks/amqp.ts';
+export { MockMx, type MockMxOptions, type MxReply, type MxTransaction } from './mock-mx.ts';
 
 export interface PolicyTestOptions extends TestEnvironmentOptions {
   /** The policy file to load (its top level runs; call start() for pre_init/init). */
@@ -44,6 +46,14 @@ export class PolicyTest {
     return this.env.http.endpoint(urlPrefix);
   }
 
+  /**
+   * A mock MX answering for `name` (MX and address lookups resolve to it):
+   * script it with onMail / onRcpt / onData, read `transactions`.
+   */
+  smtp(name: string, options: MockMxOptions = {}): Promise<MockMx> {
+    return this.env.mxs.add(name, options);
+  }
+
   get kafka() {
     return this.env.kafka;
   }
@@ -64,7 +74,7 @@ export class PolicyTest {
 
   /** Moves virtual time: milliseconds, or a duration string like '5m'. */
   advance(d: Duration): Promise<void> {
-    return this.env.clock.advance(ms(d));
+    return this.env.advanceTime(ms(d));
   }
 
   runUntilIdle(max: Duration = '7d'): Promise<boolean> {

@@ -12,7 +12,7 @@ describe('parseQueueConfig', () => {
     expect(c.retryIntervalMs).toBe(1_200_000);
     expect(c.maxAgeMs).toBe(604_800_000);
     expect(c.maxRetryIntervalMs).toBeNull();
-    expect(c.protocol).toEqual({ kind: 'smtp', options: {} });
+    expect(c.protocol).toEqual({ kind: 'smtp', mxList: [], treatMxListAsSecure: false, options: {} });
     expect(c.reapIntervalMs).toBe(600_000);
     expect(c.refreshIntervalMs).toBe(60_000);
     expect(c.strategy).toBe('SingletonTimerWheel');

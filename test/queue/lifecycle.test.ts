@@ -259,8 +259,8 @@ describe('special queues and hooks', () => {
   });
 
   it('unsupported protocols fail into a retry with a clear reason', async () => {
-    const e = await engineWith({ queueConfig: () => parseQueueConfig({}) });
+    const e = await engineWith({ queueConfig: () => parseQueueConfig({ protocol: { xfer: { target: 'http://127.0.0.1:1' } } }) });
     await e.manager.insert(makeMessage('a@example.com', {}, e.clock));
-    expect(e.records.of('TransientFailure')[0]!.response.content).toBe('KumoMTA internal: example.com error while inserting into ready queue: protocol smtp is not supported by kumo-lua');
+    expect(e.records.of('TransientFailure')[0]!.response.content).toBe('KumoMTA internal: example.com error while inserting into ready queue: protocol xfer is not supported by kumo-lua');
   });
 });

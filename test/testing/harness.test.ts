@@ -49,13 +49,15 @@ describe('createPolicyTest (TypeScript)', () => {
     const policy = await createPolicyTest({ policy: path.join(root, 'examples/quickstart/init.lua'), print: () => undefined });
     try {
       const hook = policy.http('http://127.0.0.1:4242/events');
+      const mx = await policy.smtp('localhost');
       const response = await policy.inject({ envelope_sender: 'a@example.com', recipients: [{ email: 'b@example.net' }], content: 'Subject: hi\r\n\r\nhello\r\n' });
       expect(response).toMatchObject({ success_count: 1, fail_count: 0 });
       expect(await policy.runUntilIdle('1h')).toBe(true);
       const records = hook.requests.map((r) => JSON.parse(new TextDecoder().decode(r.body)));
       expect(records.map((r) => r.type)).toEqual(['Reception', 'Delivery']);
       expect(records[0].headers.Subject).toBe('hi');
-      expect(policy.records('Delivery').map((r) => r.delivery_protocol).sort()).toEqual(['Lua', 'Lua', 'Maildir']);
+      expect(policy.records('Delivery').map((r) => r.delivery_protocol).sort()).toEqual(['ESMTP', 'Lua', 'Lua']);
+      expect(mx.delivered().map((t) => t.recipients)).toEqual([['b@example.net']]);
     } finally {
       await policy.close();
     }
@@ -66,6 +68,7 @@ describe('createPolicyTest (TypeScript)', () => {
     try {
       const hook = policy.http('http://127.0.0.1:4242/events');
       hook.respond({ status: 503, body: 'maintenance' });
+      await policy.smtp('localhost');
       await policy.inject({ envelope_sender: 'a@example.com', recipients: [{ email: 'b@example.net' }], content: 'Subject: hi\r\n\r\nhello\r\n' });
       await policy.advance('30m');
       const attemptsWhileDown = hook.requests.length;
