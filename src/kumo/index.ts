@@ -25,6 +25,7 @@ import * as message from './message.ts';
 import * as config from './config.ts';
 import * as logging from './logging.ts';
 import * as listeners from './listeners.ts';
+import * as shaping from './shaping.ts';
 
 type Registrar = (kumo: ModuleTable, ctx: KumoContext) => void;
 
@@ -48,6 +49,7 @@ const SUBMODULES: Registrar[] = [
   config.register,
   logging.register,
   listeners.register,
+  shaping.register,
 ];
 
 /** Builds `kumo` in the context's Lua state and installs it as package.loaded.kumo. */
