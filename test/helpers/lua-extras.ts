@@ -126,7 +126,7 @@ end
  * Stand-ins for kumo functions other branches are adding (each installed only
  * while the real one is missing, so the tests move to the real one on merge):
  * kumo.domain_map.new (exact key, else the nearest `*.` wildcard) for
- * dns's §3.1.
+ * dns's §3.1; kumo.make_listener_domain (returns its table) for smtpserver's §2.1.
  */
 export const MISSING_APIS_PRELUDE = String.raw`
 local kumo = require 'kumo'
@@ -150,5 +150,8 @@ if not (has(kumo, 'domain_map') and has(kumo.domain_map, 'new')) then
     })
   end }
   USING_DOMAIN_MAP_STAND_IN = real_dm
+end
+if not has(kumo, 'make_listener_domain') then
+  kumo.make_listener_domain = function(params) return params end
 end
 `;
