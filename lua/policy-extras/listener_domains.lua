@@ -13,6 +13,7 @@ name, written for kumo-lua from its description).
 ]]
 local kumo = require 'kumo'
 local utils = require 'policy-extras.policy_utils'
+local data_cache = require 'policy-extras.data_cache'
 
 local mod = {}
 local CONFIGURED = nil
@@ -70,7 +71,7 @@ end
 
 local function validate(get_data)
   local ok, err = pcall(function()
-    for listener, domains in pairs(get_data().listeners) do
+    for listener, domains in pairs(get_data()) do
       for domain, params in pairs(domains) do
         local built, why = pcall(kumo.make_listener_domain, effective_params(params, nil))
         if not built then error(string.format('listener %s domain %s: %s', listener, domain, tostring(why)), 0) end
@@ -86,24 +87,16 @@ end
 function mod:setup(file_names)
   if CONFIGURED then error('listener_domains module has already been configured', 2) end
   if type(file_names) ~= 'table' then error('listener_domains:setup expects a list of data files (or inline tables)', 2) end
-  local generation = 0
-  local get_data = kumo.memoize(function()
-    generation = generation + 1
-    return { generation = generation, listeners = load_data(file_names) }
-  end, { name = 'listener_domains_data', ttl = '5 minutes', capacity = 10, invalidate_with_epoch = true })
-
-  -- One domain map per listener, rebuilt when the data reloads.
-  local maps, maps_generation = {}, nil
-  local function map_for(data, listener)
-    if maps_generation ~= data.generation then maps, maps_generation = {}, data.generation end
-    if maps[listener] == nil and data.listeners[listener] ~= nil then maps[listener] = kumo.domain_map.new(data.listeners[listener]) end
-    return maps[listener]
-  end
+  local get = data_cache.new {
+    name = 'listener_domains_data', ttl = '5 minutes',
+    load = function() return load_data(file_names) end,
+  }
+  local function get_data() return (get()) end
 
   local function resolve(domain, listener)
-    local data = get_data()
-    local specific = listener and map_for(data, listener)
-    local any = map_for(data, '*')
+    local data, map_of = get()
+    local specific = listener and map_of(listener, data[listener])
+    local any = map_of('*', data['*'])
     return (specific and specific[domain]) or (any and any[domain]) or (any and any['*'])
   end
 

@@ -11,6 +11,7 @@ last get_queue_config handler registered (validation checks this).
 ]]
 local kumo = require 'kumo'
 local utils = require 'policy-extras.policy_utils'
+local data_cache = require 'policy-extras.data_cache'
 
 local mod = {}
 mod.CONFIGURED = nil
@@ -248,21 +249,14 @@ function mod:setup_with_options(options)
   expect_type(file_names, 'table', 'queue:setup_with_options: file_names')
   local epoch = options.invalidate_with_epoch ~= false
 
-  local generation = 0
-  local load = kumo.memoize(function()
-    local data = load_data(file_names)
-    generation = generation + 1
-    data.generation = generation
-    return data
-  end, { name = 'queue_helper_data', ttl = '1 minute', capacity = 10, invalidate_with_epoch = epoch })
-  -- The domain map is rebuilt only when the memoized data was reloaded.
-  local map, map_generation = nil, nil
+  local get = data_cache.new {
+    name = 'queue_helper_data', ttl = '1 minute', invalidate_with_epoch = epoch,
+    load = function() return load_data(file_names) end,
+  }
+  local function load() return (get()) end
   local function queue_map()
-    local data = load()
-    if map_generation ~= data.generation then
-      map, map_generation = kumo.domain_map.new(data.queue), data.generation
-    end
-    return map
+    local data, map_of = get()
+    return map_of('queue', data.queue)
   end
   -- Fail at setup, at the policy's line, when the data is bad.
   load()
