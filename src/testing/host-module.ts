@@ -22,6 +22,7 @@ import type { MemoryLog } from '../kumo/diagnostics.ts';
 import type { Kumod } from '../daemon/kumod.ts';
 import { AmqpClass, EndpointClass, KafkaClass } from './host-mocks.ts';
 import { injectMessages, logSyntheticRecord } from './host-actions.ts';
+import { registerDecisionFunctions } from './host-decisions.ts';
 
 /** What the host functions need from the environment they belong to. */
 export interface HostState {
@@ -158,4 +159,5 @@ export function registerHostFunctions(host: ModuleTable, env: HostState): void {
       await env.clock.advance(0);
     }),
   );
+  registerDecisionFunctions(host, env);
 }
