@@ -26,6 +26,7 @@ import * as config from './config.ts';
 import * as logging from './logging.ts';
 import * as listeners from './listeners.ts';
 import * as shaping from './shaping.ts';
+import * as websocket from './websocket.ts';
 
 type Registrar = (kumo: ModuleTable, ctx: KumoContext) => void;
 
@@ -50,6 +51,7 @@ const SUBMODULES: Registrar[] = [
   logging.register,
   listeners.register,
   shaping.register,
+  websocket.register,
 ];
 
 /** Builds `kumo` in the context's Lua state and installs it as package.loaded.kumo. */
