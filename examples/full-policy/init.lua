@@ -15,8 +15,9 @@
 -- and shaping decides how that source may talk to the destination.
 local kumo = require 'kumo'
 
--- Where the data files live. Tests set FULL_POLICY_DATA_DIR to this directory.
-local DATA = rawget(_G, 'FULL_POLICY_DATA_DIR') or '/opt/kumomta/etc/policy'
+-- Where the data files live. Tests set FULL_POLICY_DATA_DIR (a global, or the
+-- environment variable) to this directory.
+local DATA = rawget(_G, 'FULL_POLICY_DATA_DIR') or os.getenv('FULL_POLICY_DATA_DIR') or '/opt/kumomta/etc/policy'
 local STATE = os.getenv('KUMO_LUA_STATE_DIR') or '/var/spool/kumo-lua'
 
 local sources = require 'policy-extras.sources'
@@ -55,6 +56,8 @@ log_hooks:new_json {
 local queue_helper = queue_module:setup { DATA .. '/queues.toml' }
 
 kumo.on('init', function()
+  -- Edits to the data files apply without a restart (the queue helper checks this).
+  kumo.set_config_monitor_globs { DATA .. '/*.toml' }
   kumo.define_spool { name = 'data', path = STATE .. '/data' }
   kumo.define_spool { name = 'meta', path = STATE .. '/meta' }
   kumo.configure_local_logs { log_dir = STATE .. '/logs' }
