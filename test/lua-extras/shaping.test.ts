@@ -192,3 +192,39 @@ max_deliveries_per_connection = 9
     expect(await t.eval(cfg('x.test', 's', 'x.test'))).toEqual({ refresh_strategy: 'Epoch' });
   });
 });
+
+describe('policy-extras.shaping validation', () => {
+  it('a file that fails to load fails validate_config; a good one passes', async () => {
+    const { fire } = await import('../helpers/lua-extras.ts');
+    const bad = newLua();
+    provideMx(bad.ctx, MX);
+    await bad.load(`require('policy-extras.shaping'):setup { '/nonexistent/shaping.toml' }`);
+    await fire(bad, 'validate_config', []);
+    expect(bad.ctx.validationFailed).toBe(true);
+    expect(bad.printed.join('\n')).toMatch(/failed to load \/nonexistent\/shaping\.toml/);
+    const good = newLua();
+    provideMx(good.ctx, MX);
+    const dir = dataDir({ 's.toml': '["c.test"]\nmx_rollup = false\nconnection_limit = 2\n' });
+    await good.load(`require('policy-extras.shaping'):setup { '${dir}/s.toml' }`);
+    await fire(good, 'validate_config', []);
+    expect(good.ctx.validationFailed).toBe(false);
+  });
+});
+
+describe('policy-extras.shaping with policy-extras.sources', () => {
+  it('validation fails for a shaping source the sources helper does not define; the sample name is allowed (needs make_egress_source from egress)', async () => {
+    const { fire } = await import('../helpers/lua-extras.ts');
+    const t = newLua();
+    provideMx(t.ctx, MX);
+    const dir = dataDir({ 's.toml': '["c.test"]\nmx_rollup = false\n["c.test".sources."ghost"]\nconnection_limit = 1\n["c.test".sources."my source name"]\nconnection_limit = 1\n["c.test".sources."a"]\nconnection_limit = 1\n' });
+    await t.load(`
+      require('policy-extras.sources'):setup { { source = { a = { source_address = '192.0.2.1' } } } }
+      require('policy-extras.shaping'):setup { '${dir}/s.toml' }
+    `);
+    await fire(t, 'validate_config', []);
+    expect(t.ctx.validationFailed).toBe(true);
+    const printed = t.printed.join('\n');
+    expect(printed).toMatch(/source "ghost" \(used in domain:c\.test\) is not defined/);
+    expect(printed).not.toMatch(/my source name|source "a"/);
+  });
+});
