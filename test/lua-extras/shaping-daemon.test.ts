@@ -4,7 +4,8 @@
  * suspension events applied through kumo.api.admin.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { injectHttp, luaPath, startDaemon, type TestDaemon } from '../helpers/daemon.ts';
+import { advanceDaemon, injectHttp, luaPath, startDaemon, type TestDaemon } from '../helpers/daemon.ts';
+import { VirtualClock } from '../../src/util/clock.ts';
 import { ShapingDaemon } from '../helpers/shaping-daemon.ts';
 import { toJson } from '../../src/lua/marshal.ts';
 
@@ -71,5 +72,14 @@ describe('policy-extras.shaping with a shaping daemon', () => {
     kumo = await startDaemon({ policy: policy(`subscribe = { '${daemon.url}' }`) });
     const d = daemon;
     await kumo.waitFor(() => d.subscriptions.includes('/subscribe_suspension_v1'), 'the legacy subscription');
+  });
+
+  it('a daemon that does not answer is reported once and retried every 30 s (needs spawn_task from egress)', async () => {
+    kumo = await startDaemon({ clock: new VirtualClock(), policy: policy(`subscribe = { 'http://127.0.0.1:9' }`) });
+    const k = kumo;
+    const complaints = () => k.log.lines.filter((l) => /no shaping daemon answers at ws:\/\/127\.0\.0\.1:9\/subscribe_event_v1/.test(l.message)).length;
+    await kumo.waitFor(() => complaints() === 1, 'the first complaint');
+    await advanceDaemon(kumo, 95_000, 30_000);
+    expect(complaints()).toBe(1);
   });
 });
