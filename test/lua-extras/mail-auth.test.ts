@@ -43,10 +43,13 @@ $ORIGIN a.test.
       local msg = kumo.make_message('s@a.test', 'r@b.test', 'From: <s@a.test>\\r\\nSubject: x\\r\\n\\r\\nb\\r\\n')
       msg:set_meta('received_from', '192.0.2.1:5555')
       msg:set_meta('authn_id', 'scott')
+      local direct_spf = kumo.spf.check_msg(msg).result.result
       local out = mail_auth.check(msg, { iprev = false, arc = false, server_id = 'mx.test' })
-      return { out.dkim[1].result, out.spf.result, out.smtp_auth.result, out.smtp_auth.props['smtp.auth'], msg:get_first_named_header_value 'Authentication-Results' }
-    `) as string[];
-    expect(r.slice(0, 4)).toEqual(['none', 'fail', 'pass', 'scott']);
+      return { out.dkim[1].result, out.spf.result == direct_spf, out.smtp_auth.result, out.smtp_auth.props['smtp.auth'], msg:get_first_named_header_value 'Authentication-Results', out.dmarc.method, #out.auth_results }
+    `) as unknown[];
+    expect(r.slice(0, 4)).toEqual(['none', true, 'pass', 'scott']);
     expect(r[4]).toMatch(/^mx\.test;/);
+    expect(r[4]).toMatch(/auth=pass/);
+    expect(r.slice(5)).toEqual(['dmarc', 4]);
   });
 });

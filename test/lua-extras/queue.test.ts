@@ -143,7 +143,7 @@ describe('policy-extras.queue', () => {
     const file = dataFile(QUEUES);
     const inside = newLua();
     await inside.load(MISSING_APIS_PRELUDE);
-    await inside.load(`kumo.set_config_monitor_globs { '${path.dirname(file)}/*.toml' }\nQ = require('policy-extras.queue'):setup { '${file}' }`);
+    await inside.load(`local kumo = require 'kumo'\nkumo.set_config_monitor_globs { '${path.dirname(file)}/*.toml' }\nQ = require('policy-extras.queue'):setup { '${file}' }`);
     await fire(inside, 'validate_config', []);
     expect(inside.printed).toEqual([]);
     expect(inside.ctx.validationFailed).toBe(false);
