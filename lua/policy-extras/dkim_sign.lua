@@ -143,6 +143,7 @@ end
 
 --- setup(files) → sign(msg)
 function mod:setup(file_names)
+  if file_names == nil and self ~= mod then file_names = self end -- dkim_sign.setup { ... }
   if CONFIGURED then error('dkim_sign module has already been configured', 2) end
   if type(file_names) ~= 'table' then error('dkim_sign:setup expects a list of data files (or inline tables)', 2) end
   local get = data_cache.new { name = 'dkim_signing_data', ttl = '5 minutes', load = function() return load_data(file_names) end }

@@ -85,6 +85,7 @@ local function validate(get_data)
 end
 
 function mod:setup(file_names)
+  if file_names == nil and self ~= mod then file_names = self end -- listener_domains.setup { ... }
   if CONFIGURED then error('listener_domains module has already been configured', 2) end
   if type(file_names) ~= 'table' then error('listener_domains:setup expects a list of data files (or inline tables)', 2) end
   local get = data_cache.new {

@@ -243,6 +243,7 @@ end
 
 --- setup_with_options{ file_names, skip_queue_config_hook?, invalidate_with_epoch? } → helper
 function mod:setup_with_options(options)
+  if options == nil and self ~= mod then options = self end -- queue.setup_with_options { ... }
   if mod.CONFIGURED then error('queue module has already been configured', 2) end
   utils.assert_known_keys(options, { 'file_names', 'skip_queue_config_hook', 'invalidate_with_epoch' }, 'queue:setup_with_options')
   local file_names = options.file_names
@@ -268,7 +269,8 @@ function mod:setup_with_options(options)
 end
 
 function mod:setup(file_names)
-  return mod.setup_with_options(self, { file_names = file_names })
+  if file_names == nil and self ~= mod then file_names = self end -- queue.setup { ... }
+  return mod.setup_with_options(mod, { file_names = file_names })
 end
 
 require('policy-extras.queue_validate').register(mod)

@@ -107,6 +107,7 @@ local function validate(get_data)
 end
 
 function mod:setup(file_names)
+  if file_names == nil and self ~= mod then file_names = self end -- sources.setup { ... }
   if mod.CONFIGURED then error('sources module has already been configured', 2) end
   if type(file_names) ~= 'table' then error('sources:setup expects a list of data files (or inline tables)', 2) end
   local get_data = kumo.memoize(function() return load_data(file_names) end,

@@ -77,3 +77,16 @@ describe('policy-extras.sources', () => {
     expect(t.ctx.validationFailed).toBe(false);
   });
 });
+
+describe('data-file helpers accept dot calls as well as colon calls', () => {
+  it('queue.setup, sources.setup, dkim_sign.setup, listener_domains.setup', async () => {
+    const t = newLua();
+    expect(await t.eval(`
+      require('policy-extras.sources').setup { { pool = { p = {} } } }
+      local q = require('policy-extras.queue').setup { { queue = { default = { max_age = '1h' } } } }
+      local sign = require('policy-extras.dkim_sign').setup { {} }
+      local ld = require('policy-extras.listener_domains').setup { {} }
+      return { type(q.apply), type(sign), type(ld), require('policy-extras.sources').CONFIGURED ~= nil }
+    `)).toEqual(['function', 'function', 'function', true]);
+  });
+});
