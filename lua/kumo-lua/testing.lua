@@ -18,20 +18,8 @@ end
 
 -- Deep equality -----------------------------------------------------------
 
-local function deep_equal(a, b, seen)
-  if a == b then return true end
-  if type(a) ~= 'table' or type(b) ~= 'table' then return false end
-  seen = seen or {}
-  if seen[a] == b then return true end
-  seen[a] = b
-  for k, v in pairs(a) do
-    if not deep_equal(v, b[k], seen) then return false end
-  end
-  for k in pairs(b) do
-    if a[k] == nil then return false end
-  end
-  return true
-end
+-- The same deep equality as policy-extras.policy_utils.equals.
+local deep_equal = require('policy-extras.policy_utils').equals
 M.deep_equal = deep_equal
 
 -- Expectations --------------------------------------------------------------

@@ -203,8 +203,11 @@ function mod.is_validating()
   return _VALIDATING_CONFIG == true
 end
 
---- Loads a data file: TOML when the name ends in .toml, YAML for .yaml/.yml, JSON otherwise.
+--- Loads a data file: TOML when the name ends in .toml, YAML for .yaml/.yml,
+--- JSON otherwise. A table is data already (helpers accept inline tables
+--- wherever they accept file names) and comes back unchanged.
 function mod.load_json_or_toml_file(filename)
+  if type(filename) == 'table' then return filename end
   check_arg(filename, 'string', 'load_json_or_toml_file', 1)
   local kumo = require 'kumo'
   if filename:match('%.toml$') then
@@ -216,5 +219,117 @@ function mod.load_json_or_toml_file(filename)
   return kumo.json_load(filename)
 end
 mod.load_data_file = mod.load_json_or_toml_file
+
+--- Same as deep_merge_into (KumoMTA's name for it).
+mod.recursive_merge_into = mod.deep_merge_into
+
+--- True for a table without any entry.
+function mod.table_is_empty(tbl)
+  check_arg(tbl, 'table', 'table_is_empty', 1)
+  return next(tbl) == nil
+end
+
+--- Deep equality: tables are equal when they hold equal values under the same keys.
+function mod.equals(a, b, seen)
+  if a == b then return true end
+  if type(a) ~= 'table' or type(b) ~= 'table' then return false end
+  seen = seen or {}
+  if seen[a] == b then return true end
+  seen[a] = b
+  for k, v in pairs(a) do
+    if not mod.equals(v, b[k], seen) then return false end
+  end
+  for k in pairs(b) do
+    if a[k] == nil then return false end
+  end
+  return true
+end
+
+local function is_identifier(k)
+  return type(k) == 'string' and k:match('^[%a_][%w_]*$') ~= nil
+end
+
+local function dump_value(v, indent, seen, out)
+  local tv = type(v)
+  if tv == 'string' then
+    out[#out + 1] = string.format('%q', v)
+  elseif tv ~= 'table' then
+    out[#out + 1] = tostring(v)
+  elseif seen[v] then
+    out[#out + 1] = '<cycle>'
+  elseif next(v) == nil then
+    out[#out + 1] = '{}'
+  else
+    seen[v] = true
+    local inner = indent .. '  '
+    out[#out + 1] = '{\n'
+    local array = mod.is_array(v)
+    for _, k in ipairs(mod.table_keys(v)) do
+      out[#out + 1] = inner
+      if not array then
+        out[#out + 1] = is_identifier(k) and k or ('[' .. (type(k) == 'string' and string.format('%q', k) or tostring(k)) .. ']')
+        out[#out + 1] = ' = '
+      end
+      dump_value(v[k], inner, seen, out)
+      out[#out + 1] = ',\n'
+    end
+    out[#out + 1] = indent .. '}'
+    seen[v] = nil
+  end
+end
+
+--- A readable, stable (keys sorted) Lua-like rendering of any value, for messages and debugging.
+function mod.dumps(value)
+  local out = {}
+  dump_value(value, '', {}, out)
+  return table.concat(out)
+end
+
+local function failure(message, default)
+  if message ~= nil then return tostring(message) .. ': ' .. default end
+  return default
+end
+
+--- Raises (at the caller) unless `actual` equals `expected` deeply.
+function mod.assert_eq(actual, expected, message)
+  if not mod.equals(actual, expected) then
+    error(failure(message, string.format('expected %s, got %s', mod.dumps(expected), mod.dumps(actual))), 2)
+  end
+end
+
+--- Raises (at the caller) when `actual` equals `unexpected` deeply.
+function mod.assert_ne(actual, unexpected, message)
+  if mod.equals(actual, unexpected) then
+    error(failure(message, string.format('expected a value other than %s', mod.dumps(unexpected))), 2)
+  end
+end
+
+--- Raises (at the caller) unless the string `actual` matches the Lua pattern.
+function mod.assert_matches(actual, pattern, message)
+  if type(actual) ~= 'string' or not actual:match(pattern) then
+    error(failure(message, string.format('expected %s to match %s', mod.dumps(actual), mod.dumps(pattern))), 2)
+  end
+end
+
+--- Splits "ip:port", "[v6]:port", "[v6]", a bare IPv4 or IPv6 address into
+--- the address and the port (a number, nil when absent).
+function mod.split_ip_port(text)
+  check_arg(text, 'string', 'split_ip_port', 1)
+  local bracketed, rest = text:match('^%[([^%]]+)%](.*)$')
+  if bracketed then
+    if rest == '' then return bracketed, nil end
+    local port = rest:match('^:(%d+)$')
+    if not port then error(string.format('policy_utils.split_ip_port: cannot parse %q as [address]:port', text), 2) end
+    return bracketed, math.tointeger(tonumber(port))
+  end
+  local _, colons = text:gsub(':', '')
+  if colons == 1 then
+    local ip, port = text:match('^(.+):(%d+)$')
+    if not ip then error(string.format('policy_utils.split_ip_port: cannot parse %q as address:port', text), 2) end
+    return ip, math.tointeger(tonumber(port))
+  end
+  -- No colon (IPv4) or several (a bare IPv6 address): no port.
+  return text, nil
+end
 
 return mod

@@ -71,7 +71,7 @@ const boolMethod = (fn: (r: HttpResponse) => boolean) => (L: LuaState) => {
   return 1;
 };
 
-const ResponseClass = new LuaClass<HttpResponse>({
+export const ResponseClass = new LuaClass<HttpResponse>({
   name: 'HttpResponse',
   methods: {
     status_code: (L) => {

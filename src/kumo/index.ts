@@ -45,6 +45,8 @@ import * as adminApi from './admin-api.ts';
 import * as fs from './fs.ts';
 import * as counterSeries from './counter-series.ts';
 import * as mpsc from './mpsc.ts';
+import * as shaping from './shaping.ts';
+import * as websocket from './websocket.ts';
 
 type Registrar = (kumo: ModuleTable, ctx: KumoContext) => void;
 
@@ -88,6 +90,8 @@ const SUBMODULES: Registrar[] = [
   fs.register,
   counterSeries.register,
   mpsc.register,
+  shaping.register,
+  websocket.register,
 ];
 
 /** Builds `kumo` in the context's Lua state and installs it as package.loaded.kumo. */

@@ -12,15 +12,7 @@ import { keyBytes, toText } from './strings.ts';
 export const BUNDLED_LUA_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../lua');
 
 /** KumoMTA helper modules that kumo-lua does not ship. */
-const KUMOMTA_HELPERS_NOT_SHIPPED = new Set([
-  'policy-extras.shaping',
-  'policy-extras.sources',
-  'policy-extras.dkim_sign',
-  'policy-extras.queue',
-  'policy-extras.listener_domains',
-  'policy-extras.rollup',
-  'policy-extras.tsa',
-]);
+const KUMOMTA_HELPERS_NOT_SHIPPED = new Set(['policy-extras.tsa']);
 
 export function modulePath(dirs: readonly string[]): string {
   return dirs.flatMap((d) => [path.join(d, '?.lua'), path.join(d, '?', 'init.lua')]).join(';');

@@ -24,6 +24,7 @@ import { AmqpClass, EndpointClass, KafkaClass } from './host-mocks.ts';
 import { injectMessages, logSyntheticRecord } from './host-actions.ts';
 import type { MockMxSet } from './mock-mx-set.ts';
 import { MockMxClass, parseMockMxOptions, scriptable } from './mock-mx-class.ts';
+import { registerDecisionFunctions } from './host-decisions.ts';
 
 /** What the host functions need from the environment they belong to. */
 export interface HostState {
@@ -171,4 +172,5 @@ export function registerHostFunctions(host: ModuleTable, env: HostState): void {
       await env.clock.advance(0);
     }),
   );
+  registerDecisionFunctions(host, env);
 }

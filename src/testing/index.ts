@@ -12,6 +12,9 @@ import { TestEnvironment, type TestEnvironmentOptions } from './environment.ts';
 import { injectMessages, logSyntheticRecord } from './host-actions.ts';
 import type { MockEndpoint } from './mocks/http.ts';
 import type { MockMx, MockMxOptions } from './mock-mx.ts';
+import { routeMessage } from './route.ts';
+import { listenerDecision } from './listener-decision.ts';
+import { checkDkim, type DkimCheck } from './dkim-check.ts';
 
 export { runTestFiles, findTestFiles, type RunSummary, type TestResult } from './runner.ts';
 export type { MockEndpoint, ScriptedReply, RecordedRequest } from './mocks/http.ts';
@@ -84,6 +87,21 @@ export class PolicyTest {
   /** Records logged so far (all types, or one), as KumoMTA's JSON. */
   records(type?: string): JsonObject[] {
     return this.env.recorder.ofType(type);
+  }
+
+  /** What the policy decides for a message: queue, tenant, campaign, queue config, egress pool, sources and path configs (see docs/testing.md). Does not run init: call start() first when init sets up what the decisions need. */
+  route(spec: JsonObject): Promise<JsonObject> {
+    return routeMessage(this.env.ctx, this.env.clock, spec);
+  }
+
+  /** What get_listener_domain answers for a sender/recipient pair, and the relay decision. */
+  listenerDomain(spec: JsonObject): Promise<JsonObject> {
+    return listenerDecision(this.env.ctx, spec);
+  }
+
+  /** DKIM signatures of a message, checked by mailauth against the given keys. */
+  dkimCheck(message: string | Uint8Array, keys: Record<string, string>): Promise<DkimCheck[]> {
+    return checkDkim(message, keys);
   }
 
   /** Evaluates Lua in the policy's state; returns the first result as JSON. */

@@ -121,3 +121,37 @@ function make_msg(data, log_record)
   return m
 end
 `;
+
+/**
+ * Stand-ins for kumo functions other branches are adding (each installed only
+ * while the real one is missing, so the tests move to the real one on merge):
+ * kumo.domain_map.new (exact key, else the nearest `*.` wildcard) for
+ * dns's §3.1; kumo.make_listener_domain (returns its table) for smtpserver's §2.1.
+ */
+export const MISSING_APIS_PRELUDE = String.raw`
+local kumo = require 'kumo'
+local function has(tbl, key) local ok, v = pcall(function() return rawget(tbl, key) end) return ok and v ~= nil end
+if not (has(kumo, 'domain_map') and has(kumo.domain_map, 'new')) then
+  local real_dm = rawget(kumo, 'domain_map')
+  kumo.domain_map = { new = function(initial)
+    local entries = {}
+    for k, v in pairs(initial or {}) do entries[k] = v end
+    return setmetatable({}, {
+      __index = function(_, name)
+        if entries[name] ~= nil then return entries[name] end
+        local rest = name
+        while true do
+          rest = rest:match('^[^.]+%.(.+)$')
+          if not rest then return nil end
+          if entries['*.' .. rest] ~= nil then return entries['*.' .. rest] end
+        end
+      end,
+      __newindex = function(_, k, v) entries[k] = v end,
+    })
+  end }
+  USING_DOMAIN_MAP_STAND_IN = real_dm
+end
+if not has(kumo, 'make_listener_domain') then
+  kumo.make_listener_domain = function(params) return params end
+end
+`;

@@ -93,7 +93,7 @@ describe('unsupported functions', () => {
   });
   it('requiring a KumoMTA helper kumo-lua does not ship explains --lua-path', async () => {
     const t = newLua();
-    await expect(t.eval("require 'policy-extras.shaping'")).rejects.toThrow(/point --lua-path \(or KUMO_LUA_PATH\)/);
+    await expect(t.eval("require 'policy-extras.tsa'")).rejects.toThrow(/point --lua-path \(or KUMO_LUA_PATH\)/);
   });
 });
 

@@ -90,4 +90,45 @@ describe('policy-extras.policy_utils', () => {
       return { utils.load_json_or_toml_file('${dir}/a.json').via, utils.load_json_or_toml_file('${dir}/a.toml').via }`)) as string[];
     expect(r).toEqual(['json', 'toml']);
   });
+
+  it('load_json_or_toml_file returns an inline table unchanged', async () => {
+    expect(await run(`local t = { a = 1 }\nreturn rawequal(utils.load_json_or_toml_file(t), t)`)).toBe(true);
+  });
+
+  it('equals compares deeply; table_is_empty; recursive_merge_into merges nested tables', async () => {
+    expect(await run(`
+      local d = { a = { x = 1 } }
+      utils.recursive_merge_into({ a = { y = 2 } }, d)
+      return {
+        utils.equals({ a = { 1, 2 }, b = 'x' }, { b = 'x', a = { 1, 2 } }), utils.equals({ a = { 1 } }, { a = { 1, 2 } }),
+        utils.equals({ a = 1 }, { a = 1, b = 2 }), utils.equals(1, 1), utils.equals('1', 1),
+        utils.table_is_empty({}), utils.table_is_empty({ x = false }), d.a,
+      }
+    `)).toEqual([true, false, false, true, false, true, false, { x: 1, y: 2 }]);
+  });
+
+  it('assert_eq / assert_ne / assert_matches raise with both values shown', async () => {
+    expect(await run(`utils.assert_eq({ 1, { a = 2 } }, { 1, { a = 2 } }) utils.assert_ne(1, 2) utils.assert_matches('abc', '^a') return true`)).toBe(true);
+    expect(await errorOf(`utils.assert_eq({ a = 1 }, { a = 2 }, 'config')`)).toMatch(/config: expected \{\n {2}a = 2,\n\}, got \{\n {2}a = 1,\n\}$/);
+    expect(await errorOf(`utils.assert_ne('x', 'x')`)).toMatch(/expected a value other than "x"$/);
+    expect(await errorOf(`utils.assert_matches('abc', '^b')`)).toMatch(/expected "abc" to match "\^b"$/);
+  });
+
+  it('dumps renders sorted keys, arrays without keys, and cycles', async () => {
+    expect(await run(`local t = { b = 1, a = { 'x', 2 }, ['not id'] = true }\nt.self = t\nreturn utils.dumps(t)`)).toBe(
+      '{\n  a = {\n    "x",\n    2,\n  },\n  b = 1,\n  ["not id"] = true,\n  self = <cycle>,\n}',
+    );
+  });
+
+  it('split_ip_port handles v4, bracketed v6, bare addresses and rejects junk', async () => {
+    expect(await run(`
+      local out = {}
+      for _, s in ipairs { '10.0.0.1:25', '[::1]:2525', '[::1]', '10.0.0.1', '2001:db8::1' } do
+        local ip, port = utils.split_ip_port(s)
+        out[#out + 1] = { ip, port or false }
+      end
+      return out
+    `)).toEqual([['10.0.0.1', 25], ['::1', 2525], ['::1', false], ['10.0.0.1', false], ['2001:db8::1', false]]);
+    expect(await errorOf(`utils.split_ip_port('host:port')`)).toMatch(/cannot parse "host:port" as address:port/);
+  });
 });
