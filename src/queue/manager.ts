@@ -5,6 +5,7 @@ import type { RecordEvent, RecordSink } from '../records/types.ts';
 import type { SqliteSpool } from '../spool/sqlite-spool.ts';
 import type { Clock, TimerHandle } from '../util/clock.ts';
 import { deliverToMaildir, renderWithMinijinja } from '../delivery/maildir.ts';
+import { BackgroundTasks } from '../delivery/background-tasks.ts';
 import type { ConnectionFactory } from '../delivery/types.ts';
 import { AdminRules, type BounceRule } from './admin-rules.ts';
 import { DueScheduler, type ParkedEntry } from './due-scheduler.ts';
@@ -49,6 +50,8 @@ export interface QueueManagerOptions {
 export class ShuttingDownError extends Error {}
 
 const MAINTENANCE_INTERVAL_MS = 10_000;
+/** Maildir deliveries writing at once (each holds one file open while it writes and syncs). */
+const MAILDIR_CONCURRENCY = 32;
 
 /**
  * The engine facade: reception inserts here (spool, then scheduled queue),
@@ -78,6 +81,8 @@ export class QueueManager implements QueueEngine {
   private spoolUnhealthy: string | null = null;
   private configEpoch = 0;
   private readyEpochs = new WeakMap<ReadyQueue, number>();
+  /** Maildir deliveries in progress or waiting (they run beside reception). */
+  readonly maildirTasks = new BackgroundTasks(MAILDIR_CONCURRENCY, (err) => this.diag(`maildir delivery failed: ${(err as Error).message}`));
 
   constructor(private readonly opts: QueueManagerOptions) {
     this.clock = opts.clock;
@@ -266,7 +271,13 @@ export class QueueManager implements QueueEngine {
   }
 
   /** engine.md §5: inline maildir write when the message is promoted. */
-  async deliverMaildir(queue: ScheduledQueue, msg: Message): Promise<void> {
+  /** Queues the Maildir delivery and returns at once; `maildirTasks.whenIdle()` waits for it. */
+  deliverMaildir(queue: ScheduledQueue, msg: Message): Promise<void> {
+    this.maildirTasks.add(() => this.writeMaildir(queue, msg));
+    return Promise.resolve();
+  }
+
+  private async writeMaildir(queue: ScheduledQueue, msg: Message): Promise<void> {
     const protocol = queue.config.protocol;
     if (protocol.kind !== 'maildir') return;
     const sessionId = uuidV4();
@@ -356,6 +367,7 @@ export class QueueManager implements QueueEngine {
       running.push(rq.whenDispatchersDone());
     }
     await Promise.all(saves);
+    running.push(this.maildirTasks.whenIdle());
     const timeout = new AbortController();
     const finished = await Promise.race([
       Promise.all(running).then(() => true),
