@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import { v4 as uuidV4 } from 'uuid';
+import { randomUUID } from 'node:crypto';
 import type { Message } from '../message/message.ts';
 import type { RecordEvent, RecordSink } from '../records/types.ts';
 import type { SqliteSpool } from '../spool/sqlite-spool.ts';
@@ -280,7 +280,7 @@ export class QueueManager implements QueueEngine {
   private async writeMaildir(queue: ScheduledQueue, msg: Message): Promise<void> {
     const protocol = queue.config.protocol;
     if (protocol.kind !== 'maildir') return;
-    const sessionId = uuidV4();
+    const sessionId = randomUUID(); // node's buffered generator: no random fill per delivery
     const render = this.hooks.renderTemplate ?? renderWithMinijinja;
     const result = await deliverToMaildir(msg, queue.name, queue.components, protocol, this.clock.now(), render);
     const common = { site: '', deliveryProtocol: 'Maildir', sessionId, peerAddress: null } as const;
