@@ -9,7 +9,7 @@
  * grow it without limit (they fall back to lua_setfield).
  */
 import { lua, lauxlib, LUA_REGISTRYINDEX, type LuaState } from './fengari.ts';
-import { keyBytes } from './strings.ts';
+import { decodeUtf8Strict, keyBytes } from './strings.ts';
 
 const MAX_KEYS = 4096;
 
@@ -56,4 +56,17 @@ export function setFieldInterned(L: LuaState, key: string): void {
   lua.lua_replace(L, -2); // [table, value, key]
   lua.lua_insert(L, -2); // [table, key, value]
   lua.lua_rawset(L, -3);
+}
+
+/** Decoded table keys by their Lua string bytes (fengari hands out the same array for the same string). */
+const decodedKeys = new WeakMap<Uint8Array, string | null>();
+
+/** The key's text, or undefined when it is not UTF-8; decoded once per Lua string. */
+export function keyTextStrict(bytes: Uint8Array): string | undefined {
+  let text = decodedKeys.get(bytes);
+  if (text === undefined) {
+    text = decodeUtf8Strict(bytes) ?? null;
+    decodedKeys.set(bytes, text);
+  }
+  return text ?? undefined;
 }
