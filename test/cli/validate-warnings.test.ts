@@ -18,7 +18,7 @@ describe('--validate warns about handlers kumo-lua never fires', () => {
 
   it('the CLI prints the warning and still validates OK', async () => {
     const file = path.join(dir, 'rebind.lua');
-    fs.writeFileSync(file, ["local kumo = require 'kumo'", "kumo.on('rebind_message', function(msg, data) end)", "kumo.on('init', function() end)"].join('\n'));
+    fs.writeFileSync(file, ["local kumo = require 'kumo'", "kumo.on('rebind_message', function(msg, data) end)", `kumo.on('init', function() kumo.define_spool { name = 'data', path = '${dir}/spool' } kumo.define_spool { name = 'meta', path = '${dir}/spool' } end)`].join('\n'));
     const r = await runCli(['--validate', file]);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(`${file}: OK\n`);

@@ -43,7 +43,7 @@ async function setup(text = DATA) {
 describe('policy-extras.listener_domains', () => {
   it('a per-listener entry beats *; ["*"] is the final fallback; wildcards match subdomains (checklist 79)', async () => {
     const t = await setup();
-    expect(await t.eval(`return decide('example.com', '127.0.0.1:2525')`)).toEqual({ relay_to: true });
+    expect(await t.eval(`return decide('example.com', '127.0.0.1:2525')`)).toMatchObject({ relay_to: true });
     expect(await t.eval(`return decide('example.com', '127.0.0.1:25')`)).toMatchObject({ log_oob: expect.anything() });
     expect(await t.eval(`return decide('a.b.corp.example', '127.0.0.1:25')`)).toMatchObject({ relay_to: true });
     expect(await t.eval(`return decide('unknown.net', '127.0.0.1:2525')`)).toMatchObject({ log_arf: 'LogThenDrop' });
@@ -54,7 +54,7 @@ describe('policy-extras.listener_domains', () => {
     const t = await setup();
     expect(await t.eval(`return decide('auth.example', '127.0.0.1:25', { authz_id = 'scott', received_from = '10.1.2.3:4444' })`)).toMatchObject({ relay_from: ['10.1.2.3'] });
     const other = await t.eval(`return decide('auth.example', '127.0.0.1:25', { authz_id = 'mallory', received_from = '10.1.2.3:4444' })`);
-    expect(other).not.toHaveProperty('relay_from');
+    expect(JSON.stringify(other)).not.toContain('10.1.2.3');
     expect(await t.eval(`return decide('auth.example', '127.0.0.1:25', { received_from = '10.1.2.3:4444' }).relay_from_authz`)).toBeNull();
   });
 

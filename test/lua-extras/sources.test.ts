@@ -81,12 +81,14 @@ describe('policy-extras.sources', () => {
 describe('data-file helpers accept dot calls as well as colon calls', () => {
   it('queue.setup, sources.setup, dkim_sign.setup, listener_domains.setup', async () => {
     const t = newLua();
-    expect(await t.eval(`
+    await t.load(`
       require('policy-extras.sources').setup { { pool = { p = {} } } }
-      local q = require('policy-extras.queue').setup { { queue = { default = { max_age = '1h' } } } }
-      local sign = require('policy-extras.dkim_sign').setup { {} }
-      local ld = require('policy-extras.listener_domains').setup { {} }
-      return { type(q.apply), type(sign), type(ld), require('policy-extras.sources').CONFIGURED ~= nil }
+      SETUP_Q = require('policy-extras.queue').setup { { queue = { default = { max_age = '1h' } } } }
+      SETUP_SIGN = require('policy-extras.dkim_sign').setup { {} }
+      SETUP_LD = require('policy-extras.listener_domains').setup { {} }
+    `);
+    expect(await t.eval(`
+      return { type(SETUP_Q.apply), type(SETUP_SIGN), type(SETUP_LD), require('policy-extras.sources').CONFIGURED ~= nil }
     `)).toEqual(['function', 'function', 'function', true]);
   });
 });

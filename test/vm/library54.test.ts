@@ -128,12 +128,8 @@ describe('collectgarbage, __gc and weak tables', () => {
 });
 
 describe('the sandbox stays closed', () => {
-  it('package.loadlib never loads anything', async () => {
-    expect(await t.eval(`local f, err, where = package.loadlib('/tmp/x.js', 'f') return { f == nil, err, where }`)).toEqual([
-      true,
-      'dynamic libraries not enabled; check your Lua installation',
-      'absent',
-    ]);
+  it('package.loadlib never loads anything (the sandbox removes it)', async () => {
+    expect(await t.eval(`return { package.loadlib == nil, select(2, pcall(function() return package.loadlib('/tmp/x.js', 'f') end)) ~= nil }`)).toEqual([true, true]);
   });
   it('no JS interop or debug library', async () => {
     expect(await t.eval('return { js == nil, fengari == nil, debug == nil }')).toEqual([true, true, true]);
