@@ -72,7 +72,7 @@ describe.concurrent('kumo-lua operator fixes', { timeout: 120_000 }, () => {
     const section = readme.slice(readme.indexOf('### Writing a policy'));
     const code = /```lua\n([\s\S]*?)```/.exec(section)![1]!;
     expect(code).toContain("kumo.on('get_queue_config'");
-    expect(code).toContain('maildir_path');
+    expect(code).toMatch(/protocol = \{ (smtp|maildir_path)/);
     const r = await runCli(['--validate', policyFile('readme.lua', [code])]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
