@@ -20,8 +20,7 @@ import { osErrorText } from './support/os-error.ts';
 type Parser = (text: string) => JsonValue;
 
 const FORMATS: Record<'json' | 'toml' | 'yaml', Parser> = {
-  // Comments start with '#' or '/': text without either (most JSON) skips the copying strip.
-  json: (text) => parseJson(/[#/]/.test(text) ? stripJsonComments(text) : text),
+  json: (text) => parseJson(stripJsonComments(text)),
   toml: tomlToJson,
   yaml: yamlToJson,
 };

@@ -76,9 +76,7 @@ export class CompiledContent {
   }
 
   private compile(field: string, source: string): Renderer {
-    // Text without a tag opener renders to itself (trailing newline kept):
-    // skip the template engine, a cost per recipient.
-    if (this.request.templateDialect === 'Static' || !/\{[{%#]/.test(source)) return () => source;
+    if (this.request.templateDialect === 'Static') return () => source;
     const name = `t${this.seq++}`;
     try {
       this.env.addTemplate(name, source);
