@@ -3,16 +3,10 @@
  * host filters: the port-suffix rule, bracketed literals, CIDR sets.
  */
 import ipaddr from 'ipaddr.js';
+import { splitPort } from '../../dns/names.ts';
 
-/** `name:port` only when the left part has no other `:` and the right is a u16 (§1.2). */
-export function splitPortSuffix(text: string): { host: string; port: number | null } {
-  const colon = text.lastIndexOf(':');
-  if (colon < 0) return { host: text, port: null };
-  const left = text.slice(0, colon);
-  const right = text.slice(colon + 1);
-  if (left.includes(':') || !/^\d{1,5}$/.test(right) || Number(right) > 65535) return { host: text, port: null };
-  return { host: left, port: Number(right) };
-}
+/** `name:port` only when the left part has no other `:` and the right is a u16 (§1.2): the DNS layer's rule. */
+export const splitPortSuffix = splitPort;
 
 export function isIp(text: string): boolean {
   return ipaddr.isValid(text) && (ipaddr.IPv4.isValidFourPartDecimal(text) || text.includes(':'));
