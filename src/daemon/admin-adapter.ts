@@ -13,18 +13,8 @@ import type {
   AdminBounceEntry, AdminCriteria, AdminOps, AdminSuspendEntry, ReadyQueueState, ReadyQueueSuspendEntry, ScheduledQueueInspection,
 } from '../server/ports.ts';
 
-/** A fresh engine criteria object (the engine keeps it by reference in the rule). */
-function toQueueCriteria(c: AdminCriteria): QueueCriteria {
-  return {
-    campaign: c.campaign ?? null,
-    tenant: c.tenant ?? null,
-    domain: c.domain ?? null,
-    routingDomain: c.routingDomain ?? null,
-    queueNames: [...(c.queueNames ?? [])],
-  };
-}
-
-function toAdminCriteria(c: QueueCriteria): AdminCriteria {
+/** A fresh copy (the engine keeps its criteria by reference in a rule; the admin side must not share it). */
+function copyCriteria(c: AdminCriteria | QueueCriteria): QueueCriteria & AdminCriteria {
   return {
     campaign: c.campaign ?? null,
     tenant: c.tenant ?? null,
@@ -63,7 +53,7 @@ class QueueManagerAdminOps implements AdminOps {
   }
 
   addBounce(rule: { criteria: AdminCriteria; reason: string; expiresMs: number; suppressLogging: boolean; sweep?: boolean }): { id: string } {
-    const criteria = toQueueCriteria(rule.criteria);
+    const criteria = copyCriteria(rule.criteria);
     // QueueAdmin.bounce stores the rule before its first await and then sweeps
     // asynchronously; the HTTP reply must not wait for the sweep (engine.md §8.6).
     const sweep = this.m.admin.bounce(criteria, rule.reason, { expiresMs: rule.expiresMs, suppressLogging: rule.suppressLogging, sweep: rule.sweep });
@@ -76,7 +66,7 @@ class QueueManagerAdminOps implements AdminOps {
 
   listBounces(): AdminBounceEntry[] {
     return this.m.rules.listBounces(this.now()).map((b) => ({
-      id: b.id, criteria: toAdminCriteria(b.criteria), reason: b.reason, expiresMs: b.expiresMs,
+      id: b.id, criteria: copyCriteria(b.criteria), reason: b.reason, expiresMs: b.expiresMs,
       bounced: new Map(b.bounced), totalBounced: b.totalBounced,
     }));
   }
@@ -86,11 +76,11 @@ class QueueManagerAdminOps implements AdminOps {
   }
 
   addSuspend(rule: { criteria: AdminCriteria; reason: string; expiresMs: number }): { id: string } {
-    return { id: this.m.admin.suspend(toQueueCriteria(rule.criteria), rule.reason, { expiresMs: rule.expiresMs }).id };
+    return { id: this.m.admin.suspend(copyCriteria(rule.criteria), rule.reason, { expiresMs: rule.expiresMs }).id };
   }
 
   listSuspends(): AdminSuspendEntry[] {
-    return this.m.rules.listSuspends(this.now()).map((s) => ({ id: s.id, criteria: toAdminCriteria(s.criteria), reason: s.reason, expiresMs: s.expiresMs }));
+    return this.m.rules.listSuspends(this.now()).map((s) => ({ id: s.id, criteria: copyCriteria(s.criteria), reason: s.reason, expiresMs: s.expiresMs }));
   }
 
   deleteSuspend(id: string): boolean {

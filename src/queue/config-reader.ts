@@ -1,4 +1,5 @@
 import { parseDuration } from '../util/duration.ts';
+import { parseThrottleSpec, type ThrottleSpec } from './throttle.ts';
 import { JsonFloat, isJsonObject, type JsonObject, type JsonValue } from '../util/json.ts';
 
 /** A config option had the wrong type, an unknown key or a bad value; `field` names it. */
@@ -87,6 +88,17 @@ export class StrictReader {
       return parseDuration(v, `\`${this.name(key)}\``);
     } catch (err) {
       throw new ConfigError(this.name(key), (err as Error).message);
+    }
+  }
+
+  /** A throttle spec such as "100/hr" or "local:10/s"; null when the key is absent. */
+  throttle(key: string): ThrottleSpec | null {
+    const text = this.string(key);
+    if (text === undefined) return null;
+    try {
+      return parseThrottleSpec(text);
+    } catch (err) {
+      throw new ConfigError(this.name(key), `\`${this.name(key)}\`: ${(err as Error).message}`);
     }
   }
 

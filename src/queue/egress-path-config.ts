@@ -106,16 +106,6 @@ function parseLimit(value: unknown, field: string): ConnectionLimit {
   throw new ConfigError(field, `invalid value for \`${field}\`: ${JSON.stringify(value)}, expected an integer >= 1 or "[local:]N"`);
 }
 
-function throttleOf(r: StrictReader, key: string): ThrottleSpec | null {
-  const text = r.string(key);
-  if (text === undefined) return null;
-  try {
-    return parseThrottleSpec(text);
-  } catch (err) {
-    throw new ConfigError(r.name(key), `\`${r.name(key)}\`: ${(err as Error).message}`);
-  }
-}
-
 function throttleMap(r: StrictReader, key: string): Record<string, ThrottleSpec> {
   const obj = r.object(key) ?? {};
   const out: Record<string, ThrottleSpec> = {};
@@ -148,10 +138,10 @@ export function parseEgressPathConfig(obj: JsonObject): EgressPathConfig {
     additionalConnectionLimits: extraLimits,
     maxDeliveriesPerConnection: r.integer('max_deliveries_per_connection', 1) ?? 1024,
     maxReady: r.integer('max_ready', 1) ?? DEFAULT_MAX_READY,
-    maxMessageRate: throttleOf(r, 'max_message_rate'),
+    maxMessageRate: r.throttle('max_message_rate'),
     additionalMessageRateThrottles: throttleMap(r, 'additional_message_rate_throttles'),
-    maxConnectionRate: throttleOf(r, 'max_connection_rate'),
-    sourceSelectionRate: throttleOf(r, 'source_selection_rate'),
+    maxConnectionRate: r.throttle('max_connection_rate'),
+    sourceSelectionRate: r.throttle('source_selection_rate'),
     additionalSourceSelectionRates: throttleMap(r, 'additional_source_selection_rates'),
     consecutiveConnectionFailuresBeforeDelay: r.integer('consecutive_connection_failures_before_delay') ?? 100,
     systemShutdownTimeoutMs: r.durationMs('system_shutdown_timeout') ?? null,

@@ -1,7 +1,7 @@
 import { formatHumantime } from '../util/duration.ts';
 import { isJsonObject, type JsonObject, type JsonValue } from '../util/json.ts';
 import { ConfigError, StrictReader } from './config-reader.ts';
-import { parseThrottleSpec, type ThrottleSpec } from './throttle.ts';
+import type { ThrottleSpec } from './throttle.ts';
 import { parseSmtpProtocol, type SmtpProtocol } from '../delivery/smtp/mx-list.ts';
 
 export type ShrinkPolicyKind = 'ShrinkDataAndMeta' | 'ShrinkData' | 'NoShrink';
@@ -92,16 +92,6 @@ export function nullQueueConfig(): QueueConfig {
   return { ...defaultQueueConfig(), retryIntervalMs: 10_000, maxRetryIntervalMs: 10_000, protocol: { kind: 'null' } };
 }
 
-function throttle(r: StrictReader, key: string): ThrottleSpec | null {
-  const text = r.string(key);
-  if (text === undefined) return null;
-  try {
-    return parseThrottleSpec(text);
-  } catch (err) {
-    throw new ConfigError(r.name(key), `\`${r.name(key)}\`: ${(err as Error).message}`);
-  }
-}
-
 function parseProtocol(obj: JsonObject): QueueProtocol {
   if (Object.hasOwn(obj, 'custom_lua')) {
     const inner = new StrictReader(obj, ['custom_lua'], 'protocol.').object('custom_lua') ?? {};
@@ -157,7 +147,7 @@ export function parseQueueConfig(obj: JsonObject): QueueConfig {
     maxRetryIntervalMs: r.durationMs('max_retry_interval') ?? null,
     maxAgeMs: r.durationMs('max_age') ?? d.maxAgeMs,
     egressPool: r.string('egress_pool') ?? null,
-    maxMessageRate: throttle(r, 'max_message_rate'),
+    maxMessageRate: r.throttle('max_message_rate'),
     protocol: protocolObj ? parseProtocol(protocolObj) : d.protocol,
     reapIntervalMs: r.durationMs('reap_interval') ?? d.reapIntervalMs,
     refreshIntervalMs: r.durationMs('refresh_interval') ?? d.refreshIntervalMs,
