@@ -88,6 +88,21 @@ function readRecipientGroups(L: LuaState, idx: number): string[][] {
   return groups;
 }
 
+/** The policy's `get_listener_domain` answer for one domain; null when unhandled or nil. */
+export async function askListenerDomain(events: EventRegistry, domain: string, listener: string, connMeta: ConnectionMeta): Promise<ListenerDomain | null> {
+  const r = await events.dispatch(
+    'get_listener_domain',
+    (co) => {
+      pushText(co, domain);
+      pushText(co, listener);
+      ConnectionMetaClass.push(co, connMeta);
+      return 3;
+    },
+    (co, n) => (n === 0 ? null : listenerDomainFromLua(co, 1)),
+  );
+  return r.handled ? r.value : null;
+}
+
 export class SmtpServerEvents {
   constructor(
     readonly events: EventRegistry,
@@ -98,18 +113,8 @@ export class SmtpServerEvents {
     return this.events.has(name);
   }
 
-  async getListenerDomain(domain: string, listener: string, connMeta: ConnectionMeta): Promise<ListenerDomain | null> {
-    const r = await this.events.dispatch(
-      'get_listener_domain',
-      (co) => {
-        pushText(co, domain);
-        pushText(co, listener);
-        ConnectionMetaClass.push(co, connMeta);
-        return 3;
-      },
-      (co, n) => (n === 0 ? null : listenerDomainFromLua(co, 1)),
-    );
-    return r.handled ? r.value : null;
+  getListenerDomain(domain: string, listener: string, connMeta: ConnectionMeta): Promise<ListenerDomain | null> {
+    return askListenerDomain(this.events, domain, listener, connMeta);
   }
 
   /** Per-session listener overrides; `{}` when unregistered. */
