@@ -13,7 +13,9 @@ import { pushText } from '../lua/strings.ts';
 import { isJsonObject, type JsonValue } from '../util/json.ts';
 import { HTTP_DISPATCHER_FACTORY, httpDispatcherFactory } from '../clients/http/dispatcher.ts';
 import { loadShaping, parseLoadOptions, type LoadResult } from '../shaping/load.ts';
-import { SHAPING_MX_RESOLVER, systemMxResolver } from '../shaping/mx.ts';
+import { dnsMxResolver, SHAPING_MX_RESOLVER } from '../shaping/mx.ts';
+import { processDns } from '../dns/service.ts';
+import { DNS_SERVICE } from './dns.ts';
 import type { ModuleTable } from './module-table.ts';
 import type { KumoContext } from './context.ts';
 
@@ -48,6 +50,7 @@ function pathsArg(L: LuaState): string[] {
 }
 
 export function register(kumo: ModuleTable, ctx: KumoContext): void {
+  const kumoDnsMx = dnsMxResolver(() => ctx.optional(DNS_SERVICE) ?? processDns);
   const fetchText = async (url: string, timeoutMs: number): Promise<string> => {
     const lease = (ctx.optional(HTTP_DISPATCHER_FACTORY) ?? httpDispatcherFactory())({ poolIdleTimeoutMs: 1000, acceptInvalidCerts: false });
     try {
@@ -64,7 +67,7 @@ export function register(kumo: ModuleTable, ctx: KumoContext): void {
     asyncFunction('kumo.shaping.load', async (L) => {
       const paths = pathsArg(L);
       const options = parseLoadOptions(isNoneOrNil(L, 2) ? undefined : toJson(L, 2));
-      const resolveMx = ctx.optional(SHAPING_MX_RESOLVER) ?? systemMxResolver;
+      const resolveMx = ctx.optional(SHAPING_MX_RESOLVER) ?? kumoDnsMx;
       const result = await loadShaping(paths, options, { resolveMx, fetchText });
       return (Lr) => (ShapingClass.push(Lr, result), 1);
     }),

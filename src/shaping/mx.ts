@@ -1,10 +1,11 @@
 /**
  * MX answers for the shaping loader: `mx_rollup` files a domain's block under
  * its MX site name, and provider `MXSuffix`/`HostName` rules test the MX hosts.
- * The resolver is a service slot so tests and kumo.dns's configured resolver
- * can answer instead of the system one.
+ * By default kumo.dns answers (its configured or test resolver); the service
+ * slot lets unit tests supply a fixed table instead.
  */
-import dns from 'node:dns';
+import { resolveMx } from '../dns/mx.ts';
+import type { DnsService } from '../dns/service.ts';
 import { ServiceSlot } from '../kumo/context.ts';
 
 export interface MxAnswer {
@@ -55,13 +56,15 @@ export function mxAnswer(records: readonly { exchange: string; priority: number 
   return { hosts, siteName: siteNameOf(hosts) };
 }
 
-/** The system resolver (used when nothing else is provided). */
-export const systemMxResolver: MxResolver = async (domain) => {
-  try {
-    return mxAnswer(await dns.promises.resolveMx(domain), domain);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENODATA') return mxAnswer([], domain);
-    throw new Error(`MX lookup for ${domain} failed: ${(err as Error).message}`);
-  }
-};
+/**
+ * MX answers from kumo.dns's resolver (lua-api-more §4.2): the same lookups,
+ * cache and site names as `kumo.dns.lookup_mx`, so a policy's
+ * `kumo.dns.configure_test_resolver` (and the test harness's mock MXs) answer
+ * the shaping loader too, as they do in KumoMTA.
+ */
+export function dnsMxResolver(dns: () => DnsService): MxResolver {
+  return async (domain) => {
+    const mx = await resolveMx(domain, undefined, dns());
+    return { hosts: mx.hosts.map((h) => (h === '.' ? '.' : h.replace(/\.$/, ''))), siteName: mx.site_name };
+  };
+}

@@ -57,6 +57,25 @@ connection_limit = 2
     expect(await t.eval(cfg('d.test', 'unspecified', 'mx.other.test'))).toEqual({ connection_limit: 5, refresh_strategy: 'Epoch' });
   });
 
+  it('mx_rollup and MX provider rules resolve through kumo.dns, so kumo.dns.configure_test_resolver answers them', async () => {
+    const dir = dataDir({ 's.toml': '["a.test"]\nconnection_limit = 3\n[provider."hosted"]\nmatch = [ { MXSuffix = ".hosted.test" } ]\nprovider_connection_limit = 9\n' });
+    const t = newLua();
+    await t.load(`
+      local kumo = require 'kumo'
+      kumo.dns.configure_test_resolver { [[
+$ORIGIN test.
+a 300 IN MX 10 mx1.hosted.test.
+a 300 IN MX 20 mx2.hosted.test.
+b 300 IN MX 5 mx1.hosted.test.
+b 300 IN MX 50 mx2.hosted.test.
+]] }
+      GET = require('policy-extras.shaping'):setup_with_automation { extra_files = { '${dir}/s.toml' }, no_default_files = true }.get_egress_path_config
+      SITE = kumo.dns.lookup_mx('b.test').site_name
+    `);
+    const r = (await t.eval(`local p = GET('b.test', 'ip-1', SITE) return { p.connection_limit, p.provider_name, p.additional_connection_limits['shaping-provider-hosted-ip-1-limit'] }`)) as unknown[];
+    expect(r).toEqual([3, 'hosted', 9]);
+  });
+
   it('provider_connection_limit appears as additional_connection_limits["shaping-provider-<P>-<source>-limit"] (checklist 81)', async () => {
     const { t } = await shaped({
       's.toml': `
