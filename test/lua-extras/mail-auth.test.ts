@@ -52,4 +52,27 @@ $ORIGIN a.test.
     expect(r[4]).toMatch(/auth=pass/);
     expect(r.slice(5)).toEqual(['dmarc', 4]);
   });
+
+  it('DMARC runs only with dkim, spf and dmarc all on; server_id falls back to meta hostname, then localhost; the header can be left off', async () => {
+    const t = newLua();
+    await t.load(FAKE_DNS);
+    const r = await t.eval(`
+      local function msg() return kumo.make_message('s@a.test', 'r@b.test', 'From: <s@a.test>\\r\\nSubject: x\\r\\n\\r\\nb\\r\\n') end
+      local off = { dkim = false, spf = false, iprev = false, arc = false }
+      local m1 = msg()
+      local r1 = mail_auth.check(m1, off)
+      local m2 = msg()
+      m2:set_meta('hostname', 'mx.example')
+      mail_auth.check(m2, off)
+      local m3 = msg()
+      off.add_auth_results_header = false
+      mail_auth.check(m3, off)
+      return { r1.dmarc == nil, #r1.auth_results, m1:get_first_named_header_value 'Authentication-Results',
+        m2:get_first_named_header_value 'Authentication-Results', m3:get_first_named_header_value('Authentication-Results') or false }
+    `) as unknown[];
+    expect(r.slice(0, 2)).toEqual([true, 1]);
+    expect(r[2]).toMatch(/^localhost;/);
+    expect(r[3]).toMatch(/^mx\.example;/);
+    expect(r[4]).toBe(false);
+  });
 });
