@@ -35,12 +35,12 @@ function definitions(pools: Record<string, JsonObject>, sources: string[], calls
   };
 }
 
-async function engineWith(pools: Record<string, JsonObject>, sources: string[], egressPool: string | null, extra: { site?: SiteResolver } = {}) {
+async function engineWith(pools: Record<string, JsonObject>, sources: string[], egressPool: string | null, extra: { site?: SiteResolver; queue?: JsonObject } = {}) {
   const clock = new VirtualClock();
   const calls: string[] = [];
   const e = (engine = await makeTestEngine({
     clock,
-    queueConfig: () => luaQueueConfig({}, egressPool ? { egress_pool: egressPool } : {}),
+    queueConfig: () => luaQueueConfig({}, { ...(egressPool ? { egress_pool: egressPool } : {}), ...extra.queue }),
     manager: {
       egress: new EgressResolver(clock, definitions(pools, sources, calls)),
       ...(extra.site ? { siteResolvers: { custom_lua: extra.site } } : {}),
@@ -70,6 +70,18 @@ describe('egress pools in the engine', () => {
     const rq = e.manager.ready.queues.get('vmta-a->relay.test@lua:make.webhook')!;
     expect(rq.source).toMatchObject({ name: 'vmta-a', sourceAddress: '127.0.0.1', ehloDomain: 'vmta-a.out.test' });
     expect(e.records.of('Delivery')[0]).toMatchObject({ egressPool: 'warm', egressSource: 'vmta-a', site: 'vmta-a->relay.test@lua:make.webhook' });
+  });
+
+  it('creating the ready queue resolves the source before path config: an expired source re-fires first (checklist 11)', async () => {
+    let clock: VirtualClock | undefined;
+    // The site lookup outlasts the source's 60 s ttl (not the pool's, nor the queue refresh interval),
+    // so only the ready queue's own resolution can ask for the source again.
+    const site: SiteResolver = { siteName: async (_q, routing) => (await clock!.advance(61_000), routing) };
+    const { e, calls } = await engineWith({ warm: { entries: [{ name: 'vmta-a' }], ttl: '1h' } }, ['vmta-a'], 'warm', { site, queue: { refresh_interval: '1h' } });
+    clock = e.clock;
+    await e.manager.insert(makeMessage('r@example.com', { routing_domain: 'relay.test' }, e.clock));
+    await until(() => e.records.of('Delivery').length === 1, 'delivery');
+    expect(calls).toEqual(['pool:warm', 'source:vmta-a', 'source:vmta-a', 'path:relay.test,vmta-a,relay.test']);
   });
 
   it('passes the site a protocol resolver returns to path config and the ready-queue name', async () => {

@@ -242,6 +242,25 @@ end)`;
     expect(await seen()).toEqual(['alice/alice', 'bob/bob']);
   });
 
+  it('the reply itself: 235 2.7.0 when the handler says true, 535 5.7.8 when false (checklist 65)', async () => {
+    client = await open(POLICY);
+    await client.command('EHLO client.example');
+    await client.startTls();
+    await client.command('EHLO client.example');
+    const ok = await client.command(`AUTH PLAIN ${Buffer.from('\0alice\0right').toString('base64')}`);
+    expect([ok.code, ok.text]).toEqual([235, '2.7.0 Authentication successful']);
+    client.close();
+    client = await connectSmtp(fx!.port);
+    await client.reply();
+    await client.command('EHLO client.example');
+    await client.startTls();
+    await client.command('EHLO client.example');
+    const bad = await client.command(`AUTH PLAIN ${Buffer.from('\0bob\0wrong').toString('base64')}`);
+    expect(bad.code).toBe(535);
+    expect(bad.text).toMatch(/^5\.7\.8 /);
+    expect(await seen()).toEqual(['alice/alice', 'bob/bob']);
+  });
+
   it('EHLO after STARTTLS advertises AUTH PLAIN instead of STARTTLS', async () => {
     client = await open(POLICY);
     const plain = await client.command('EHLO client.example');
