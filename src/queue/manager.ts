@@ -1,10 +1,11 @@
 import { setMaxListeners } from 'node:events';
-import { v4 as uuidV4 } from 'uuid';
+import { randomUUID } from 'node:crypto';
 import type { Message } from '../message/message.ts';
 import type { RecordEvent, RecordSink } from '../records/types.ts';
 import type { SqliteSpool } from '../spool/sqlite-spool.ts';
 import type { Clock, TimerHandle } from '../util/clock.ts';
 import { deliverToMaildir, renderWithMinijinja } from '../delivery/maildir.ts';
+import { BackgroundTasks } from '../delivery/background-tasks.ts';
 import type { ConnectionFactory } from '../delivery/types.ts';
 import type { SmtpServices } from '../delivery/smtp/ports.ts';
 import { smtpServices } from '../delivery/smtp/services.ts';
@@ -53,6 +54,8 @@ export interface QueueManagerOptions {
 export class ShuttingDownError extends Error {}
 
 const MAINTENANCE_INTERVAL_MS = 10_000;
+/** Maildir deliveries writing at once (each holds one file open while it writes and syncs). */
+const MAILDIR_CONCURRENCY = 32;
 
 /**
  * The engine facade: reception inserts here (spool, then scheduled queue),
@@ -83,6 +86,8 @@ export class QueueManager implements QueueEngine {
   private spoolUnhealthy: string | null = null;
   private configEpoch = 0;
   private readyEpochs = new WeakMap<ReadyQueue, number>();
+  /** Maildir deliveries in progress or waiting (they run beside reception). */
+  readonly maildirTasks = new BackgroundTasks(MAILDIR_CONCURRENCY, (err) => this.diag(`maildir delivery failed: ${(err as Error).message}`));
 
   constructor(private readonly opts: QueueManagerOptions) {
     this.clock = opts.clock;
@@ -272,10 +277,16 @@ export class QueueManager implements QueueEngine {
   }
 
   /** engine.md §5: inline maildir write when the message is promoted. */
-  async deliverMaildir(queue: ScheduledQueue, msg: Message): Promise<void> {
+  /** Queues the Maildir delivery and returns at once; `maildirTasks.whenIdle()` waits for it. */
+  deliverMaildir(queue: ScheduledQueue, msg: Message): Promise<void> {
+    this.maildirTasks.add(() => this.writeMaildir(queue, msg));
+    return Promise.resolve();
+  }
+
+  private async writeMaildir(queue: ScheduledQueue, msg: Message): Promise<void> {
     const protocol = queue.config.protocol;
     if (protocol.kind !== 'maildir') return;
-    const sessionId = uuidV4();
+    const sessionId = randomUUID(); // node's buffered generator: no random fill per delivery
     const render = this.hooks.renderTemplate ?? renderWithMinijinja;
     const result = await deliverToMaildir(msg, queue.name, queue.components, protocol, this.clock.now(), render);
     const common = { site: '', deliveryProtocol: 'Maildir', sessionId, peerAddress: null } as const;
@@ -362,6 +373,7 @@ export class QueueManager implements QueueEngine {
       running.push(rq.whenDispatchersDone());
     }
     await Promise.all(saves);
+    running.push(this.maildirTasks.whenIdle());
     const timeout = new AbortController();
     const finished = await Promise.race([
       Promise.all(running).then(() => true),

@@ -229,7 +229,7 @@ const engines = new WeakMap<VirtualClock, QueueManager>();
 
 /** True when no dispatcher is mid-send, nothing is being promoted and the spool has committed. */
 export function engineIdle(manager: QueueManager): boolean {
-  if (manager.scheduler.busy || manager.spool.pendingWrites > 0) return false;
+  if (manager.scheduler.busy || manager.spool.pendingWrites > 0 || manager.maildirTasks.pending > 0) return false;
   for (const rq of manager.ready.queues.values()) {
     for (const d of rq.dispatchers) if (d.phase !== 'Idle' && d.phase !== 'AccumulatingBatch') return false;
   }

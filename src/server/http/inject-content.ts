@@ -76,7 +76,9 @@ export class CompiledContent {
   }
 
   private compile(field: string, source: string): Renderer {
-    if (this.request.templateDialect === 'Static') return () => source;
+    // Text without a tag opener renders to itself (trailing newline kept):
+    // skip the template engine, a cost per recipient.
+    if (this.request.templateDialect === 'Static' || !/\{[{%#]/.test(source)) return () => source;
     const name = `t${this.seq++}`;
     try {
       this.env.addTemplate(name, source);
