@@ -53,6 +53,21 @@ export interface QueueManagerOptions {
 
 export class ShuttingDownError extends Error {}
 
+export interface InsertOptions {
+  /** Queue without saving to the spool first (saved when it parks). */
+  deferredSpool?: boolean;
+  /** false: a listener logs its own reception Bounce. */
+  logFailure?: boolean;
+  /** Remove the message again when its queue cannot be resolved (reception: the sender retries). */
+  unwindOnFailure?: boolean;
+  /**
+   * A failed spool write does not refuse the message: it is queued in memory
+   * and saved when it next parks. For messages made from already-accepted
+   * mail (log hook records), which no sender could send again.
+   */
+  keepOnSpoolFailure?: boolean;
+}
+
 const MAINTENANCE_INTERVAL_MS = 10_000;
 /** Maildir deliveries writing at once (each holds one file open while it writes and syncs). */
 const MAILDIR_CONCURRENCY = 32;
@@ -131,7 +146,7 @@ export class QueueManager implements QueueEngine {
    * queue refuses the message it is removed again; `logFailure: false` lets a
    * listener that logs its own reception Bounce avoid a second record.
    */
-  async insert(msg: Message, opts: { deferredSpool?: boolean; logFailure?: boolean; unwindOnFailure?: boolean } = {}): Promise<void> {
+  async insert(msg: Message, opts: InsertOptions = {}): Promise<void> {
     const name = msg.queueName();
     if (name === 'null') return;
     if (this.shuttingDown) {
@@ -143,14 +158,25 @@ export class QueueManager implements QueueEngine {
     // Saved before the queue is resolved, as KumoMTA does: if get_queue_config
     // fails, the message waits in the spool for the next start instead of being
     // lost. Reception unwinds instead (its sender gets the error and retries).
-    if (!opts.deferredSpool) await this.spool.save(msg);
+    let inMemoryOnly = opts.deferredSpool === true;
+    if (!inMemoryOnly) {
+      try {
+        await this.spool.save(msg);
+      } catch (err) {
+        if (!opts.keepOnSpoolFailure) throw err;
+        // Nobody can be told to send it again: keep it, dirty, like a parked
+        // message whose save failed; it is saved when it next parks.
+        this.diag(`${msg.id} kept in memory, not yet in the spool: ${(err as Error).message}`);
+        inMemoryOnly = true;
+      }
+    }
     let queue: ScheduledQueue;
     try {
       queue = await this.scheduled.resolve(name);
     } catch (err) {
       if (opts.unwindOnFailure) await this.remove(msg);
       else {
-        if (opts.deferredSpool) await this.saveAndDrop(msg);
+        if (inMemoryOnly) await this.saveAndDrop(msg);
         this.diag(`${msg.id} stays in the spool until the next start: queue ${name} cannot be resolved: ${(err as Error).message}`);
       }
       throw err;
