@@ -1,10 +1,13 @@
 import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { Environment } from 'minijinja-js';
+import type { Environment } from 'minijinja-js';
+import { lazyRequire } from '../util/lazy-require.ts';
 import type { Message } from '../message/message.ts';
 import type { QueueNameComponents } from '../message/queue-name.ts';
 import type { MaildirProtocol } from '../queue/queue-config.ts';
+
+const minijinja = lazyRequire<typeof import('minijinja-js')>('minijinja-js');
 
 export type TemplateRenderer = (template: string, vars: Record<string, unknown>) => string;
 
@@ -12,7 +15,7 @@ let env: Environment | null = null;
 
 /** Default maildir_path renderer: the Jinja-compatible minijinja engine. */
 export const renderWithMinijinja: TemplateRenderer = (template, vars) => {
-  env ??= new Environment();
+  env ??= new (minijinja().Environment)();
   return env.renderStr(template, vars);
 };
 

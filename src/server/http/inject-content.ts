@@ -4,11 +4,14 @@
  * either the templated full message or a MIME message built from the builder
  * parts by nodemailer's MailComposer.
  */
-import { Environment } from 'minijinja-js';
+import type { Environment } from 'minijinja-js';
+import { lazyRequire } from '../../util/lazy-require.ts';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import type Mail from 'nodemailer/lib/mailer/index.js';
 import { HttpError } from './reply.ts';
 import { templateValue, type ContentBuilder, type InjectRecipient, type InjectRequest, type NamedAddress } from './inject-request.ts';
+
+const minijinja = lazyRequire<typeof import('minijinja-js')>('minijinja-js');
 
 /** First line of a minijinja error (its debug rendering is many lines). */
 function shortError(e: unknown): string {
@@ -42,7 +45,7 @@ function ensureMimeVersion(message: string): string {
 type Renderer = (ctx: Record<string, unknown>) => string;
 
 export class CompiledContent {
-  private readonly env = new Environment();
+  private readonly env: Environment = new (minijinja().Environment)();
   private seq = 0;
   private readonly full: Renderer | null = null;
   private readonly parts: {
