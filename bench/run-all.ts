@@ -25,6 +25,7 @@ export interface BenchEntry {
 
 /** Every benchmark run-all runs; other branches append theirs here. */
 export const BENCHES: BenchEntry[] = [
+  { file: 'startup.ts' },
   { file: 'serde-json.ts' },
   { file: 'inject-recipients.ts' },
   { file: 'inject-maildir-hook.ts', args: ['--no-hook'] },
