@@ -1,10 +1,10 @@
 // `import { createPolicyTest } from 'kumo-lua/testing'`: the compiled harness
-// from dist/ when built, otherwise the TypeScript sources through tsx.
-import { existsSync } from 'node:fs';
+// from dist/ when built and up to date, otherwise the TypeScript sources through tsx.
+import { compiledEntry } from './bin/compiled.mjs';
 
-const compiled = new URL('./dist/testing/index.js', import.meta.url);
+const compiled = compiledEntry('dist/testing/index.js');
 let harness;
-if (existsSync(compiled) && !process.env.KUMO_LUA_FROM_SOURCE) {
+if (compiled) {
   harness = await import(compiled.href);
 } else {
   const { register } = await import('tsx/esm/api');

@@ -13,8 +13,9 @@ echo "== npm pack"
 tarball=$(npm pack --silent --pack-destination "$work" | tail -1)
 listing=$(tar -tzf "$work/$tarball")
 grep -E '^package/(test|bench|\.ci)/' <<<"$listing" && { echo "pack-check: the tarball ships development files"; exit 1; }
-grep -qx 'package/dist/cli/main.js' <<<"$listing" || { echo "pack-check: the tarball has no compiled dist/ (prepack build)"; exit 1; }
-[ ! -e dist ] || { echo "pack-check: postpack left dist/ in the clone (the CLI would run stale compiled code)"; exit 1; }
+for f in dist/cli/main.js dist/testing/index.js; do
+  grep -qx "package/$f" <<<"$listing" || { echo "pack-check: the tarball has no compiled $f (prepare build)"; exit 1; }
+done
 
 echo "== install $tarball into an empty directory"
 mkdir "$work/app"
@@ -30,6 +31,8 @@ done
 
 echo "== npx kumo-lua --validate (installed copy, outside the clone, compiled JavaScript)"
 time npx --no-install kumo-lua --validate node_modules/kumo-lua/examples/quickstart/init.lua
+# The installed CLI must run the bundle, not fall back to tsx (which would hide a broken build).
+node --input-type=module -e "const m = await import('./node_modules/kumo-lua/bin/compiled.mjs'); if (!m.compiledEntry('dist/cli/main.js')) { console.error('pack-check: the installed CLI would not use dist/'); process.exit(1); }"
 cat > init.lua <<'LUA'
 local kumo = require 'kumo'
 local log_hooks = require 'policy-extras.log_hooks'

@@ -8,6 +8,7 @@
 import { lua } from '../src/lua/fengari.ts';
 import { newLua } from '../test/helpers/lua.ts';
 import { WebhookSink } from '../test/helpers/webhook-sink.ts';
+import { reportFigure } from './report.ts';
 
 const TOTAL = Number(process.argv[2] ?? 10_000);
 const CONCURRENCY = Number(process.argv[3] ?? 100);
@@ -69,5 +70,6 @@ console.log(`latency ms:     p50 ${pct(50)}  p90 ${pct(90)}  p99 ${pct(99)}  max
 console.log(`memory MB:      rss ${mb(memBefore.rss)} -> ${mb(memAfter.rss)}, heapUsed ${mb(memBefore.heapUsed)} -> ${mb(memAfter.heapUsed)}`);
 console.log(`sink sockets:   ${warmSockets} opened by the warm-up burst, ${sink.socketCount} new during the measured run`);
 
+reportFigure({ name: `kumo.http webhook posts, ${CONCURRENCY} in flight`, unit: 'records/s', ours: TOTAL / (elapsed / 1000), baseline: null, higherIsBetter: true });
 await sink.close();
 process.exit(failures > 0 ? 1 : 0);

@@ -10,6 +10,7 @@ import { Logging } from '../src/logging/index.ts';
 import { Message } from '../src/message/message.ts';
 import type { RecordEvent } from '../src/records/types.ts';
 import { SystemClock } from '../src/util/clock.ts';
+import { reportFigure } from './report.ts';
 
 const TOTAL = Number(process.argv[2] ?? 200_000);
 const CONCURRENCY = Number(process.argv[3] ?? 1);
@@ -121,6 +122,7 @@ async function main(): Promise<void> {
   console.log(`heap: before ${mb(heapBefore)}, peak sampled ${mb(peakHeap)}; peak rss ${mb(peakRss)}`);
   console.log(`hook enqueued ${enqueued}, backlog waits ${stats.hooks[0]!.backlogCount}, local log ${stats.localLogs[0]!.recordsWritten - 2000} lines in ${files.length} segment(s), ${mb(diskBytes)} compressed on disk`);
   await fsp.rm(dir, { recursive: true, force: true });
+  reportFigure({ name: 'logging: builder + local log + log hook enqueue', unit: 'records/s', ours: TOTAL / (drainedNs / 1e9), baseline: null, higherIsBetter: true });
 }
 
 await main();

@@ -16,6 +16,7 @@ import { createServer } from 'node:http';
 import { Kumod } from '../src/daemon/kumod.ts';
 import { Message } from '../src/message/message.ts';
 import { MemoryLog } from '../src/kumo/diagnostics.ts';
+import { reportFigure } from './report.ts';
 
 const args = process.argv.slice(2);
 const flag = (name: string, dflt: number) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : dflt);
@@ -75,4 +76,6 @@ console.log(`throughput:   ${Math.round((arrivals.length / (done - started)) * 1
 console.log(`latency ms:   record → sink p50 ${pct(50)}  p90 ${pct(90)}  p99 ${pct(99)}  max ${sorted.at(-1)}`);
 console.log(`memory MB:    rss ${(before.rss / 1e6).toFixed(0)} -> ${(after.rss / 1e6).toFixed(0)}, heap ${(before.heapUsed / 1e6).toFixed(0)} -> ${(after.heapUsed / 1e6).toFixed(0)}`);
 console.log(`sink sockets: ${sockets}`);
+reportFigure({ name: `log_hooks:new_json${BATCH > 1 ? ` batch_size ${BATCH}` : ' unbatched'}, records → sink`, unit: 'records/s', ours: (arrivals.length / (done - started)) * 1000, baseline: null, higherIsBetter: true, target: BATCH > 1 ? 15_000 : 3000 });
+reportFigure({ name: `log_hooks:new_json${BATCH > 1 ? ` batch_size ${BATCH}` : ' unbatched'}, p99 event_time → sink`, unit: 'ms', ours: pct(99), baseline: null, higherIsBetter: false });
 process.exit(0);

@@ -1,12 +1,12 @@
 #!/usr/bin/env node
-// Runs the compiled JavaScript in dist/ when it is there (an installed package,
-// or after `npm run build`): it starts in a fraction of the time. A clone without
-// a build runs the TypeScript sources through tsx instead.
-import { existsSync } from 'node:fs';
+// Runs the compiled bundle in dist/ when it is present and up to date (see
+// compiled.mjs): it starts in a fraction of the time. Otherwise the TypeScript
+// sources run through tsx.
+import { compiledEntry } from './compiled.mjs';
 
-const compiled = new URL('../dist/cli/main.js', import.meta.url);
+const compiled = compiledEntry('dist/cli/main.js');
 let main;
-if (existsSync(compiled) && !process.env.KUMO_LUA_FROM_SOURCE) {
+if (compiled) {
   ({ main } = await import(compiled.href));
 } else {
   const { register } = await import('tsx/esm/api');

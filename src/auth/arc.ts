@@ -4,11 +4,13 @@
  * ARC-Message-Signature) and builds the new set; this file shapes the result
  * and refuses to extend a broken chain.
  */
-import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
-import { arc, createSeal } from 'mailauth/lib/arc/index.js';
+import { lazyRequire } from '../util/lazy-require.ts';
 import type { DnsResolveFunction } from './dns-port.ts';
 import { authenticationResultsValue, type AuthenticationResult } from './authentication-results.ts';
 import type { DkimSigner } from './dkim-sign.ts';
+
+const verifyModule = lazyRequire<typeof import('mailauth/lib/dkim/verify.js')>('mailauth/lib/dkim/verify.js');
+const arcModule = lazyRequire<typeof import('mailauth/lib/arc/index.js')>('mailauth/lib/arc/index.js');
 
 interface ArcCheck {
   result: AuthenticationResult;
@@ -17,9 +19,9 @@ interface ArcCheck {
 }
 
 async function checkArc(data: Uint8Array, resolve: DnsResolveFunction, nowMs: number): Promise<ArcCheck> {
-  const verified = await dkimVerify(Buffer.from(data), { resolver: resolve as never, curTime: new Date(nowMs) });
-  const chain = (verified as unknown as { arc: Parameters<typeof arc>[0] }).arc;
-  const checked = await arc(chain, { resolver: resolve as never });
+  const verified = await verifyModule().dkimVerify(Buffer.from(data), { resolver: resolve as never, curTime: new Date(nowMs) });
+  const chain = (verified as unknown as { arc: Parameters<typeof import('mailauth/lib/arc/index.js').arc>[0] }).arc;
+  const checked = await arcModule().arc(chain, { resolver: resolve as never });
   const status = checked.status as { result: string; comment?: string };
   const result: AuthenticationResult = { method: 'arc', result: status.result, props: {} };
   if (status.result === 'fail') result.reason = status.comment || 'the ARC chain does not validate';
@@ -48,7 +50,7 @@ export async function arcSealHeaders(
   const check = await checkArc(data, resolve, nowMs);
   if (check.result.result === 'fail') return undefined;
   if (signer.algorithm !== 'rsa-sha256') throw new ArcSealError(`arc_seal: ARC sets are signed with rsa-sha256, but the signer holds an ${signer.key.asymmetricKeyType} key`);
-  const sealed = await createSeal(Buffer.from(data), {
+  const sealed = await arcModule().createSeal(Buffer.from(data), {
     seal: {
       signingDomain: signer.spec.domain,
       selector: signer.spec.selector,

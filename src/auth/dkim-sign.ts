@@ -6,10 +6,12 @@
  * built here and mailauth's header canonicaliser hashes the instances it names.
  */
 import { createHash, createPrivateKey, sign, type KeyObject } from 'node:crypto';
-import tools from 'mailauth/lib/tools.js';
-import bodyModule from 'mailauth/lib/dkim/body/index.js';
-import headerModule from 'mailauth/lib/dkim/header/index.js';
+import { lazyRequire } from '../util/lazy-require.ts';
 import { parseHeaderBlock } from '../message/headers.ts';
+
+const tools = lazyRequire<typeof import('mailauth/lib/tools.js').default>('mailauth/lib/tools.js');
+const bodyModule = lazyRequire<typeof import('mailauth/lib/dkim/body/index.js').default>('mailauth/lib/dkim/body/index.js');
+const headerModule = lazyRequire<typeof import('mailauth/lib/dkim/header/index.js').default>('mailauth/lib/dkim/header/index.js');
 
 export type Canonicalization = 'relaxed' | 'simple';
 
@@ -81,7 +83,7 @@ export function signedHeaderNames(spec: DkimSignerSpec, present: ReadonlyArray<s
 }
 
 export function bodyHash(body: Buffer, canonicalization: Canonicalization): string {
-  const hasher = bodyModule.dkimBody(canonicalization, 'sha256', false);
+  const hasher = bodyModule().dkimBody(canonicalization, 'sha256', false);
   hasher.update(body);
   return hasher.digest('base64');
 }
@@ -90,12 +92,12 @@ export function bodyHash(body: Buffer, canonicalization: Canonicalization): stri
 export function dkimSignatureHeader(data: Uint8Array, signer: DkimSigner, nowMs: number): string {
   const { spec } = signer;
   const { headers, body } = splitMessage(data);
-  const parsed = tools.parseHeaders(headers).parsed;
+  const parsed = tools().parseHeaders(headers).parsed;
   const names = signedHeaderNames(spec, parsed.map((h) => h.key));
   // In verify mode mailauth takes, per listed name, the next instance from the bottom up.
-  const selected = tools.getSigningHeaderLines(parsed, names.join(':'), true);
+  const selected = tools().getSigningHeaderLines(parsed, names.join(':'), true);
   const signTime = Math.floor(nowMs / 1000) * 1000;
-  const { canonicalizedHeader, dkimHeaderOpts } = headerModule.generateCanonicalizedHeader(
+  const { canonicalizedHeader, dkimHeaderOpts } = headerModule().generateCanonicalizedHeader(
     'DKIM',
     { keys: names.join(':'), headers: selected.headers },
     {
@@ -112,6 +114,6 @@ export function dkimSignatureHeader(data: Uint8Array, signer: DkimSigner, nowMs:
     signer.algorithm === 'rsa-sha256'
       ? sign('rsa-sha256', canonicalizedHeader, signer.key)
       : sign(null, createHash('sha256').update(canonicalizedHeader).digest(), signer.key);
-  const line = tools.formatSignatureHeaderLine('DKIM', { ...dkimHeaderOpts, b: signature.toString('base64') }, true);
+  const line = tools().formatSignatureHeaderLine('DKIM', { ...dkimHeaderOpts, b: signature.toString('base64') }, true);
   return `${line}\r\n`;
 }

@@ -4,11 +4,13 @@
  * DKIM-Signature, only `pass`, `temperror` or `permerror` (a bad signature or
  * body hash is a permerror there, where mailauth says neutral/fail/policy).
  */
-import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
-import tools from 'mailauth/lib/tools.js';
+import { lazyRequire } from '../util/lazy-require.ts';
 import type { DnsResolveFunction } from './dns-port.ts';
 import type { AuthenticationResult } from './authentication-results.ts';
 import { splitMessage } from './dkim-sign.ts';
+
+const verifyModule = lazyRequire<typeof import('mailauth/lib/dkim/verify.js')>('mailauth/lib/dkim/verify.js');
+const tools = lazyRequire<typeof import('mailauth/lib/tools.js').default>('mailauth/lib/tools.js');
 
 /** KumoMTA stops collecting unparsable signatures after this many. */
 const MAX_UNPARSABLE = 10;
@@ -48,7 +50,7 @@ type Tags = Record<string, string>;
 
 function tagsOf(line: Buffer): Tags | undefined {
   try {
-    const parsed = tools.parseDkimHeaders(line).parsed ?? {};
+    const parsed = tools().parseDkimHeaders(line).parsed ?? {};
     const tags: Tags = {};
     for (const [k, v] of Object.entries(parsed)) if (v && v.value !== undefined) tags[k] = String(v.value).replace(/\s+/g, '');
     return tags.d && tags.s && tags.b && tags.bh && tags.a ? tags : undefined;
@@ -73,11 +75,11 @@ function mapStatus(status: MailauthDkimResult['status'], props: Record<string, s
 
 export async function verifyDkim(data: Uint8Array, resolve: DnsResolveFunction, nowMs: number): Promise<AuthenticationResult[]> {
   const { headers } = splitMessage(data);
-  const signatureLines = tools.parseHeaders(headers).parsed.filter((h) => h.key === 'dkim-signature').map((h) => h.line);
+  const signatureLines = tools().parseHeaders(headers).parsed.filter((h) => h.key === 'dkim-signature').map((h) => h.line);
   if (signatureLines.length === 0) return [];
   if (!hasOnlyCrlf(data)) return [dkimResult('permerror', {}, 'message has bare CR or LF line endings; DKIM needs CRLF')];
 
-  const verified = await dkimVerify(Buffer.from(data), { resolver: resolve as never, curTime: new Date(nowMs) });
+  const verified = await verifyModule().dkimVerify(Buffer.from(data), { resolver: resolve as never, curTime: new Date(nowMs) });
   const pending = [...(verified.results as MailauthDkimResult[])];
   const parsed = signatureLines.map(tagsOf);
   const shortB = shortSignatures(parsed.map((t) => t?.b ?? ''));

@@ -8,9 +8,11 @@
  * The record's `pct=` is not sampled: a failing message always gets the
  * published policy.
  */
-import { dmarc } from 'mailauth/lib/dmarc/index.js';
+import { lazyRequire } from '../util/lazy-require.ts';
 import type { DnsResolveFunction } from './dns-port.ts';
 import type { AuthenticationResult } from './authentication-results.ts';
+
+const dmarcModule = lazyRequire<typeof import('mailauth/lib/dmarc/index.js')>('mailauth/lib/dmarc/index.js');
 
 export type DmarcDisposition = 'Pass' | 'None' | 'TempError' | 'PermError' | 'Quarantine' | 'Reject';
 
@@ -64,7 +66,7 @@ export async function checkDmarc(request: DmarcRequest, resolve: DnsResolveFunct
   }
   const domain = request.from.domain.toLowerCase();
   const props = { 'header.from': domain };
-  const checked = (await dmarc({
+  const checked = (await dmarcModule().dmarc({
     headerFrom: domain,
     dkimDomains: dkimDomains(request.dkim).map((d) => ({ domain: d })),
     spfDomains: spfDomains(request.spf),

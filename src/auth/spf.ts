@@ -7,10 +7,12 @@
  * the resolver handed to it, as mailauth's wrapper does.
  */
 import ipaddr from 'ipaddr.js';
-import spfVerifyModule from 'mailauth/lib/spf/spf-verify.js';
-import macro from 'mailauth/lib/spf/macro.js';
+import { lazyRequire } from '../util/lazy-require.ts';
 import type { DnsResolveFunction } from './dns-port.ts';
 import type { AuthenticationResult } from './authentication-results.ts';
+
+const spfVerifyModule = lazyRequire<typeof import('mailauth/lib/spf/spf-verify.js').default>('mailauth/lib/spf/spf-verify.js');
+const macroModule = lazyRequire<typeof import('mailauth/lib/spf/macro.js').default>('mailauth/lib/spf/macro.js');
 
 export type SpfDisposition = 'none' | 'neutral' | 'pass' | 'fail' | 'softfail' | 'temperror' | 'permerror';
 
@@ -97,10 +99,10 @@ async function explanation(rr: string | undefined, resolve: DnsResolveFunction, 
   const term = rr?.split(/\s+/).find((t) => t.toLowerCase().startsWith('exp='));
   if (!term) return undefined;
   try {
-    const target = (macro(term.slice(4), values) as string).replace(/\.$/, '');
+    const target = (macroModule()(term.slice(4), values) as string).replace(/\.$/, '');
     const answers = (await resolve(target, 'TXT')) as string[][];
     if (answers.length !== 1) return undefined;
-    return macro(answers[0]!.join(''), values) as string;
+    return macroModule()(answers[0]!.join(''), values) as string;
   } catch {
     return undefined;
   }
@@ -130,7 +132,7 @@ export async function checkSpf(request: SpfRequest, resolve: DnsResolveFunction)
   };
   let matched: Matched | false;
   try {
-    matched = (await spfVerifyModule.spfVerify(domain, {
+    matched = (await spfVerifyModule().spfVerify(domain, {
       ...values,
       resolver: limitedResolver(resolve, false),
       createSubResolver: () => limitedResolver(resolve, true),

@@ -4,10 +4,8 @@
  * test harness) and `sink` (a receiver that prints records).
  */
 import { Command, CommanderError } from 'commander';
-import { runPolicyCommand } from './run-policy.ts';
-import { runSinkCommand } from './sink.ts';
-import { runTestCommand } from './test-command.ts';
-import { runDemo } from './demo.ts';
+// Each command's module is imported when that command runs: `run --validate`
+// does not load the test harness, the sink or the demo (nor their packages).
 import { KUMO_LUA_VERSION } from '../kumo/diagnostics.ts';
 import { STRICT_ENV } from '../lua/stdlib-os.ts';
 
@@ -36,6 +34,7 @@ export async function main(argv: string[]): Promise<number> {
     .argument('[args...]', 'arguments passed to `main` in --script mode (after --)')
     .action(async (policy: string | undefined, args: string[], opts: { policy?: string; luaPath: string[]; script?: boolean; validate?: boolean; strict?: boolean }) => {
       if (opts.strict) process.env[STRICT_ENV] = '1';
+      const { runPolicyCommand } = await import('./run-policy.ts');
       exitCode = await runPolicyCommand({ policyFile: opts.policy ?? policy, luaPaths: opts.luaPath, script: !!opts.script, validate: !!opts.validate, scriptArgs: args });
     });
 
@@ -45,6 +44,7 @@ export async function main(argv: string[]): Promise<number> {
     .argument('[files...]', 'test files or directories (default: current directory)')
     .option('--lua-path <dir>', 'directory searched by require (repeatable)', collect, [])
     .action(async (files: string[], opts: { luaPath: string[] }) => {
+      const { runTestCommand } = await import('./test-command.ts');
       exitCode = await runTestCommand(files, opts.luaPath);
     });
 
@@ -54,6 +54,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--listen <addr>', 'host:port to listen on', '127.0.0.1:4242')
     .option('--status <code>', 'HTTP status to answer with', '200')
     .action(async (opts: { listen: string; status: string }) => {
+      const { runSinkCommand } = await import('./sink.ts');
       exitCode = await runSinkCommand(opts.listen, Number(opts.status));
     });
 
@@ -67,6 +68,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--sink <addr>', 'webhook sink', '127.0.0.1:4242')
     .option('--mx <addr>', 'the local MX mail is relayed to', '127.0.0.1:2526')
     .action(async (opts: { once?: boolean; stateDir: string; http: string; smtp: string; sink: string; mx: string }) => {
+      const { runDemo } = await import('./demo.ts');
       exitCode = await runDemo({ once: !!opts.once, stateDir: opts.stateDir, httpListen: opts.http, smtpListen: opts.smtp, sinkListen: opts.sink, mxListen: opts.mx, timeoutMs: 30_000 });
     });
 

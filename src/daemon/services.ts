@@ -93,8 +93,10 @@ class DaemonServices implements Services {
     this.metricsSources.push(latency);
     this.logging.setCallbacks({
       ...luaLoggingCallbacks(ctx, pushMessage),
-      // While stopping, the engine saves such messages for the next start.
-      enqueue: (msg, opts) => this.engine('a log hook').insert(msg, { deferredSpool: opts.deferredSpool }),
+      // While stopping, the engine saves such messages for the next start. A
+      // record of accepted mail is not dropped when the spool write fails: it
+      // waits in memory until it can be saved (nothing can resend it).
+      enqueue: (msg, opts) => this.engine('a log hook').insert(msg, { deferredSpool: opts.deferredSpool, keepOnSpoolFailure: true }),
     });
     ctx.provide(LOGGING_SLOT, this.logging);
     ctx.provide(LISTENER_RECORDS, this.records as RecordSink);

@@ -1,10 +1,13 @@
 import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { Environment } from 'minijinja-js';
+import type { Environment } from 'minijinja-js';
+import { lazyRequire } from '../util/lazy-require.ts';
 import type { Message } from '../message/message.ts';
 import type { QueueNameComponents } from '../message/queue-name.ts';
 import type { MaildirProtocol } from '../queue/queue-config.ts';
+
+const minijinja = lazyRequire<typeof import('minijinja-js')>('minijinja-js');
 
 export type TemplateRenderer = (template: string, vars: Record<string, unknown>) => string;
 
@@ -12,7 +15,7 @@ let env: Environment | null = null;
 
 /** Default maildir_path renderer: the Jinja-compatible minijinja engine. */
 export const renderWithMinijinja: TemplateRenderer = (template, vars) => {
-  env ??= new Environment();
+  env ??= new (minijinja().Environment)();
   return env.renderStr(template, vars);
 };
 
@@ -33,12 +36,29 @@ export function maildirVars(msg: Message, recipient: string, queue: string, c: Q
 }
 
 let counter = 0;
+let hostPart: string | null = null;
 
 /** A unique maildir file name: `<secs>.M<micros>P<pid>Q<n>.<host>`. */
 function uniqueName(nowMs: number): string {
   const secs = Math.floor(nowMs / 1000);
   const micros = Math.floor((nowMs % 1000) * 1000);
-  return `${secs}.M${micros}P${process.pid}Q${++counter}.${hostname().replace(/[/:]/g, '_')}`;
+  hostPart ??= hostname().replace(/[/:]/g, '_');
+  return `${secs}.M${micros}P${process.pid}Q${++counter}.${hostPart}`;
+}
+
+/** Maildirs whose tmp/new/cur exist already: creating them costs three mkdir calls per delivery otherwise. */
+const createdMaildirs = new Set<string>();
+
+async function ensureMaildir(dir: string, protocol: MaildirProtocol): Promise<void> {
+  if (createdMaildirs.has(dir)) return;
+  for (const sub of ['tmp', 'new', 'cur']) {
+    await mkdir(join(dir, sub), { recursive: true, ...(protocol.dirMode !== null ? { mode: protocol.dirMode } : {}) });
+  }
+  createdMaildirs.add(dir);
+}
+
+function isMissing(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException).code === 'ENOENT';
 }
 
 /**
@@ -46,12 +66,16 @@ function uniqueName(nowMs: number): string {
  * (creating tmp/new/cur as needed); returns the maildir id.
  */
 export async function writeToMaildir(dir: string, data: Uint8Array, protocol: MaildirProtocol, nowMs: number): Promise<string> {
-  for (const sub of ['tmp', 'new', 'cur']) {
-    await mkdir(join(dir, sub), { recursive: true, ...(protocol.dirMode !== null ? { mode: protocol.dirMode } : {}) });
-  }
+  await ensureMaildir(dir, protocol);
   const id = uniqueName(nowMs);
   const tmpPath = join(dir, 'tmp', id);
-  const fh = await open(tmpPath, 'wx', protocol.fileMode ?? 0o666);
+  const fh = await open(tmpPath, 'wx', protocol.fileMode ?? 0o666).catch(async (err: unknown) => {
+    if (!isMissing(err)) throw err;
+    // Removed since we created it: make it again.
+    createdMaildirs.delete(dir);
+    await ensureMaildir(dir, protocol);
+    return open(tmpPath, 'wx', protocol.fileMode ?? 0o666);
+  });
   try {
     await fh.writeFile(data);
     await fh.sync();
@@ -61,7 +85,12 @@ export async function writeToMaildir(dir: string, data: Uint8Array, protocol: Ma
     throw err;
   }
   await fh.close();
-  await rename(tmpPath, join(dir, 'new', id));
+  await rename(tmpPath, join(dir, 'new', id)).catch(async (err: unknown) => {
+    if (!isMissing(err)) throw err;
+    createdMaildirs.delete(dir);
+    await ensureMaildir(dir, protocol);
+    await rename(tmpPath, join(dir, 'new', id));
+  });
   return id;
 }
 

@@ -6,7 +6,6 @@
  */
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { glob } from 'tinyglobby';
 
 /** Raises for unbalanced `[`/`{` (the mistakes that otherwise match nothing). */
 export function checkGlobSyntax(pattern: string): void {
@@ -39,6 +38,7 @@ export interface GlobOptions {
 export async function walkGlob(pattern: string, opts: GlobOptions): Promise<string[]> {
   checkGlobSyntax(pattern);
   const absolute = path.isAbsolute(pattern);
+  const { glob } = await import('tinyglobby'); // loaded by the first glob, not at startup
   const found = await glob([pattern], {
     cwd: absolute ? '/' : opts.relativeTo,
     absolute,

@@ -20,7 +20,8 @@ import { osErrorText } from './support/os-error.ts';
 type Parser = (text: string) => JsonValue;
 
 const FORMATS: Record<'json' | 'toml' | 'yaml', Parser> = {
-  json: (text) => parseJson(stripJsonComments(text)),
+  // Comments start with '#' or '/': text without either (most JSON) skips the copying strip.
+  json: (text) => parseJson(/[#/]/.test(text) ? stripJsonComments(text) : text),
   toml: tomlToJson,
   yaml: yamlToJson,
 };

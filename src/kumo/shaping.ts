@@ -3,7 +3,7 @@
  * shaping rules as a Shaping userdata, the engine of policy-extras.shaping.
  * Merging and lookup live in src/shaping/; this file is the Lua glue.
  */
-import { request } from 'undici';
+import { lazyRequire } from '../util/lazy-require.ts';
 import { lua, type LuaState } from '../lua/fengari.ts';
 import { LuaClass } from '../lua/userdata.ts';
 import { asyncFunction } from '../lua/host-function.ts';
@@ -18,6 +18,8 @@ import { processDns } from '../dns/service.ts';
 import { DNS_SERVICE } from './dns.ts';
 import type { ModuleTable } from './module-table.ts';
 import type { KumoContext } from './context.ts';
+
+const undici = lazyRequire<typeof import('undici')>('undici');
 
 const ShapingClass: LuaClass<LoadResult> = new LuaClass<LoadResult>({
   name: 'Shaping',
@@ -54,7 +56,7 @@ export function register(kumo: ModuleTable, ctx: KumoContext): void {
   const fetchText = async (url: string, timeoutMs: number): Promise<string> => {
     const lease = (ctx.optional(HTTP_DISPATCHER_FACTORY) ?? httpDispatcherFactory())({ poolIdleTimeoutMs: 1000, acceptInvalidCerts: false });
     try {
-      const res = await request(url, { dispatcher: lease.dispatcher, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+      const res = await undici().request(url, { dispatcher: lease.dispatcher, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
       const body = await res.body.text();
       if (res.statusCode < 200 || res.statusCode > 299) throw new Error(`HTTP ${res.statusCode} from ${url}`);
       return body;

@@ -3,7 +3,7 @@
  * literal (not pattern) matching. Lists come back as plain tables without the
  * array marker, so an empty list JSON-encodes as `{}`.
  */
-import { Environment } from 'minijinja-js';
+import { lazyRequire } from '../util/lazy-require.ts';
 import { lua, type LuaState } from '../lua/fengari.ts';
 import { argBytes, argInteger, argString, isNoneOrNil, optInteger, optString } from '../lua/args.ts';
 import { pushBytes, pushText } from '../lua/strings.ts';
@@ -13,6 +13,8 @@ import { rustReplace, rustRsplit, rustSplit, splitAsciiWhitespace, splitWhitespa
 import { luaToSerde, serdeToJson } from './support/lua-value.ts';
 import { argText } from './support/text-args.ts';
 import { JsonFloat, type JsonValue } from '../util/json.ts';
+
+const minijinja = lazyRequire<typeof import('minijinja-js')>('minijinja-js');
 
 function pushList(L: LuaState, items: string[]): number {
   lua.lua_createtable(L, items.length, 0);
@@ -64,7 +66,7 @@ function evalTemplate(L: LuaState): number {
     return 1;
   }
   if (dialect !== 'Jinja') throw new Error(`kumo.string.eval_template: the ${dialect} dialect is not provided by kumo-lua (Jinja and Static are)`);
-  const env = new Environment();
+  const env = new (minijinja().Environment)();
   pushText(L, env.renderNamedStr(name, source, context));
   return 1;
 }

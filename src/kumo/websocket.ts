@@ -4,7 +4,8 @@
  * shaping daemon's events with it). Pings are answered by `ws` and never
  * surface; there is no send and no close, as in KumoMTA.
  */
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
+import { lazyRequire } from '../util/lazy-require.ts';
 import { lua, type LuaState, LUA_TNUMBER, LUA_TSTRING } from '../lua/fengari.ts';
 import { LuaClass } from '../lua/userdata.ts';
 import { asyncFunction } from '../lua/host-function.ts';
@@ -16,6 +17,8 @@ import type { Clock } from '../util/clock.ts';
 import type { ModuleTable } from './module-table.ts';
 import type { KumoContext } from './context.ts';
 import { ResponseClass } from './http.ts';
+
+const ws = lazyRequire<typeof WebSocket>('ws');
 
 /** Messages as they arrive, and waiters for the next one. */
 class WebSocketStream {
@@ -115,7 +118,7 @@ function timeoutArg(L: LuaState): number {
 function connect(url: string, clock: Clock): Promise<{ stream: WebSocketStream; response: HttpResponse }> {
   if (!/^wss?:\/\//i.test(url)) return Promise.reject(new Error(`URL error: URL scheme not supported: ${url}`));
   return new Promise((resolve, reject) => {
-    const socket = new WebSocket(url);
+    const socket = new (ws())(url);
     socket.once('upgrade', (res) => {
       const headers = Object.entries(res.headers).flatMap(([k, v]) => (Array.isArray(v) ? v : v === undefined ? [] : [v]).map((x) => [k, Buffer.from(String(x))] as const));
       const response = new HttpResponse(res.statusCode ?? 101, new HeaderMap(headers), Promise.resolve(Buffer.alloc(0)), new URL(url.replace(/^ws/i, 'http')));

@@ -4,11 +4,12 @@
  *
  * The VM is our fork in vendor/fengari (53-bit exact integers, Lua 5.4
  * syntax and library pieces; vendor/fengari/README.md lists the changes).
- * It is CommonJS, so it is loaded with Node's own require.
+ * It is CommonJS; imported statically so the build bundles it with the rest
+ * (vendor/fengari/src/fengari.d.ts types it loosely for this import).
  */
-import { createRequire } from 'node:module';
+import fengariModule from '../../vendor/fengari/src/fengari.js';
 
-const fengari = createRequire(import.meta.url)('../../vendor/fengari/src/fengari.js') as unknown;
+const fengari = fengariModule as unknown;
 
 /** A Lua thread (lua_State) as Fengari represents it. Opaque to TypeScript. */
 export type LuaState = { readonly __luaState: unique symbol } & object;

@@ -28,6 +28,7 @@ import {
   LUA_TUSERDATA,
 } from './fengari.ts';
 import { decodeUtf8Strict, keyBytes, pushBytes, pushText, toBytes } from './strings.ts';
+import { setFieldInterned } from './interned-keys.ts';
 
 /** KumoMTA's null sentinel: a light userdata that stands for JSON null. */
 export const LUA_NULL: object = Object.freeze({ kumoLuaNull: true });
@@ -131,7 +132,7 @@ export function pushJson(L: LuaState, v: JsonValue | undefined, options: PushJso
     const item = (v as JsonObject)[k];
     if ((item === null && !options.nullSentinel) || item === undefined) continue;
     pushJson(L, item, options);
-    lua.lua_setfield(L, -2, keyBytes(k));
+    setFieldInterned(L, k);
   }
 }
 

@@ -132,6 +132,15 @@ function pushDue(L: LuaState, due: number | null): void {
   else pushText(L, formatRfc3339Utc(due));
 }
 
+/** get_meta of a shrunk message: the meta comes back from the spool first. */
+const getMetaAfterLoad: LuaCFunction = asyncMethod('get_meta', (L, msg) => {
+  const key = argString(L, 2);
+  return () => {
+    const v = msg.getMeta(key);
+    return one((Lr) => pushJson(Lr, v, { arrayMarker: true }));
+  };
+});
+
 const methods: Record<string, LuaCFunction> = {
   id: (L) => (pushText(L, MessageClass.check(L, 1).id), 1),
   num_attempts: (L) => (pushNumber(L, MessageClass.check(L, 1).numAttempts), 1),
@@ -182,13 +191,15 @@ const methods: Record<string, LuaCFunction> = {
     return one((L) => pushText(L, name));
   }),
 
-  get_meta: asyncMethod('get_meta', (L, msg) => {
-    const key = argString(L, 2);
-    return () => {
-      const v = msg.getMeta(key);
-      return one((Lr) => pushJson(Lr, v, { arrayMarker: true }));
-    };
-  }),
+  get_meta: (L) => {
+    const msg = MessageClass.check(L, 1);
+    // Meta in memory (the usual case) is answered without suspending the
+    // coroutine: a yield and resume per call cost more than the lookup. It
+    // stays an async method for Lua: where Lua cannot yield it still raises.
+    if (!msg.metaInMemory || !lua.lua_isyieldable(L)) return getMetaAfterLoad(L);
+    pushJson(L, msg.getMeta(argString(L, 2)), { arrayMarker: true });
+    return 1;
+  },
   set_meta: asyncMethod('set_meta', (L, msg) => {
     const key = argString(L, 2);
     const value: JsonValue = toJson(L, 3, { keepArrayMarker: true });

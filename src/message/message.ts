@@ -74,6 +74,11 @@ export class Message {
     this.scheduling = init.scheduling ?? null;
   }
 
+  /** Whether meta is held in memory (not shrunk away to the store). */
+  get metaInMemory(): boolean {
+    return this.meta !== null;
+  }
+
   /** All meta, loading it back from the store if it was shrunk away. */
   metaObject(): JsonObject {
     if (this.meta === null) {

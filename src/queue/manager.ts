@@ -1,10 +1,11 @@
 import { setMaxListeners } from 'node:events';
-import { v4 as uuidV4 } from 'uuid';
+import { randomUUID } from 'node:crypto';
 import type { Message } from '../message/message.ts';
 import type { RecordEvent, RecordSink } from '../records/types.ts';
 import type { SqliteSpool } from '../spool/sqlite-spool.ts';
 import type { Clock, TimerHandle } from '../util/clock.ts';
 import { deliverToMaildir, renderWithMinijinja } from '../delivery/maildir.ts';
+import { BackgroundTasks } from '../delivery/background-tasks.ts';
 import type { ConnectionFactory } from '../delivery/types.ts';
 import type { SmtpServices } from '../delivery/smtp/ports.ts';
 import { smtpServices } from '../delivery/smtp/services.ts';
@@ -52,7 +53,24 @@ export interface QueueManagerOptions {
 
 export class ShuttingDownError extends Error {}
 
+export interface InsertOptions {
+  /** Queue without saving to the spool first (saved when it parks). */
+  deferredSpool?: boolean;
+  /** false: a listener logs its own reception Bounce. */
+  logFailure?: boolean;
+  /** Remove the message again when its queue cannot be resolved (reception: the sender retries). */
+  unwindOnFailure?: boolean;
+  /**
+   * A failed spool write does not refuse the message: it is queued in memory
+   * and saved when it next parks. For messages made from already-accepted
+   * mail (log hook records), which no sender could send again.
+   */
+  keepOnSpoolFailure?: boolean;
+}
+
 const MAINTENANCE_INTERVAL_MS = 10_000;
+/** Maildir deliveries writing at once (each holds one file open while it writes and syncs). */
+const MAILDIR_CONCURRENCY = 32;
 
 /**
  * The engine facade: reception inserts here (spool, then scheduled queue),
@@ -83,6 +101,8 @@ export class QueueManager implements QueueEngine {
   private spoolUnhealthy: string | null = null;
   private configEpoch = 0;
   private readyEpochs = new WeakMap<ReadyQueue, number>();
+  /** Maildir deliveries in progress or waiting (they run beside reception). */
+  readonly maildirTasks = new BackgroundTasks(MAILDIR_CONCURRENCY, (err) => this.diag(`maildir delivery failed: ${(err as Error).message}`));
 
   constructor(private readonly opts: QueueManagerOptions) {
     this.clock = opts.clock;
@@ -126,7 +146,7 @@ export class QueueManager implements QueueEngine {
    * queue refuses the message it is removed again; `logFailure: false` lets a
    * listener that logs its own reception Bounce avoid a second record.
    */
-  async insert(msg: Message, opts: { deferredSpool?: boolean; logFailure?: boolean; unwindOnFailure?: boolean } = {}): Promise<void> {
+  async insert(msg: Message, opts: InsertOptions = {}): Promise<void> {
     const name = msg.queueName();
     if (name === 'null') return;
     if (this.shuttingDown) {
@@ -138,14 +158,25 @@ export class QueueManager implements QueueEngine {
     // Saved before the queue is resolved, as KumoMTA does: if get_queue_config
     // fails, the message waits in the spool for the next start instead of being
     // lost. Reception unwinds instead (its sender gets the error and retries).
-    if (!opts.deferredSpool) await this.spool.save(msg);
+    let inMemoryOnly = opts.deferredSpool === true;
+    if (!inMemoryOnly) {
+      try {
+        await this.spool.save(msg);
+      } catch (err) {
+        if (!opts.keepOnSpoolFailure) throw err;
+        // Nobody can be told to send it again: keep it, dirty, like a parked
+        // message whose save failed; it is saved when it next parks.
+        this.diag(`${msg.id} kept in memory, not yet in the spool: ${(err as Error).message}`);
+        inMemoryOnly = true;
+      }
+    }
     let queue: ScheduledQueue;
     try {
       queue = await this.scheduled.resolve(name);
     } catch (err) {
       if (opts.unwindOnFailure) await this.remove(msg);
       else {
-        if (opts.deferredSpool) await this.saveAndDrop(msg);
+        if (inMemoryOnly) await this.saveAndDrop(msg);
         this.diag(`${msg.id} stays in the spool until the next start: queue ${name} cannot be resolved: ${(err as Error).message}`);
       }
       throw err;
@@ -272,10 +303,16 @@ export class QueueManager implements QueueEngine {
   }
 
   /** engine.md §5: inline maildir write when the message is promoted. */
-  async deliverMaildir(queue: ScheduledQueue, msg: Message): Promise<void> {
+  /** Queues the Maildir delivery and returns at once; `maildirTasks.whenIdle()` waits for it. */
+  deliverMaildir(queue: ScheduledQueue, msg: Message): Promise<void> {
+    this.maildirTasks.add(() => this.writeMaildir(queue, msg));
+    return Promise.resolve();
+  }
+
+  private async writeMaildir(queue: ScheduledQueue, msg: Message): Promise<void> {
     const protocol = queue.config.protocol;
     if (protocol.kind !== 'maildir') return;
-    const sessionId = uuidV4();
+    const sessionId = randomUUID(); // node's buffered generator: no random fill per delivery
     const render = this.hooks.renderTemplate ?? renderWithMinijinja;
     const result = await deliverToMaildir(msg, queue.name, queue.components, protocol, this.clock.now(), render);
     const common = { site: '', deliveryProtocol: 'Maildir', sessionId, peerAddress: null } as const;
@@ -362,6 +399,7 @@ export class QueueManager implements QueueEngine {
       running.push(rq.whenDispatchersDone());
     }
     await Promise.all(saves);
+    running.push(this.maildirTasks.whenIdle());
     const timeout = new AbortController();
     const finished = await Promise.race([
       Promise.all(running).then(() => true),

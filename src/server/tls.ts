@@ -4,9 +4,11 @@
  * none is configured).
  */
 import fs from 'node:fs/promises';
-import { generate } from 'selfsigned';
+import { lazyRequire } from '../util/lazy-require.ts';
 import { isJsonObject, type JsonValue } from '../util/json.ts';
 import { ListenerConfigError, type OptionReader } from './options.ts';
+
+const selfsigned = lazyRequire<typeof import('selfsigned')>('selfsigned');
 
 export interface TlsMaterial {
   cert: string;
@@ -50,11 +52,11 @@ export function selfSignedFor(hostname: string): Promise<TlsMaterial> {
 }
 
 async function generateSelfSigned(hostname: string): Promise<TlsMaterial> {
-  const pems = await generate([{ name: 'commonName', value: hostname }], {
+  const pems = await selfsigned().generate([{ name: 'commonName', value: hostname }], {
     keySize: 2048,
     algorithm: 'sha256',
     extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: hostname }] }],
-  } as Parameters<typeof generate>[1]);
+  } as Parameters<typeof import('selfsigned').generate>[1]);
   return { cert: pems.cert, key: pems.private };
 }
 

@@ -6,7 +6,9 @@
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import { dkimVerify } from 'mailauth';
+import { lazyRequire } from '../util/lazy-require.ts';
+
+const mailauth = lazyRequire<typeof import('mailauth')>('mailauth');
 
 export interface DkimCheck {
   /** `pass`, `fail`, `neutral`, `none`, `temperror`, `permerror` (mailauth's words). */
@@ -39,7 +41,7 @@ export async function checkDkim(message: string | Uint8Array, keys: Record<strin
     return [[record]];
   };
   const input = typeof message === 'string' ? Buffer.from(message) : Buffer.from(message);
-  const result = await dkimVerify(input, { resolver } as Parameters<typeof dkimVerify>[1]);
+  const result = await mailauth().dkimVerify(input, { resolver } as Parameters<typeof import('mailauth').dkimVerify>[1]);
   // mailauth reports an unsigned message as one `none` result without a selector: no signatures.
   return result.results.filter((r) => r.selector !== undefined || r.status.result !== 'none').map((r) => ({
     status: r.status.result,

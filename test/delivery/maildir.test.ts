@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseQueueConfig } from '../../src/queue/queue-config.ts';
@@ -22,6 +22,7 @@ describe('maildir delivery (engine.md §5)', () => {
     }));
     const msg = new Message({ sender: 's@x.example', recipients: ['alice@example.com', 'bob@example.com'], meta: { tenant: 'acme' }, data: new TextEncoder().encode('Subject: hi\r\n\r\nhello\r\n'), id: spoolIdAt(e.clock.now()) });
     await e.manager.insert(msg);
+    await e.manager.maildirTasks.whenIdle(); // Maildir is written beside reception, not inside insert
     const [d] = e.records.of('Delivery');
     expect(d).toMatchObject({ site: '', deliveryProtocol: 'Maildir', peerAddress: null, response: { code: 200, enhanced_code: null } });
     expect(d!.sessionId).toMatch(/^[0-9a-f-]{36}$/);
@@ -50,6 +51,7 @@ describe('maildir delivery (engine.md §5)', () => {
     }));
     const msg = new Message({ sender: 's@x.example', recipients: ['ok@example.com', 'blocked@example.com'], data: new TextEncoder().encode('x'), id: spoolIdAt(e.clock.now()) });
     await e.manager.insert(msg);
+    await e.manager.maildirTasks.whenIdle(); // Maildir is written beside reception, not inside insert
     const [tf] = e.records.of('TransientFailure');
     expect(tf!.response.code).toBe(400);
     expect(tf!.response.content).toMatch(/^blocked@example\.com: failed to write to maildir: /);
@@ -62,5 +64,23 @@ describe('maildir delivery (engine.md §5)', () => {
     expect(reloaded.numAttempts).toBe(1);
     await advance(e.clock, 60_000);
     await until(() => e.records.of('TransientFailure').length === 2, 'retried after 1m');
+  });
+
+  it('a maildir removed after its first delivery is created again (created directories are cached)', async () => {
+    const mail = tempDir('kumo-maildir-');
+    dirs.push(mail);
+    const e = (engine = await makeTestEngine({ queueConfig: () => parseQueueConfig({ protocol: { maildir_path: `${mail.path}/box` } }) }));
+    const send = async (n: number) => {
+      await e.manager.insert(new Message({ sender: 's@x.example', recipients: ['a@example.com'], data: new TextEncoder().encode(`n=${n}`), id: spoolIdAt(e.clock.now()) }));
+      await e.manager.maildirTasks.whenIdle();
+    };
+    await send(1);
+    rmSync(join(mail.path, 'box'), { recursive: true, force: true });
+    await send(2);
+    expect(e.records.of('TransientFailure')).toEqual([]);
+    expect(e.records.of('Delivery')).toHaveLength(2);
+    const files = readdirSync(join(mail.path, 'box', 'new'));
+    expect(files.map((f) => readFileSync(join(mail.path, 'box', 'new', f), 'utf8'))).toEqual(['n=2']);
+    expect(readdirSync(join(mail.path, 'box', 'cur'))).toEqual([]);
   });
 });

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { Agent, request } from 'undici';
 import { Message } from '../../src/message/message.ts';
 import type { RecordEvent, RecordSink, RecordType } from '../../src/records/types.ts';
-import { SqliteSpool } from '../../src/spool/sqlite-spool.ts';
+import { SqliteSpool, type SpoolOptions } from '../../src/spool/sqlite-spool.ts';
 import { VirtualClock, settle, type Clock } from '../../src/util/clock.ts';
 import type { ConnectionFactory, ConnectOptions, DeliveryConnection, SendOutcome } from '../../src/delivery/types.ts';
 import { QueueManager, type QueueManagerOptions } from '../../src/queue/manager.ts';
@@ -177,13 +177,15 @@ export interface TestEngineOptions {
   manager?: Partial<QueueManagerOptions>;
   dir?: { path: string; cleanup(): void };
   clock?: VirtualClock;
+  /** Extra spool options (e.g. the `beforeWrite` fault seam). */
+  spool?: Omit<SpoolOptions, 'path'>;
 }
 
 /** A manager on a real temp-dir spool, a real HTTP sink and a VirtualClock. */
 export async function makeTestEngine(opts: TestEngineOptions = {}): Promise<TestEngine> {
   const dir = opts.dir ?? tempDir();
   const clock = opts.clock ?? new VirtualClock();
-  const spool = new SqliteSpool({ path: dir.path });
+  const spool = new SqliteSpool({ path: dir.path, ...opts.spool });
   const records = new RecordingSink(clock);
   const sink = await new HttpSink().start();
   const factory = new HttpConnectionFactory(() => sink.url);
@@ -229,7 +231,7 @@ const engines = new WeakMap<VirtualClock, QueueManager>();
 
 /** True when no dispatcher is mid-send, nothing is being promoted and the spool has committed. */
 export function engineIdle(manager: QueueManager): boolean {
-  if (manager.scheduler.busy || manager.spool.pendingWrites > 0) return false;
+  if (manager.scheduler.busy || manager.spool.pendingWrites > 0 || manager.maildirTasks.pending > 0) return false;
   for (const rq of manager.ready.queues.values()) {
     for (const d of rq.dispatchers) if (d.phase !== 'Idle' && d.phase !== 'AccumulatingBatch') return false;
   }

@@ -5,9 +5,12 @@
  * taking the process down (amqplib emits 'error' events that would
  * otherwise be unhandled).
  */
-import amqplib, { type Channel, type ChannelModel, type Options } from 'amqplib';
+import type { Channel, ChannelModel, Options } from 'amqplib';
+import { lazyRequire } from '../../util/lazy-require.ts';
 import { SystemClock, type Clock } from '../../util/clock.ts';
 import type { AmqpTarget } from './target.ts';
+
+const amqplib = lazyRequire<typeof import('amqplib')>('amqplib');
 
 export class AmqpError extends Error {
   override name = 'AmqpError';
@@ -22,7 +25,7 @@ export class AmqpDeadlineError extends AmqpError {
 
 export type Connector = (connect: Options.Connect, socket: Record<string, unknown>) => Promise<ChannelModel>;
 
-export const amqplibConnector: Connector = (connect, socket) => amqplib.connect(connect, socket);
+export const amqplibConnector: Connector = (connect, socket) => amqplib().connect(connect, socket);
 
 export interface PublishArgs {
   exchange: string;

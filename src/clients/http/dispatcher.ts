@@ -4,8 +4,11 @@
  * Tests and the policy harness can swap the factory, e.g. for an undici
  * MockAgent, so mocked requests still run through the same client code.
  */
-import { Agent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { lazyRequire } from '../../util/lazy-require.ts';
 import { ServiceSlot } from '../../kumo/context.ts';
+
+const undici = lazyRequire<typeof import('undici')>('undici');
 
 /** Pool settings taken from `kumo.http.build_client{...}`. */
 export interface DispatcherOptions {
@@ -26,7 +29,7 @@ export type DispatcherFactory = (options: DispatcherOptions) => DispatcherLease;
 /** The default: a private keep-alive Agent per client, closed with the client. */
 export const agentDispatcherFactory: DispatcherFactory = (options) => ({
   owned: true,
-  dispatcher: new Agent({
+  dispatcher: new (undici().Agent)({
     keepAliveTimeout: options.poolIdleTimeoutMs,
     // A server's Keep-Alive hint may shorten the idle time, never lengthen it past ours.
     keepAliveMaxTimeout: Math.max(options.poolIdleTimeoutMs, 1),

@@ -5,7 +5,11 @@
  * dropped; invalid values of mapped properties raise, naming the property.
  */
 import fs from 'node:fs';
-import { CompressionTypes, type KafkaConfig, type ProducerConfig, type SASLOptions } from 'kafkajs';
+import type { CompressionTypes, KafkaConfig, ProducerConfig, SASLOptions } from 'kafkajs';
+
+/** kafkajs's CompressionTypes values (the package itself loads when a producer is built). */
+const COMPRESSION_NONE = 0 as CompressionTypes;
+const COMPRESSION_GZIP = 1 as CompressionTypes;
 import type { ConnectionOptions } from 'node:tls';
 
 export class KafkaConfigError extends Error {
@@ -59,8 +63,8 @@ function readFile(name: string, file: string): Buffer {
 
 const ACKS: Record<string, number> = { all: -1, '-1': -1, '0': 0, '1': 1 };
 const COMPRESSION: Record<string, CompressionTypes | 'unsupported'> = {
-  none: CompressionTypes.None,
-  gzip: CompressionTypes.GZIP,
+  none: COMPRESSION_NONE,
+  gzip: COMPRESSION_GZIP,
   snappy: 'unsupported',
   lz4: 'unsupported',
   zstd: 'unsupported',
@@ -79,7 +83,7 @@ export function mapProducerConfig(pairs: Iterable<readonly [string, string]>): P
   const tls: ConnectionOptions = {};
   let tlsTouched = false;
   let acks = -1;
-  let compression = CompressionTypes.None;
+  let compression = COMPRESSION_NONE;
   let requestTimeoutMs: number | undefined;
   let messageTimeoutMs = DEFAULT_MESSAGE_TIMEOUT_MS;
   let protocol = 'PLAINTEXT';

@@ -4,10 +4,13 @@
  * shapes results as KumoMTA does (partition, offset; batch failures as
  * parallel arrays).
  */
-import { Kafka, logLevel, type IHeaders, type Message, type ProducerRecord, type RecordMetadata } from 'kafkajs';
+import type { IHeaders, Message, ProducerRecord, RecordMetadata } from 'kafkajs';
+import { lazyRequire } from '../../util/lazy-require.ts';
 import { ServiceSlot } from '../../kumo/context.ts';
 import { SystemClock, type Clock } from '../../util/clock.ts';
 import type { ProducerSettings } from './config.ts';
+
+const kafkajs = lazyRequire<typeof import('kafkajs')>('kafkajs');
 
 /** The part of a kafkajs Producer kumo-lua uses. */
 export interface ProducerLike {
@@ -19,7 +22,7 @@ export interface ProducerLike {
 export type KafkaProducerFactory = (settings: ProducerSettings) => ProducerLike;
 
 export const kafkajsProducerFactory: KafkaProducerFactory = (settings) =>
-  new Kafka({ ...settings.kafka, logLevel: logLevel.NOTHING }).producer(settings.producer);
+  new (kafkajs().Kafka)({ ...settings.kafka, logLevel: kafkajs().logLevel.NOTHING }).producer(settings.producer);
 
 let currentFactory: KafkaProducerFactory = kafkajsProducerFactory;
 

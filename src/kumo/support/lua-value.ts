@@ -12,6 +12,7 @@
 import { lua, lauxlib, type LuaState, LUA_TBOOLEAN, LUA_TLIGHTUSERDATA, LUA_TNIL, LUA_TNUMBER, LUA_TSTRING, LUA_TTABLE, LUA_TUSERDATA } from '../../lua/fengari.ts';
 import { LUA_NULL, floatJsonForm, hasArrayMarker, typeNameAt, type JsonConvertible } from '../../lua/marshal.ts';
 import { decodeUtf8Strict, keyBytes, toBytes } from '../../lua/strings.ts';
+import { keyTextStrict } from '../../lua/interned-keys.ts';
 import { JsonFloat, formatFloat, type JsonValue } from '../../util/json.ts';
 
 /** A Lua string that is not UTF-8: JSON writes it as an array of byte values. */
@@ -159,7 +160,7 @@ class Converter {
     const L = this.L;
     switch (lua.lua_type(L, idx)) {
       case LUA_TSTRING: {
-        const text = decodeUtf8Strict(toBytes(L, idx));
+        const text = keyTextStrict(toBytes(L, idx));
         if (text === undefined) throw new SerdeError('key must be a string');
         return text;
       }

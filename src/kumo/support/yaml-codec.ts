@@ -4,14 +4,18 @@
  * under their key, floats always with a fraction (`1.0`), ambiguous strings
  * single-quoted, no leading `---`.
  */
-import { Document, Pair, Scalar, YAMLMap, YAMLSeq, parseAllDocuments } from 'yaml';
+import type { Document } from 'yaml';
+import { lazyRequire } from '../../util/lazy-require.ts';
 import { JsonFloat, type JsonValue } from '../../util/json.ts';
 import { SerdeBytes, floatToSerde, type SerdeValue } from './lua-value.ts';
+
+/** The `yaml` package (72 files) loads on the first YAML call, not at startup. */
+const yaml = lazyRequire<typeof import('yaml')>('yaml');
 
 export class YamlCodecError extends Error {}
 
 export function yamlToJson(text: string): JsonValue {
-  const docs = parseAllDocuments(text, { intAsBigInt: true });
+  const docs = yaml().parseAllDocuments(text, { intAsBigInt: true });
   if (!Array.isArray(docs)) return null; // an empty stream
   if (docs.length > 1) throw new YamlCodecError('deserializing from YAML containing more than one document is not supported');
   if (docs.length === 0) return null;
@@ -41,27 +45,27 @@ function fromYaml(v: unknown): JsonValue {
 }
 
 function toNode(v: SerdeValue): unknown {
-  if (v === null || typeof v === 'boolean' || typeof v === 'string') return new Scalar(v);
+  if (v === null || typeof v === 'boolean' || typeof v === 'string') return new (yaml().Scalar)(v);
   if (v instanceof SerdeBytes) throw new YamlCodecError('serialization of bytes is not supported by YAML');
   if (typeof v === 'number' || v instanceof JsonFloat) {
     const n = typeof v === 'number' ? v : v.value;
-    const s = new Scalar(n);
+    const s = new (yaml().Scalar)(n);
     // Integral floats keep a fraction, as serde_yaml prints them.
     if (v instanceof JsonFloat && Number.isFinite(n)) s.minFractionDigits = 1;
     return s;
   }
   if (Array.isArray(v)) {
-    const seq = new YAMLSeq();
+    const seq = new (yaml().YAMLSeq)();
     for (const x of v) seq.items.push(toNode(x));
     return seq;
   }
-  const map = new YAMLMap();
-  for (const [k, x] of v.entries) map.items.push(new Pair(new Scalar(k), toNode(x)));
+  const map = new (yaml().YAMLMap)();
+  for (const [k, x] of v.entries) map.items.push(new (yaml().Pair)(new (yaml().Scalar)(k), toNode(x)));
   return map;
 }
 
 export function serdeToYaml(v: SerdeValue): string {
-  const doc = new Document();
+  const doc = new (yaml().Document)();
   doc.contents = toNode(v) as Document['contents'];
   return doc.toString({ indentSeq: false, singleQuote: true, lineWidth: 0, minContentWidth: 0 });
 }

@@ -4,11 +4,14 @@
  * either the templated full message or a MIME message built from the builder
  * parts by nodemailer's MailComposer.
  */
-import { Environment } from 'minijinja-js';
+import type { Environment } from 'minijinja-js';
+import { lazyRequire } from '../../util/lazy-require.ts';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import type Mail from 'nodemailer/lib/mailer/index.js';
 import { HttpError } from './reply.ts';
 import { templateValue, type ContentBuilder, type InjectRecipient, type InjectRequest, type NamedAddress } from './inject-request.ts';
+
+const minijinja = lazyRequire<typeof import('minijinja-js')>('minijinja-js');
 
 /** First line of a minijinja error (its debug rendering is many lines). */
 function shortError(e: unknown): string {
@@ -42,7 +45,7 @@ function ensureMimeVersion(message: string): string {
 type Renderer = (ctx: Record<string, unknown>) => string;
 
 export class CompiledContent {
-  private readonly env = new Environment();
+  private readonly env: Environment = new (minijinja().Environment)();
   private seq = 0;
   private readonly full: Renderer | null = null;
   private readonly parts: {
@@ -76,7 +79,9 @@ export class CompiledContent {
   }
 
   private compile(field: string, source: string): Renderer {
-    if (this.request.templateDialect === 'Static') return () => source;
+    // Text without a tag opener renders to itself (trailing newline kept):
+    // skip the template engine, a cost per recipient.
+    if (this.request.templateDialect === 'Static' || !/\{[{%#]/.test(source)) return () => source;
     const name = `t${this.seq++}`;
     try {
       this.env.addTemplate(name, source);

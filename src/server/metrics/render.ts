@@ -2,8 +2,11 @@
  * Renders metric families: Prometheus text through prom-client's registry
  * (escaping, layout) and KumoMTA's `/metrics.json` shape (engine.md §8.11).
  */
-import { Registry, type Metric, type MetricObjectWithValues, type MetricValue } from 'prom-client';
+import type { Metric, MetricObjectWithValues, MetricValue } from 'prom-client';
+import { lazyRequire } from '../../util/lazy-require.ts';
 import type { MetricFamily } from '../ports.ts';
+
+const promClient = lazyRequire<typeof import('prom-client')>('prom-client');
 
 type PromValues = MetricValue<string>[];
 
@@ -45,7 +48,7 @@ export function mergeFamilies(families: MetricFamily[]): MetricFamily[] {
 }
 
 export async function renderPrometheus(families: MetricFamily[], prefix = ''): Promise<string> {
-  const registry = new Registry();
+  const registry = new (promClient().Registry)();
   for (const f of mergeFamilies(families)) registry.registerMetric(snapshotMetric(f, prefix + f.name));
   return registry.metrics();
 }

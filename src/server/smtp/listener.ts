@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
+import type { SMTPServer, SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import type { DiagnosticLog } from '../../kumo/diagnostics.ts';
 import type { RecordSink, TlsInfo } from '../../records/types.ts';
 import type { Clock, TimerHandle } from '../../util/clock.ts';
@@ -113,6 +113,7 @@ export class EsmtpListener implements RunningListener {
     const listener = new EsmtpListener(config, deps);
     const tls = await loadTlsMaterial('kumo.start_esmtp_listener', config.hostname, config.tlsCertificate, config.tlsPrivateKey);
     const clientCa = config.tlsRequiredClientCa && (await readSource('kumo.start_esmtp_listener: tls_required_client_ca', config.tlsRequiredClientCa));
+    const { SMTPServer } = await import('smtp-server'); // loaded when a listener starts, not by --validate
     const server = new SMTPServer({
       name: config.hostname,
       banner: config.banner,
