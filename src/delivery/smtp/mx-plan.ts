@@ -7,7 +7,7 @@ import { mxListSiteName } from './mx-list.ts';
 import { isIp, parseBracketLiteral, splitPortSuffix } from './address.ts';
 import type { SmtpPathOptions } from './path-options.ts';
 import type { MxResolver, MxResult } from './ports.ts';
-import { siteName } from './site-name.ts';
+import { siteName } from '../../dns/site-name.ts';
 
 /** What a ready queue keeps from resolution: its site and how to plan sessions. */
 export interface SmtpRoute {

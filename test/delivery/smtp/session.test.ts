@@ -42,20 +42,33 @@ describe('connection set-up', () => {
 
   it('the EHLO name comes from ehlo_domain, then the egress source', async () => {
     const m = await f.mx();
-    engine = await f.engine(m, { services: { egressSource: (name) => ({ name, ehloDomain: 'source.example' }) } });
+    engine = await f.engine(m, { source: { ehlo_domain: 'source.example' } });
     await engine.manager.insert(mail(['a@example.org'], { clock: engine.clock }));
     await waitRecords(engine, 1);
     expect(m.connections[0]!.ehlo).toBe('source.example');
     await f.closeEngine();
-    engine = await f.engine(m, { path: { ehlo_domain: 'path.example' }, services: { egressSource: (name) => ({ name, ehloDomain: 'source.example' }) } });
+    engine = await f.engine(m, { path: { ehlo_domain: 'path.example' }, source: { ehlo_domain: 'source.example' } });
     await engine.manager.insert(mail(['a@example.org'], { clock: engine.clock }));
     await waitRecords(engine, 1);
     expect(m.connections[1]!.ehlo).toBe('path.example');
   });
 
+  it('the egress source binds its source_address and names EHLO; the Delivery record carries the bound address (§2.10, checklist 70)', async () => {
+    const m = await f.mx();
+    // Any 127/8 address is bindable on Linux: 127.0.0.2 tells a real bind from the default route.
+    engine = await f.engine(m, { source: { source_address: '127.0.0.2', ehlo_domain: 'out.example' } });
+    await engine.manager.insert(mail(['a@example.org'], { clock: engine.clock }));
+    const [ev] = await waitRecords(engine, 1);
+    expect(ev!.type).toBe('Delivery');
+    expect(m.connections[0]!.remote).toMatch(/^127\.0\.0\.2:\d+$/);
+    expect(ev!.sourceAddress).toEqual({ address: m.connections[0]!.remote });
+    expect(m.connections[0]!.ehlo).toBe('out.example');
+    expect(ev).toMatchObject({ egressSource: 'src', egressPool: 'pool', site: `src->mx_list:${m.address}@smtp_client` });
+  });
+
   it('an unplumbed source_address gets the summary prefix (checklist 38; bad_source_address)', async () => {
     const m = await f.mx();
-    engine = await f.engine(m, { services: { egressSource: (name) => ({ name, sourceAddress: '192.0.2.55' }) } });
+    engine = await f.engine(m, { source: { source_address: '192.0.2.55' } });
     await engine.manager.insert(mail(['a@example.org'], { clock: engine.clock }));
     const [ev] = await waitRecords(engine, 1);
     expect(ev!.response.content).toMatch(/^KumoMTA internal: failed to connect to any candidate hosts: All failures are related to having an unplumbed source address\. Are the network interfaces provisioned correctly\? connect to 127\.0\.0\.1:\d+ and read initial banner: bind 192\.0\.2\.55:0 failed: /);
