@@ -46,7 +46,7 @@ export async function resolveRoute(protocol: SmtpProtocol, routingName: string, 
   const buckets = port === null ? mx.buckets : mx.buckets.map((b) => b.map((h) => (h === '.' ? h : `${h}:${port}`)));
   const hosts = buckets.flat();
   const site = hosts.length === 1 && hosts[0] === '.' ? '' : siteName(hosts);
-  return { siteName: site, mx: { buckets, isMx: mx.isMx }, mxList: null };
+  return { siteName: site, mx: { ...mx, buckets }, mxList: null };
 }
 
 function shuffle<T>(items: T[], random: () => number): T[] {

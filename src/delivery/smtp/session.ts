@@ -171,6 +171,7 @@ export class SmtpSession extends SessionBase {
     const result = await openConnection({
       candidate: c, port, sourceAddress: this.source.sourceAddress ?? undefined, ehloName: this.opts.ehloDomain ?? this.source.ehloDomain ?? e.smtp.hostname,
       opts: this.opts, timeouts: path.timeouts, clock: e.clock, tlsBroken: broken, redirect: e.smtp.redirect,
+      mtaSts: this.protocol.route.mx?.mtaSts ?? 'None',
     });
     if (!result.ok) {
       m.incService(m.connectionCount, this.metricsProtocol, this.rq.name, -1);
