@@ -1,0 +1,75 @@
+/**
+ * Odd replies and what they become (smtp-delivery.md §4.3, §4.5, §4.6):
+ * 503 anywhere and a 354 to the final dot are transient; the rewrite event
+ * never sees synthesized timeouts; totals count recipients.
+ */
+import { describe, expect, it } from 'vitest';
+import { engineMetricsSource } from '../../../src/daemon/metrics-adapter.ts';
+import { renderPrometheus } from '../../../src/server/metrics/render.ts';
+import { until, type TestEngine } from '../../helpers/engine.ts';
+import { mail, view, waitRecords, smtpFixtures } from './engine.ts';
+
+const f = smtpFixtures();
+
+describe('record type of odd replies (§4.3, checklist 59)', () => {
+  it('503 to MAIL is a TransientFailure (other 5xx to MAIL bounce: checklist 58)', async () => {
+    const { mx, e } = await f.scripted();
+    mx.script = (line) => (line.startsWith('MAIL') ? '503 5.5.1 bad sequence\r\n' : null);
+    await e.manager.insert(mail(['a@example.org'], { clock: e.clock }));
+    const [first] = await waitRecords(e, 1);
+    expect(view(first!)).toMatchObject({ type: 'TransientFailure', code: 503, command: 'MAIL FROM:<sender@example.com>\r\n' });
+  });
+
+  it('503 and 354 as the reply to the final dot are TransientFailures, command ".\\r\\n"', async () => {
+    const { mx, e } = await f.scripted();
+    const finals = ['503 5.5.1 out of sequence\r\n', '354 again?\r\n'];
+    let n = 0;
+    mx.script = (line) => (line === '.' ? finals[n++] ?? null : null);
+    await e.manager.insert(mail(['a@example.org'], { clock: e.clock }));
+    await e.manager.insert(mail(['b@example.org'], { clock: e.clock }));
+    const evs = await waitRecords(e, 2);
+    expect(evs.map((ev) => [ev.type, ev.response.code, ev.response.command])).toEqual([
+      ['TransientFailure', 503, '.\r\n'],
+      ['TransientFailure', 354, '.\r\n'],
+    ]);
+  });
+});
+
+describe('smtp_client_rewrite_delivery_status scope (§4.5, checklist 69)', () => {
+  it('is not invoked for a synthesized timeout, nor for 250', async () => {
+    const seen: string[] = [];
+    const { mx, e } = await f.scripted({ data_dot_timeout: '5s' }, {
+      rewriteDeliveryStatus: async (line) => {
+        seen.push(line);
+        return 550;
+      },
+    });
+    let dots = 0;
+    // The first final dot gets no answer (timeout); the second is accepted.
+    mx.script = (line) => (line === '.' && dots++ === 0 ? '' : null);
+    await e.manager.insert(mail(['a@example.org'], { clock: e.clock }));
+    await until(() => dots === 1, 'the final dot at the MX');
+    await e.clock.advance(5_000, 20);
+    const [timeout] = await waitRecords(e, 1);
+    expect(view(timeout!)).toMatchObject({ type: 'TransientFailure', code: 421, command: '.\r\n' });
+    await e.manager.insert(mail(['b@example.org'], { clock: e.clock }));
+    const evs = await waitRecords(e, 2);
+    expect(evs[1]!.type).toBe('Delivery');
+    expect(seen).toEqual([]);
+  });
+});
+
+describe('totals per recipient (§4.6, checklist 73)', () => {
+  let engine: TestEngine;
+  it('total_messages_delivered / _transfail / _fail move by recipients, not messages', async () => {
+    const m = await f.mx();
+    engine = await f.engine(m);
+    await engine.manager.insert(mail(['a@example.org', 'b@example.org', 'c@example.org'], { clock: engine.clock }));
+    await engine.manager.insert(mail(['d@example.org', 'tempfail1@example.org', 'tempfail2@example.org', 'permfail@example.org'], { clock: engine.clock }));
+    await waitRecords(engine, 4);
+    const svc = `smtp_client:unspecified->mx_list:${m.address}@smtp_client`;
+    const text = await renderPrometheus(engineMetricsSource(engine.manager, null, engine.clock).collect());
+    const value = (name: string) => text.split('\n').find((l) => l.startsWith(`${name}{service="${svc}"}`))?.split(' ').at(-1);
+    expect([value('total_messages_delivered'), value('total_messages_transfail'), value('total_messages_fail')]).toEqual(['4', '2', '1']);
+  });
+});
