@@ -73,3 +73,23 @@ describe('totals per recipient (§4.6, checklist 73)', () => {
     expect([value('total_messages_delivered'), value('total_messages_transfail'), value('total_messages_fail')]).toEqual(['4', '2', '1']);
   });
 });
+
+describe('452 variants (§4.4; maildir_batch_452_*)', () => {
+  it('452 4.1.1 on a later RCPT is a plain TransientFailure, no immediate retry', async () => {
+    const { mx, e } = await f.scripted();
+    mx.script = (line) => (line === 'RCPT TO:<b@example.org>' ? '452 4.1.1 mailbox busy\r\n' : null);
+    await e.manager.insert(mail(['a@example.org', 'b@example.org'], { clock: e.clock }));
+    const evs = await waitRecords(e, 2);
+    expect(evs.map((x) => [x.type, x.response.code])).toEqual([['Delivery', 250], ['TransientFailure', 452]]);
+    expect(mx.lines.filter((l) => l === 'RCPT TO:<b@example.org>')).toHaveLength(1);
+  });
+
+  it('a bare 452 to a single-recipient message is a TransientFailure at once', async () => {
+    const { mx, e } = await f.scripted();
+    mx.script = (line) => (line.startsWith('RCPT') ? '452 mailbox busy\r\n' : null);
+    await e.manager.insert(mail(['a@example.org'], { clock: e.clock }));
+    const [ev] = await waitRecords(e, 1);
+    expect(view(ev!)).toMatchObject({ type: 'TransientFailure', code: 452 });
+    expect(mx.lines.filter((l) => l.startsWith('RCPT'))).toHaveLength(1);
+  });
+});

@@ -75,6 +75,17 @@ describe('connection set-up', () => {
   });
 });
 
+describe('egress source health (§2.10; source_health_*)', () => {
+  it('suspend_when_unplumbed = Immediate suspends the source after an unplumbed bind', async () => {
+    const m = await f.mx();
+    engine = await f.engine(m, { source: { source_address: '192.0.2.55', suspend_when_unplumbed: { trigger: 'Immediate', duration: '5m' } } });
+    await engine.manager.insert(mail(['a@example.org'], { clock: engine.clock }));
+    const [ev] = await waitRecords(engine, 1);
+    expect(ev!.response.content).toContain('unplumbed source address');
+    expect(engine.manager.egress.sourceSuspension('src')).toBe(5 * 60_000);
+  });
+});
+
 describe('broken connections (§3.10, §4.6)', () => {
   it('421 to MAIL with a one-address plan: one TransientFailure, the next messages delivered (checklist 78; disconnect_in_mail_from)', async () => {
     const r = await f.raw();
