@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { engineMetricsSource } from '../../../src/daemon/metrics-adapter.ts';
 import { renderPrometheus } from '../../../src/server/metrics/render.ts';
-import { until, type TestEngine } from '../../helpers/engine.ts';
+import { quiesce, until, type TestEngine } from '../../helpers/engine.ts';
 import { mail, view, waitRecords, smtpFixtures } from './engine.ts';
 
 const f = smtpFixtures();
@@ -49,7 +49,10 @@ describe('smtp_client_rewrite_delivery_status scope (§4.5, checklist 69)', () =
     mx.script = (line) => (line === '.' && dots++ === 0 ? '' : null);
     await e.manager.insert(mail(['a@example.org'], { clock: e.clock }));
     await until(() => dots === 1, 'the final dot at the MX');
-    await e.clock.advance(5_000, 20);
+    for (let i = 0; i < 20 && e.records.events.length === 0; i++) {
+      await e.clock.advance(1_000, 10);
+      await quiesce();
+    }
     const [timeout] = await waitRecords(e, 1);
     expect(view(timeout!)).toMatchObject({ type: 'TransientFailure', code: 421, command: '.\r\n' });
     await e.manager.insert(mail(['b@example.org'], { clock: e.clock }));
@@ -91,5 +94,30 @@ describe('452 variants (§4.4; maildir_batch_452_*)', () => {
     const [ev] = await waitRecords(e, 1);
     expect(view(ev!)).toMatchObject({ type: 'TransientFailure', code: 452 });
     expect(mx.lines.filter((l) => l.startsWith('RCPT'))).toHaveLength(1);
+  });
+});
+
+describe('reply timeouts in milliseconds, on the virtual clock (§2.6, §4.7)', () => {
+  it('data_timeout = 250ms: no 354 → 421 4.4.2 TransientFailure with command "DATA\\r\\n"; the next message gets a new connection', async () => {
+    const { mx, e } = await f.scripted({ data_timeout: '250ms' });
+    let datas = 0;
+    mx.script = (line) => (line === 'DATA' && datas++ === 0 ? '' : null);
+    const started = e.clock.now();
+    await e.manager.insert(mail(['a@example.org'], { clock: e.clock }));
+    await until(() => datas === 1, 'DATA at the MX');
+    // The client may start waiting for the 354 just after the MX saw DATA: step until the deadline fires.
+    for (let i = 0; i < 20 && e.records.events.length === 0; i++) {
+      await e.clock.advance(50, 10);
+      await quiesce();
+    }
+    expect(e.clock.now() - started).toBeLessThan(2_000);
+    const [ev] = await waitRecords(e, 1);
+    expect(view(ev!)).toMatchObject({ type: 'TransientFailure', code: 421, command: 'DATA\r\n' });
+    expect(ev!.response.enhanced_code).toEqual({ class: 4, subject: 4, detail: 2 });
+    expect(ev!.response.content).toMatch(/: Timed Out waiting 250ms for response to "DATA\\r\\n"$/);
+    await e.manager.insert(mail(['b@example.org'], { clock: e.clock }));
+    const evs = await waitRecords(e, 2);
+    expect(evs[1]!.type).toBe('Delivery');
+    expect(mx.connections).toBe(2);
   });
 });
