@@ -17,6 +17,9 @@ describe('connection set-up', () => {
     await engine.manager.insert(mail(['a@example.org'], { clock: engine.clock }));
     const evs = await waitRecords(engine, 1);
     expect(evs.map((e) => e.type)).toEqual(['Delivery']);
+    expect(view(evs[0]!).peer).toEqual({ name: good.address, addr: good.address });
+    expect(bad.lines).toEqual([]);
+    expect(good.delivered()).toHaveLength(1);
   });
 
   it('EHLO rejected: no HELO fallback, the candidate fails (checklist 25)', async () => {
