@@ -6,7 +6,11 @@
  */
 import { DnsService, TestResolver, type DnsAnswer, type RecordType, type Resolver } from '../../../src/dns/index.ts';
 import { DnsMxResolver } from '../../../src/delivery/smtp/dns-resolver.ts';
+import { domainToASCII } from 'node:url';
 import { VirtualClock } from '../../../src/util/clock.ts';
+
+/** Zone files hold A-labels, as real DNS does (src/dns queries `bücher.example` as `xn--bcher-kva.example`). */
+const ascii = (name: string): string => domainToASCII(name) || name;
 
 /** Zone texts for MX buckets (preference 10, 20, …) and A/AAAA per host; `{ error }` domains get no zone (NXDOMAIN). */
 export function zonesFor(
@@ -16,14 +20,14 @@ export function zonesFor(
 ): string[] {
   const zones = new Map<string, string[]>();
   const add = (name: string, line: string) => {
-    const origin = name.replace(/\.$/, '');
+    const origin = ascii(name.replace(/\.$/, ''));
     zones.set(origin, [...(zones.get(origin) ?? [`$ORIGIN ${origin}.`]), line]);
   };
   for (const [domain, entry] of Object.entries(mx)) {
     if ('error' in entry) continue;
     // A zone without MX records: NODATA, so the MX is implicit.
     if ('implicit' in entry) add(domain, '@ 300 TXT "implicit mx"');
-    else entry.forEach((bucket, i) => bucket.forEach((host) => add(domain, `@ 300 MX ${(i + 1) * 10} ${host}`)));
+    else entry.forEach((bucket, i) => bucket.forEach((host) => add(domain, `@ 300 MX ${(i + 1) * 10} ${host === '.' ? '.' : `${ascii(host.replace(/\.$/, ''))}.`}`)));
   }
   for (const [host, ips] of Object.entries(a)) for (const ip of ips) add(host, `@ 300 A ${ip}`);
   for (const [host, ips] of Object.entries(aaaa)) for (const ip of ips) add(host, `@ 300 AAAA ${ip}`);
