@@ -121,3 +121,33 @@ describe('reply timeouts in milliseconds, on the virtual clock (§2.6, §4.7)', 
     expect(mx.connections).toBe(2);
   });
 });
+
+describe('a 421 reply breaks the connection even if the peer stays (§4.2, checklist 78)', () => {
+  it('421 to MAIL without a hang-up: one TransientFailure, the next message goes on a new connection', async () => {
+    const { mx, e } = await f.scripted();
+    let mails = 0;
+    mx.script = (line) => (line.startsWith('MAIL') && mails++ === 0 ? '421 4.3.2 busy\r\n' : null);
+    await e.manager.insert(mail(['a@example.org'], { clock: e.clock }));
+    const [first] = await waitRecords(e, 1);
+    expect(view(first!)).toMatchObject({ type: 'TransientFailure', code: 421, command: 'MAIL FROM:<sender@example.com>\r\n' });
+    await e.manager.insert(mail(['b@example.org'], { clock: e.clock }));
+    const evs = await waitRecords(e, 2);
+    expect(evs[1]!.type).toBe('Delivery');
+    expect(mx.connections).toBe(2);
+  });
+});
+
+describe('the 421 check uses the rewritten code (§4.5)', () => {
+  it('421 rewritten to 550: a Bounce, and the connection is kept for the next message', async () => {
+    const { mx, e } = await f.scripted({}, { rewriteDeliveryStatus: async (line) => (line.startsWith('421') ? 550 : null) });
+    let mails = 0;
+    mx.script = (line) => (line.startsWith('MAIL') && mails++ === 0 ? '421 4.3.2 busy\r\n' : null);
+    await e.manager.insert(mail(['a@example.org'], { clock: e.clock }));
+    const [first] = await waitRecords(e, 1);
+    expect(view(first!)).toMatchObject({ type: 'Bounce', code: 550, content: 'busy (kumomta: status was rewritten from 421 -> 550)' });
+    await e.manager.insert(mail(['b@example.org'], { clock: e.clock }));
+    const evs = await waitRecords(e, 2);
+    expect(evs[1]!.type).toBe('Delivery');
+    expect(mx.connections).toBe(1);
+  });
+});
