@@ -1,6 +1,6 @@
 /** Connection set-up failures, reconnect strategies and rate limits (smtp-delivery.md §3.2–3.10, §5). */
 import { describe, expect, it } from 'vitest';
-import { advance, until, type TestEngine } from '../../helpers/engine.ts';
+import { advance, quiesce, until, type TestEngine } from '../../helpers/engine.ts';
 import { mail, view, waitRecords, smtpFixtures } from './engine.ts';
 
 const f = smtpFixtures();
@@ -160,6 +160,29 @@ describe('limits (§5)', () => {
     await waitRecords(engine, 6);
     expect(m.connections.length).toBe(6);
     expect(m.maxConcurrent).toBe(1);
+  });
+
+  it('connection_limit holds back sessions while one is busy: 1 → one connection, 32 → more (checklist 81)', async () => {
+    // With limit 32 and 2–3 ready messages the §5.2 curve wants 2–3 sessions (limit 3 would still want 1).
+    for (const limit of [1, 32]) {
+      const { mx, e } = await f.scripted({ connection_limit: limit, data_dot_timeout: '10s' });
+      // The first connection never answers the final dot: its session stays busy.
+      mx.script = (line, st) => (line === '.' && st.connection === 0 ? '' : null);
+      await Promise.all(['a', 'b', 'c', 'd'].map((u) => e.manager.insert(mail([`${u}@example.org`], { clock: e.clock }))));
+      await until(() => mx.payloads.length >= 1, 'the first payload');
+      // The same few virtual seconds for both limits (below the 10 s deadline): maintainer wake-ups may spawn sessions.
+      for (let i = 0; i < 40 && mx.connections === 1; i++) {
+        await e.clock.advance(200, 10);
+        await quiesce();
+      }
+      expect(mx.connections > 1).toBe(limit > 1);
+      // Release the busy session (its final-dot deadline passes) before closing.
+      for (let i = 0; i < 30 && !e.records.events.some((r) => r.type === 'TransientFailure'); i++) {
+        await e.clock.advance(1_000, 10);
+        await quiesce();
+      }
+      await f.closeEngine();
+    }
   });
 
   it('max_message_rate = 1/s paces transactions on one connection (checklist 83)', async () => {
