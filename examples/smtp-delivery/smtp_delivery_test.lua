@@ -98,3 +98,25 @@ t.test('an MX without STARTTLS still gets the mail in the clear', function()
   t.expect(mx:delivered()[1].tls):to_be(false)
   t.expect(t.records('Delivery')[1].tls_cipher):to_be_nil()
 end)
+
+t.test("MX records come from the policy's DNS (kumo.dns.configure_test_resolver)", function()
+  -- partner.example's MX records come from the same resolver kumo.dns uses;
+  -- t.smtp claims the MX host names, so their addresses lead to mock MXes.
+  local kumo = require 'kumo'
+  kumo.dns.configure_test_resolver {
+    [[
+$ORIGIN partner.example.
+@    300 MX 10 mx1.partner.example.
+@    300 MX 20 mx2.partner.example.
+]],
+  }
+  local mx1 = t.smtp('mx1.partner.example')
+  local mx2 = t.smtp('mx2.partner.example')
+  t.inject(message('fred@partner.example'))
+  t.run_until_idle()
+  local d = t.records('Delivery')[1]
+  t.expect(d.site):to_equal('unspecified->(mx1|mx2).partner.example@smtp_client')
+  t.expect(d.peer_address.name):to_equal('mx1.partner.example.') -- preference 10 first
+  t.expect(#mx1:delivered()):to_equal(1)
+  t.expect(#mx2:delivered()):to_equal(0)
+end)

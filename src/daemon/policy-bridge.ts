@@ -3,6 +3,9 @@
  * the optional engine events, each answered by firing the Lua event.
  */
 import type { KumoContext } from '../kumo/context.ts';
+import { DnsMxResolver } from '../delivery/smtp/dns-resolver.ts';
+import { processDns } from '../dns/index.ts';
+import { DNS_SERVICE } from '../kumo/dns.ts';
 import { lua } from '../lua/fengari.ts';
 import { pushText } from '../lua/strings.ts';
 import { pushJson } from '../lua/marshal.ts';
@@ -94,6 +97,8 @@ export function engineHooks(ctx: KumoContext): EngineHooks {
 /** `smtp_client_rewrite_delivery_status(response, domain, tenant, campaign, routing_domain)` → integer or nil. */
 export function smtpPolicyServices(ctx: KumoContext): Partial<SmtpServices> {
   return {
+    // MX and address lookups use the resolver kumo.dns configures (configure_resolver, configure_test_resolver).
+    resolver: new DnsMxResolver(() => ctx.optional(DNS_SERVICE) ?? processDns),
     rewriteDeliveryStatus: async (line, domain, tenant, campaign, routingDomain) => {
       if (!ctx.events.has('smtp_client_rewrite_delivery_status')) return null;
       const r = await ctx.events.dispatch(

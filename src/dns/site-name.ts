@@ -4,15 +4,13 @@
  * `mx1.a.test.` + `mx2.a.test.` ⇒ `(mx1|mx2).a.test`.
  */
 
-/** Labels TLD first; a `:port` stays glued to the TLD label. */
+import { splitPort } from './names.ts';
+
+/** Labels TLD first; a `:port` (the §1.2 port suffix rule) stays glued to the TLD label. */
 function reversedLabels(host: string): string[] {
-  let name = host.toLowerCase();
-  let port = '';
-  const colon = name.lastIndexOf(':');
-  if (colon >= 0 && !name.slice(0, colon).includes(':')) {
-    port = name.slice(colon);
-    name = name.slice(0, colon);
-  }
+  const split = splitPort(host.toLowerCase());
+  let name = split.host;
+  const port = split.port === null ? '' : `:${split.port}`;
   if (name.endsWith('.')) name = name.slice(0, -1);
   const labels = name === '' ? [] : name.split('.');
   if (labels.length > 0 && port) labels[labels.length - 1] += port;

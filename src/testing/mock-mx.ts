@@ -67,7 +67,7 @@ function rejection(r: MxReply): Error & { responseCode: number } {
 export class MockMx {
   readonly transactions: MxTransaction[] = [];
   /** One entry per accepted TCP connection: whether it upgraded to TLS and who it said it was. */
-  readonly connections: { tls: boolean; ehlo: string | null; servername: string | null; cipher: string | null; protocol: string | null; clientSubject: string | null }[] = [];
+  readonly connections: { remote: string | null; tls: boolean; ehlo: string | null; servername: string | null; cipher: string | null; protocol: string | null; clientSubject: string | null }[] = [];
   /** Most connections open at the same time. */
   maxConcurrent = 0;
   private open = 0;
@@ -109,7 +109,7 @@ export class MockMx {
       disableReverseLookup: true,
       onConnect: (session, cb) => {
         (session as unknown as { kumoIndex: number }).kumoIndex = this.connections.length;
-        this.connections.push({ tls: false, ehlo: null, servername: null, cipher: null, protocol: null, clientSubject: null });
+        this.connections.push({ remote: session.remoteAddress ? `${session.remoteAddress}:${session.remotePort}` : null, tls: false, ehlo: null, servername: null, cipher: null, protocol: null, clientSubject: null });
         this.maxConcurrent = Math.max(this.maxConcurrent, ++this.open);
         cb();
       },

@@ -51,13 +51,19 @@ end)
 `;
 }
 
+/** The sender routes by MX: example.org's MX comes from kumo.dns's test resolver, the port from smtp_port. */
 function senderPolicy(dir: string, httpPort: number, mxPort: number, webhook: string): string {
-  return `${policyHead(dir, webhook, `kumo.start_http_listener { listen = '127.0.0.1:${httpPort}' }`)}
+  return `${policyHead(dir, webhook, `kumo.start_http_listener { listen = '127.0.0.1:${httpPort}' }
+  kumo.dns.configure_test_resolver { [[
+$ORIGIN example.org.
+@  300 MX 10 mx.example.org.
+mx 300 A  127.0.0.1
+]] }`)}
 kumo.on('get_queue_config', function()
-  return kumo.make_queue_config { retry_interval = '2s', protocol = { smtp = { mx_list = { '127.0.0.1:${mxPort}' } } } }
+  return kumo.make_queue_config { retry_interval = '2s' }
 end)
 kumo.on('get_egress_path_config', function()
-  return kumo.make_egress_path { prohibited_hosts = {}, enable_tls = 'OpportunisticInsecure', connection_limit = 2 }
+  return kumo.make_egress_path { prohibited_hosts = {}, enable_tls = 'OpportunisticInsecure', connection_limit = 2, smtp_port = ${mxPort} }
 end)
 `;
 }
@@ -109,7 +115,8 @@ describe('two kumo-lua processes over SMTP', () => {
     const sender = records('/sender');
     expect(sender.map((r) => r.type).sort()).toEqual(['Delivery', 'Delivery', 'Reception', 'Reception']);
     for (const d of sender.filter((r) => r.type === 'Delivery')) {
-      expect(d).toMatchObject({ delivery_protocol: 'ESMTP', site: `unspecified->mx_list:127.0.0.1:${mxPort}@smtp_client`, peer_address: { name: `127.0.0.1:${mxPort}`, addr: `127.0.0.1:${mxPort}` }, tls_protocol_version: 'TLSv1.3' });
+      expect(d).toMatchObject({ delivery_protocol: 'ESMTP', site: 'unspecified->mx.example.org@smtp_client', peer_address: { name: 'mx.example.org.', addr: '127.0.0.1' }, tls_protocol_version: 'TLSv1.3' });
+      expect((d.source_address as { address: string }).address).toMatch(/^127\.0\.0\.1:\d+$/);
       expect(d.response).toMatchObject({ code: 250, command: '.\r\n' });
     }
     const sink = records('/sink');

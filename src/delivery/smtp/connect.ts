@@ -12,6 +12,7 @@ import type { Clock } from '../../util/clock.ts';
 import { isIp } from './address.ts';
 import { debugCandidate, type Candidate } from './mx-plan.ts';
 import type { KeySource, SmtpPathOptions, TlsPolicy } from './path-options.ts';
+import type { MtaStsMode } from './ports.ts';
 import { debugReply, type SmtpReply } from './reply.ts';
 import { SmtpClientError, SmtpSocket } from './socket.ts';
 
@@ -36,6 +37,8 @@ export interface OpenRequest {
   clock: Clock;
   /** TLS was remembered broken for this ready queue (§2.2). */
   tlsBroken: boolean;
+  /** MTA-STS mode of the route's MX resolution (§1.4); `None` for mx_list, literals and implicit MX. */
+  mtaSts: MtaStsMode;
   redirect: ((ip: string, port: number) => { ip: string; port: number } | null) | null;
 }
 
@@ -68,6 +71,19 @@ function serverName(c: Candidate): string | undefined {
   const name = c.name.replace(/\.$/, '');
   if (c.path || isIp(name) || name.startsWith('[')) return undefined;
   return domainToASCII(name) || name;
+}
+
+/**
+ * §3.4 step 3: with `enable_mta_sts`, the domain's MTA-STS mode overrides
+ * `enable_tls` — `Enforce` → `Required`, `Testing` → `OpportunisticInsecure`
+ * (whatever was configured, KumoMTA's Appendix B #5). DANE (step 2) is not
+ * provided, so no usable TLSA record ever skips this.
+ */
+export function effectiveTlsPolicy(configured: TlsPolicy, enableMtaSts: boolean, mtaSts: MtaStsMode): TlsPolicy {
+  if (!enableMtaSts) return configured;
+  if (mtaSts === 'Enforce') return 'Required';
+  if (mtaSts === 'Testing') return 'OpportunisticInsecure';
+  return configured;
 }
 
 export async function openConnection(req: OpenRequest): Promise<OpenResult> {
@@ -113,7 +129,7 @@ export async function openConnection(req: OpenRequest): Promise<OpenResult> {
     return abandon(`${where}: EHLO after banner: ${(err as Error).message}`);
   }
 
-  const policy: TlsPolicy = opts.enableTls;
+  const policy: TlsPolicy = effectiveTlsPolicy(opts.enableTls, opts.enableMtaSts, req.mtaSts);
   const advertised = extensions.has('STARTTLS');
   const required = policy === 'Required' || policy === 'RequiredInsecure';
   const insecure = policy === 'OpportunisticInsecure' || policy === 'RequiredInsecure';

@@ -7,7 +7,7 @@ import { mxListSiteName } from './mx-list.ts';
 import { isIp, parseBracketLiteral, splitPortSuffix } from './address.ts';
 import type { SmtpPathOptions } from './path-options.ts';
 import type { MxResolver, MxResult } from './ports.ts';
-import { siteName } from './site-name.ts';
+import { siteName } from '../../dns/site-name.ts';
 
 /** What a ready queue keeps from resolution: its site and how to plan sessions. */
 export interface SmtpRoute {
@@ -46,7 +46,7 @@ export async function resolveRoute(protocol: SmtpProtocol, routingName: string, 
   const buckets = port === null ? mx.buckets : mx.buckets.map((b) => b.map((h) => (h === '.' ? h : `${h}:${port}`)));
   const hosts = buckets.flat();
   const site = hosts.length === 1 && hosts[0] === '.' ? '' : siteName(hosts);
-  return { siteName: site, mx: { buckets, isMx: mx.isMx }, mxList: null };
+  return { siteName: site, mx: { ...mx, buckets }, mxList: null };
 }
 
 function shuffle<T>(items: T[], random: () => number): T[] {

@@ -18,7 +18,11 @@ export interface RecipientResponse {
 
 export interface SliceResponses {
   responses: RecipientResponse[];
-  /** A 421 or a timeout: the connection must not be reused. */
+  /**
+   * A timeout: the connection must not be reused. A 421 reply breaks it too,
+   * but only as the code stands after smtp_client_rewrite_delivery_status
+   * (§4.5: 421 → 550 keeps the connection), so the session checks that.
+   */
   broken: boolean;
 }
 
@@ -37,14 +41,14 @@ export function perRecipient(result: TransactionResult, recipients: string[], re
         const own = result.rcpt[i]!;
         return own.code === 250 ? { recipient, response: final, rewritable: false } : { recipient, response: toRecordResponse(own), rewritable: true };
       });
-      return { responses, broken: responses.some((r) => r.response.code === 421) };
+      return { responses, broken: false };
     }
     case 'reply': {
       const r = toRecordResponse(result.reply);
-      return { responses: each(() => r, true), broken: r.code === 421 };
+      return { responses: each(() => r, true), broken: false };
     }
     case 'rcpt-list':
-      return { responses: each((_, i) => toRecordResponse(result.replies[i]!), true), broken: result.replies.some((r) => r.code === 421) };
+      return { responses: each((_, i) => toRecordResponse(result.replies[i]!), true), broken: false };
     case 'transport': {
       const e = result.error;
       if (e.kind === 'read-timeout' || e.kind === 'write-timeout') {
@@ -71,7 +75,7 @@ export async function applyRewrite(responses: RecipientResponse[], rewrite: Rewr
   if (!rewrite) return;
   for (const r of responses) {
     const resp = r.response;
-    if (!r.rewritable || resp.code === 250) continue;
+    if (!r.rewritable) continue;
     let code: number | null;
     try {
       code = await rewrite(replyLine({ code: resp.code, enhanced: resp.enhanced_code, content: resp.content }), args.domain, args.tenant, args.campaign, args.routingDomain);

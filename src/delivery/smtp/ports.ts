@@ -1,8 +1,7 @@
 /**
- * The seams SMTP delivery needs from services built elsewhere (DNS, egress
- * sources, the bounce classifier). Each has a small default so the protocol
- * works on its own; the daemon points them at src/dns and the egress-source
- * registry when those exist.
+ * The seams SMTP delivery needs from services built elsewhere (DNS, the
+ * bounce classifier, the rewrite event, the harness). Egress sources come
+ * with the ready queue (`ReadyQueue.source`, src/egress).
  */
 import type { RecordResponse } from '../../records/types.ts';
 
@@ -12,7 +11,13 @@ export interface MxResult {
   buckets: string[][];
   /** False for implicit MX and literals. */
   isMx: boolean;
+  /** The MX answer was DNSSEC-validated (§3.4 DANE eligibility). */
+  isSecure?: boolean;
+  /** The domain's MTA-STS mode, applied to the TLS policy of each connection (§1.4, §3.4). */
+  mtaSts?: MtaStsMode;
 }
+
+export type MtaStsMode = 'None' | 'Testing' | 'Enforce';
 
 export type IpLookupStrategy = 'Ipv4AndIpv6' | 'Ipv4Only' | 'Ipv6Only' | 'Ipv4ThenIpv6' | 'Ipv6ThenIpv4';
 
@@ -23,16 +28,6 @@ export interface MxResolver {
   lookupAddr(host: string, strategy: IpLookupStrategy): Promise<string[]>;
 }
 
-/** The egress source fields SMTP uses (smtp-delivery.md §2.10). */
-export interface EgressSourceInfo {
-  name: string;
-  sourceAddress?: string;
-  ehloDomain?: string;
-  remotePort?: number;
-}
-
-export type EgressSourceLookup = (name: string) => EgressSourceInfo;
-
 /** Bounce classifier: the class name of a response (`Uncategorized` when none matches). */
 export type ResponseClassifier = (response: RecordResponse) => string;
 
@@ -42,7 +37,6 @@ export type RewriteDeliveryStatus = (line: string, domain: string, tenant: strin
 /** Everything SMTP delivery takes from outside the queue engine. */
 export interface SmtpServices {
   resolver: MxResolver;
-  egressSource: EgressSourceLookup;
   classify: ResponseClassifier;
   rewriteDeliveryStatus: RewriteDeliveryStatus | null;
   /** EHLO name when neither the path nor the source gives one. */

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { NodeMxResolver } from './node-resolver.ts';
+import { DnsMxResolver } from './dns-resolver.ts';
 import type { SmtpServices } from './ports.ts';
 import { ServiceSlot } from '../../kumo/context.ts';
 
@@ -9,8 +9,7 @@ export const SMTP_SERVICES = new ServiceSlot<Partial<SmtpServices>>('the SMTP de
 /** The services SMTP delivery runs with when the composition root supplies none. */
 export function smtpServices(given: Partial<SmtpServices> = {}): SmtpServices {
   return {
-    resolver: given.resolver ?? new NodeMxResolver(),
-    egressSource: given.egressSource ?? ((name) => ({ name })),
+    resolver: given.resolver ?? new DnsMxResolver(),
     classify: given.classify ?? (() => 'Uncategorized'),
     rewriteDeliveryStatus: given.rewriteDeliveryStatus ?? null,
     hostname: given.hostname ?? hostname(),

@@ -15,7 +15,6 @@ import { openConnection, type OpenFailureKind, type SmtpConnection } from './con
 import { buildPlan, debugCandidate, peerAddress, type Candidate } from './mx-plan.ts';
 import { applyRewrite, perRecipient } from './outcomes.ts';
 import type { SmtpPathOptions } from './path-options.ts';
-import type { EgressSourceInfo } from './ports.ts';
 import { recordPlanFailure } from './plan-failures.ts';
 import { CONNECT_FAILED, OPP_INSECURE_SUMMARY, UNPLUMBED_SUMMARY, recordTypeOf, synthesized, tooManyRecipients, type TooMany } from './responses.ts';
 import { runTransaction } from './transaction.ts';
@@ -28,7 +27,6 @@ type Attempt = 'connected' | 'failed' | 'plan-exhausted' | 'peer-closed-continue
 export class SmtpSession extends SessionBase {
   protected readonly metricsProtocol = 'smtp_client';
   private readonly protocol: SmtpReadyProtocol;
-  private readonly source: EgressSourceInfo;
   private conn: SmtpConnection | null = null;
   private plan: Candidate[] = [];
   private current: Candidate | null = null;
@@ -42,7 +40,11 @@ export class SmtpSession extends SessionBase {
   constructor(rq: ReadyQueue, engine: EngineContext) {
     super(rq, engine);
     this.protocol = rq.protocol as SmtpReadyProtocol;
-    this.source = engine.smtp.egressSource(rq.egressSource);
+  }
+
+  /** The egress source this ready queue delivers from (§2.10), as last refreshed with the path config. */
+  private get source() {
+    return this.rq.source;
   }
 
   private get opts(): SmtpPathOptions {
@@ -154,6 +156,12 @@ export class SmtpSession extends SessionBase {
       const ok = await this.waitForThrottles([[`${this.rq.name}-connection-rate`, path.maxConnectionRate]], 'ConnectionRateThrottled', 'ConnectionRateThrottle');
       if (!ok) return 'throttled';
     }
+    const suspended = e.egress.sourceSuspension(this.source.name);
+    if (suspended !== null) {
+      // §2.10: a health-suspended source fails connects at once; its ready queues drain.
+      this.failures.push({ text: `source ${this.source.name} is unhealthy and suspended`, kind: 'other' });
+      return 'plan-exhausted';
+    }
     const c = this.plan.shift()!;
     const port = this.source.remotePort ?? c.port ?? this.opts.smtpPort;
     const m = e.metrics;
@@ -161,13 +169,15 @@ export class SmtpSession extends SessionBase {
     m.incService(m.connectionCount, this.metricsProtocol, this.rq.name);
     const broken = (brokenTls.get(this.rq.name) ?? 0) > e.clock.now();
     const result = await openConnection({
-      candidate: c, port, sourceAddress: this.source.sourceAddress, ehloName: this.opts.ehloDomain ?? this.source.ehloDomain ?? e.smtp.hostname,
+      candidate: c, port, sourceAddress: this.source.sourceAddress ?? undefined, ehloName: this.opts.ehloDomain ?? this.source.ehloDomain ?? e.smtp.hostname,
       opts: this.opts, timeouts: path.timeouts, clock: e.clock, tlsBroken: broken, redirect: e.smtp.redirect,
+      mtaSts: this.protocol.route.mx?.mtaSts ?? 'None',
     });
     if (!result.ok) {
       m.incService(m.connectionCount, this.metricsProtocol, this.rq.name, -1);
       if (result.rememberBrokenTls) brokenTls.set(this.rq.name, e.clock.now() + (this.opts.rememberBrokenTlsMs ?? 15 * 60_000));
       if (result.retrySameCandidate) this.plan.unshift(c);
+      if (result.kind === 'unplumbed') e.egress.reportFailure(this.source, 'unplumbed');
       this.failures.push({ text: result.text, kind: result.kind });
       e.diag(`${this.rq.name}: ${result.text}`);
       return this.plan.length === 0 ? 'plan-exhausted' : 'failed';

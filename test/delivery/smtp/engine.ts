@@ -8,6 +8,10 @@ import type { JsonObject, JsonValue } from '../../../src/util/json.ts';
 import { MockMx, type MockMxOptions } from '../../../src/testing/mock-mx.ts';
 import { makeTestEngine, spoolIdAt, until, type TestEngine } from '../../helpers/engine.ts';
 import type { RecordEvent } from '../../../src/records/types.ts';
+import { EgressResolver } from '../../../src/egress/resolve.ts';
+import { parseEgressPool } from '../../../src/egress/pool.ts';
+import { parseEgressSource } from '../../../src/egress/source.ts';
+import { VirtualClock } from '../../../src/util/clock.ts';
 
 export interface SmtpEngineOptions {
   /** The `protocol.smtp` table; default `{ mx_list = { <first mx> } }`. */
@@ -15,6 +19,8 @@ export interface SmtpEngineOptions {
   path?: JsonObject;
   queue?: JsonObject;
   services?: Partial<SmtpServices>;
+  /** `make_egress_source` fields of a source `src` that the queue's pool `pool` holds (§2.10). */
+  source?: JsonObject;
 }
 
 /** Path defaults for local MXes: loopback allowed, self-signed certificates accepted. */
@@ -22,10 +28,16 @@ export const LOCAL_PATH: JsonObject = { prohibited_hosts: [], enable_tls: 'Oppor
 
 export async function smtpEngine(mx: MockMx | null, opts: SmtpEngineOptions = {}): Promise<TestEngine> {
   const smtp = opts.smtp ?? { mx_list: [mx!.address] };
+  const clock = new VirtualClock();
+  const source = opts.source;
+  const egress = source
+    ? new EgressResolver(clock, { pool: async (name) => parseEgressPool({ name, entries: [{ name: 'src' }] }), source: async (name) => parseEgressSource({ name, ...source }) })
+    : undefined;
   return makeTestEngine({
-    queueConfig: () => parseQueueConfig({ retry_interval: '1m', protocol: { smtp }, ...(opts.queue ?? {}) }),
+    clock,
+    queueConfig: () => parseQueueConfig({ retry_interval: '1m', protocol: { smtp }, ...(source ? { egress_pool: 'pool' } : {}), ...(opts.queue ?? {}) }),
     pathConfig: { ...LOCAL_PATH, ...(opts.path ?? {}) },
-    manager: { smtp: opts.services ?? {} },
+    manager: { smtp: opts.services ?? {}, ...(egress ? { egress } : {}) },
   });
 }
 

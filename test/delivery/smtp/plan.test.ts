@@ -1,10 +1,12 @@
 /** Site names, mx_list parsing, routes and connection plans (smtp-delivery.md §1). */
 import { describe, expect, it } from 'vitest';
-import { siteName } from '../../../src/delivery/smtp/site-name.ts';
+import { siteName } from '../../../src/dns/site-name.ts';
 import { mxListSiteName, parseSmtpProtocol } from '../../../src/delivery/smtp/mx-list.ts';
 import { buildPlan, resolveRoute } from '../../../src/delivery/smtp/mx-plan.ts';
 import { parseSmtpPathOptions } from '../../../src/delivery/smtp/path-options.ts';
-import { lookupByStrategy, NodeMxResolver, bucketMx } from '../../../src/delivery/smtp/node-resolver.ts';
+import { DnsMxResolver } from '../../../src/delivery/smtp/dns-resolver.ts';
+import { DnsService, SystemResolver } from '../../../src/dns/index.ts';
+import { VirtualClock } from '../../../src/util/clock.ts';
 import { parseQueueConfig } from '../../../src/queue/queue-config.ts';
 import { parseEgressPathConfig } from '../../../src/queue/egress-path-config.ts';
 import { MemoryResolver } from './memory-resolver.ts';
@@ -96,19 +98,23 @@ describe('resolveRoute and buildPlan (§1.3, §1.8)', () => {
     expect(r.mxQueries).toEqual(['example.org']);
   });
 
-  it('NXDOMAIN surfaces the resolver text; localhost is an implicit MX (checklist 6, 7)', async () => {
-    const r = new MemoryResolver({ 'nx.example': { error: 'MX lookup for nx.example. failed after 0s: NXDOMAIN' } });
-    await expect(resolveRoute(parseSmtpProtocol({}), 'nx.example', r)).rejects.toThrow('NXDOMAIN');
-    expect(await new NodeMxResolver().resolveMx('localhost')).toEqual({ buckets: [['localhost.']], isMx: false });
-    expect(bucketMx([{ exchange: 'B.example.', priority: 10 }, { exchange: 'a.example', priority: 10 }, { exchange: 'z.example', priority: 5 }])).toEqual([['z.example.'], ['a.example.', 'b.example.']]);
+  it('NXDOMAIN surfaces the DNS layer text; localhost is an implicit MX; buckets sorted by preference then name (checklist 6, 7)', async () => {
+    const r = new MemoryResolver({ 'nx.example': { error: 'none' }, 'multi.example': [['z.multi.example.'], ['B.multi.example.', 'a.multi.example.']] });
+    await expect(resolveRoute(parseSmtpProtocol({}), 'nx.example', r)).rejects.toThrow('MX lookup for nx.example. failed after 0ns: NXDOMAIN');
+    expect(await r.resolveMx('multi.example')).toMatchObject({ buckets: [['z.multi.example.'], ['a.multi.example.', 'b.multi.example.']], isMx: true, mtaSts: 'None' });
+    // The system resolver of src/dns (what kumo.dns uses by default) never sends localhost to the network.
+    const system = new DnsMxResolver(() => new DnsService(new VirtualClock(), new SystemResolver({ nameServers: [] })));
+    expect(await system.resolveMx('localhost')).toMatchObject({ buckets: [['localhost.']], isMx: false });
+    expect(await system.lookupAddr('localhost.', 'Ipv4Only')).toEqual(['127.0.0.1']);
   });
 
   it('ip_lookup_strategy (checklist 5)', async () => {
-    const lookup = (v4: string[], v6: string[]) => async (isV6: boolean) => (isV6 ? v6 : v4);
-    expect(await lookupByStrategy('Ipv4AndIpv6', lookup(['1.1.1.1'], ['::1']))).toEqual(['1.1.1.1', '::1']);
-    expect(await lookupByStrategy('Ipv4Only', lookup(['1.1.1.1'], ['::1']))).toEqual(['1.1.1.1']);
-    expect(await lookupByStrategy('Ipv6ThenIpv4', lookup(['1.1.1.1'], []))).toEqual(['1.1.1.1']);
-    expect(await lookupByStrategy('Ipv6ThenIpv4', lookup(['1.1.1.1'], ['::1']))).toEqual(['::1']);
+    const r = new MemoryResolver({}, { 'both.example': ['192.0.2.1'], 'v4.example': ['192.0.2.2'] }, { 'both.example': ['2001:db8::1'] });
+    expect(await r.lookupAddr('both.example.', 'Ipv4AndIpv6')).toEqual(['192.0.2.1', '2001:db8::1']);
+    expect(await r.lookupAddr('both.example.', 'Ipv4Only')).toEqual(['192.0.2.1']);
+    expect(await r.lookupAddr('both.example.', 'Ipv6ThenIpv4')).toEqual(['2001:db8::1']);
+    expect(await r.lookupAddr('v4.example.', 'Ipv6ThenIpv4')).toEqual(['192.0.2.2']);
+    expect(await r.lookupAddr('v4.example.', 'Ipv6Only')).toEqual([]);
   });
 });
 

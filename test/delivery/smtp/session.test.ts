@@ -1,6 +1,6 @@
 /** Connection set-up failures, reconnect strategies and rate limits (smtp-delivery.md §3.2–3.10, §5). */
 import { describe, expect, it } from 'vitest';
-import { advance, until, type TestEngine } from '../../helpers/engine.ts';
+import { advance, quiesce, until, type TestEngine } from '../../helpers/engine.ts';
 import { mail, view, waitRecords, smtpFixtures } from './engine.ts';
 
 const f = smtpFixtures();
@@ -17,6 +17,9 @@ describe('connection set-up', () => {
     await engine.manager.insert(mail(['a@example.org'], { clock: engine.clock }));
     const evs = await waitRecords(engine, 1);
     expect(evs.map((e) => e.type)).toEqual(['Delivery']);
+    expect(view(evs[0]!).peer).toEqual({ name: good.address, addr: good.address });
+    expect(bad.lines).toEqual([]);
+    expect(good.delivered()).toHaveLength(1);
   });
 
   it('EHLO rejected: no HELO fallback, the candidate fails (checklist 25)', async () => {
@@ -42,23 +45,47 @@ describe('connection set-up', () => {
 
   it('the EHLO name comes from ehlo_domain, then the egress source', async () => {
     const m = await f.mx();
-    engine = await f.engine(m, { services: { egressSource: (name) => ({ name, ehloDomain: 'source.example' }) } });
+    engine = await f.engine(m, { source: { ehlo_domain: 'source.example' } });
     await engine.manager.insert(mail(['a@example.org'], { clock: engine.clock }));
     await waitRecords(engine, 1);
     expect(m.connections[0]!.ehlo).toBe('source.example');
     await f.closeEngine();
-    engine = await f.engine(m, { path: { ehlo_domain: 'path.example' }, services: { egressSource: (name) => ({ name, ehloDomain: 'source.example' }) } });
+    engine = await f.engine(m, { path: { ehlo_domain: 'path.example' }, source: { ehlo_domain: 'source.example' } });
     await engine.manager.insert(mail(['a@example.org'], { clock: engine.clock }));
     await waitRecords(engine, 1);
     expect(m.connections[1]!.ehlo).toBe('path.example');
   });
 
+  it('the egress source binds its source_address and names EHLO; the Delivery record carries the bound address (§2.10, checklist 70)', async () => {
+    const m = await f.mx();
+    // Any 127/8 address is bindable on Linux: 127.0.0.2 tells a real bind from the default route.
+    engine = await f.engine(m, { source: { source_address: '127.0.0.2', ehlo_domain: 'out.example' } });
+    await engine.manager.insert(mail(['a@example.org'], { clock: engine.clock }));
+    const [ev] = await waitRecords(engine, 1);
+    expect(ev!.type).toBe('Delivery');
+    expect(m.connections[0]!.remote).toMatch(/^127\.0\.0\.2:\d+$/);
+    expect(ev!.sourceAddress).toEqual({ address: m.connections[0]!.remote });
+    expect(m.connections[0]!.ehlo).toBe('out.example');
+    expect(ev).toMatchObject({ egressSource: 'src', egressPool: 'pool', site: `src->mx_list:${m.address}@smtp_client` });
+  });
+
   it('an unplumbed source_address gets the summary prefix (checklist 38; bad_source_address)', async () => {
     const m = await f.mx();
-    engine = await f.engine(m, { services: { egressSource: (name) => ({ name, sourceAddress: '192.0.2.55' }) } });
+    engine = await f.engine(m, { source: { source_address: '192.0.2.55' } });
     await engine.manager.insert(mail(['a@example.org'], { clock: engine.clock }));
     const [ev] = await waitRecords(engine, 1);
     expect(ev!.response.content).toMatch(/^KumoMTA internal: failed to connect to any candidate hosts: All failures are related to having an unplumbed source address\. Are the network interfaces provisioned correctly\? connect to 127\.0\.0\.1:\d+ and read initial banner: bind 192\.0\.2\.55:0 failed: /);
+  });
+});
+
+describe('egress source health (§2.10; source_health_*)', () => {
+  it('suspend_when_unplumbed = Immediate suspends the source after an unplumbed bind', async () => {
+    const m = await f.mx();
+    engine = await f.engine(m, { source: { source_address: '192.0.2.55', suspend_when_unplumbed: { trigger: 'Immediate', duration: '5m' } } });
+    await engine.manager.insert(mail(['a@example.org'], { clock: engine.clock }));
+    const [ev] = await waitRecords(engine, 1);
+    expect(ev!.response.content).toContain('unplumbed source address');
+    expect(engine.manager.egress.sourceSuspension('src')).toBe(5 * 60_000);
   });
 });
 
@@ -133,6 +160,29 @@ describe('limits (§5)', () => {
     await waitRecords(engine, 6);
     expect(m.connections.length).toBe(6);
     expect(m.maxConcurrent).toBe(1);
+  });
+
+  it('connection_limit holds back sessions while one is busy: 1 → one connection, 32 → more (checklist 81)', async () => {
+    // With limit 32 and 2–3 ready messages the §5.2 curve wants 2–3 sessions (limit 3 would still want 1).
+    for (const limit of [1, 32]) {
+      const { mx, e } = await f.scripted({ connection_limit: limit, data_dot_timeout: '10s' });
+      // The first connection never answers the final dot: its session stays busy.
+      mx.script = (line, st) => (line === '.' && st.connection === 0 ? '' : null);
+      await Promise.all(['a', 'b', 'c', 'd'].map((u) => e.manager.insert(mail([`${u}@example.org`], { clock: e.clock }))));
+      await until(() => mx.payloads.length >= 1, 'the first payload');
+      // The same few virtual seconds for both limits (below the 10 s deadline): maintainer wake-ups may spawn sessions.
+      for (let i = 0; i < 40 && mx.connections === 1; i++) {
+        await e.clock.advance(200, 10);
+        await quiesce();
+      }
+      expect(mx.connections > 1).toBe(limit > 1);
+      // Release the busy session (its final-dot deadline passes) before closing.
+      for (let i = 0; i < 30 && !e.records.events.some((r) => r.type === 'TransientFailure'); i++) {
+        await e.clock.advance(1_000, 10);
+        await quiesce();
+      }
+      await f.closeEngine();
+    }
   });
 
   it('max_message_rate = 1/s paces transactions on one connection (checklist 83)', async () => {

@@ -131,7 +131,7 @@ describe('replies', () => {
     expect(view(ev!)).toMatchObject({ type: 'TransientFailure', code: 400, content: 'KumoMTA internal: failed to send message: Malformed Response: 550 no' });
   });
 
-  it('503 and a final 354 are transient (checklist 59)', async () => {
+  it('503 to RCPT is transient (checklist 59; MAIL, final dot and 354: replies.test.ts)', async () => {
     const { mx, e } = await setup();
     mx.script = (line) => (line.startsWith('RCPT') ? '503 5.5.1 bad sequence\r\n' : null);
     await e.manager.insert(mail(['a@example.org'], { clock: e.clock }));
