@@ -57,7 +57,17 @@ export function asyncFunction(name: string, start: (L: LuaState) => Promise<LuaR
           `__tostring, __pairs or another place Lua cannot suspend)`,
       );
     }
-    const op = new HostOp(start(L));
+    const top = lua.lua_gettop(L);
+    const promise = start(L);
+    if (lua.lua_gettop(L) > top && lua.lua_type(L, -1) === lua.LUA_TSTRING) {
+      // A Lua error (luaL_argerror, luaL_error) raised while `start` read its
+      // arguments: it escaped into the promise, but its message is on the
+      // stack. Raise it now, as a synchronous function would, instead of
+      // letting the rejection surface later as an opaque object.
+      promise.catch(() => undefined);
+      return lua.lua_error(L);
+    }
+    const op = new HostOp(promise);
     lua.lua_pushlightuserdata(L, op);
     return lua.lua_yieldk(L, 1, op, resumeWithResult);
   };
