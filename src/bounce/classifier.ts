@@ -4,7 +4,8 @@
  * every pattern in rule order (file, then category, then pattern) and the
  * first match names the category, else `Uncategorized`.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parse as parseToml } from 'smol-toml';
 import { foldLineBreaks } from '../records/response.ts';
 import type { RecordResponse } from '../records/types.ts';
@@ -26,7 +27,23 @@ export function responseSubject(response: Pick<RecordResponse, 'code' | 'enhance
   return `${response.code} ${enhanced}${foldLineBreaks(response.content)}`;
 }
 
-function readRulesFile(path: string): Array<[string, unknown]> {
+/** kumo-lua's own rules file, written from RFC 3463 (shipped in the package). */
+export const DEFAULT_RULES_FILE = fileURLToPath(new URL('../../assets/bounce_classifier/rfc3463.toml', import.meta.url));
+
+/**
+ * The rules file KumoMTA installs and its example policies name. Where it is
+ * not installed, kumo-lua's own rules stand in for it (as our shaping helper
+ * stands in for KumoMTA's default shaping.toml).
+ */
+export const KUMOMTA_RULES_FILE = '/opt/kumomta/share/bounce_classifier/iana.toml';
+
+/** The file actually read for `path`: our own rules for KumoMTA's shipped file when that is absent. */
+export function rulesFileFor(path: string, exists: (p: string) => boolean = existsSync): string {
+  return path === KUMOMTA_RULES_FILE && !exists(path) ? DEFAULT_RULES_FILE : path;
+}
+
+function readRulesFile(named: string): Array<[string, unknown]> {
+  const path = rulesFileFor(named);
   if (!path.endsWith('.toml') && !path.endsWith('.json')) {
     throw new BounceClassifierError(`bounce classifier rules file ${path}: the name must end in .toml or .json`);
   }

@@ -18,11 +18,22 @@ export interface RunPolicyArgs {
   scriptArgs: string[];
 }
 
+/**
+ * A hint for Lua errors whose text misleads a KumoMTA user: `kumo` is a
+ * module (as in KumoMTA), so documentation snippets pasted without the
+ * `require` fail with a nil index on the global.
+ */
+export function errorHint(message: string): string | undefined {
+  if (message.includes("(global 'kumo')")) return "hint: kumo is a module, not a global: start the policy with `local kumo = require 'kumo'`";
+  return undefined;
+}
+
 /** Prints an error the way an operator needs it: message, then the Lua traceback. */
 export function reportError(prefix: string, e: unknown): void {
-  if (e instanceof LuaError) process.stderr.write(`${prefix}${e.describe()}\n`);
-  else if (e instanceof Error) process.stderr.write(`${prefix}${e.message}\n`);
-  else process.stderr.write(`${prefix}${String(e)}\n`);
+  const text = e instanceof LuaError ? e.describe() : e instanceof Error ? e.message : String(e);
+  process.stderr.write(`${prefix}${text}\n`);
+  const hint = errorHint(text);
+  if (hint) process.stderr.write(`${hint}\n`);
 }
 
 export async function runPolicyCommand(args: RunPolicyArgs): Promise<number> {

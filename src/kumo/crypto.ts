@@ -13,7 +13,7 @@ import type { KumoContext } from './context.ts';
 import { pushBinaryResult } from './support/binary-result.ts';
 import { readKeySource, resolveKeySource, type KeySource } from './support/key-source.ts';
 import { StructReader, describeValue } from './support/struct-args.ts';
-import { awsSignV4 } from './support/aws-sigv4.ts';
+import { awsSignV4, type SigV4Result } from './support/aws-sigv4.ts';
 import { parseRfc3339 } from './support/chrono-parse.ts';
 
 type Mode = 'Ecb' | 'Cbc';
@@ -99,45 +99,67 @@ export function register(kumo: ModuleTable, ctx: KumoContext): void {
     'aws_sign_v4',
     asyncFunction('kumo.crypto.aws_sign_v4', async (L) => {
       const p = new StructReader(L, 1);
-      const keySource = (name: string): KeySource => {
-        const source = p.with(name, (idx) => readKeySource(L, idx));
-        return source ?? p.fail(`missing field \`${name}\``);
-      };
-      const accessSource = keySource('access_key');
-      const secretSource = keySource('secret_key');
-      const timestampText = p.optString('timestamp');
-      const params = {
-        region: p.string('region'),
-        service: p.string('service'),
-        method: p.string('method'),
-        uri: p.string('uri'),
-        queryParams: p.optStringMap('query_params') ?? [],
-        headers: p.optStringMap('headers') ?? [],
-        payload: p.optString('payload') ?? '',
-        sessionToken: p.optString('session_token'),
-      };
-      let timestampSecs = Math.floor(ctx.clock.now() / 1000);
-      if (timestampText !== undefined) {
-        try {
-          timestampSecs = parseRfc3339(timestampText).secs;
-        } catch (err) {
-          p.fail(`invalid timestamp ${JSON.stringify(timestampText)}: ${(err as Error).message}`);
-        }
-      }
-      const utf8 = (bytes: Uint8Array, what: string) => {
-        const text = decodeUtf8Strict(bytes);
-        if (text === undefined) throw new Error(`aws_sign_v4: ${what} is not valid UTF-8`);
-        return text;
-      };
-      const accessKey = utf8(await resolveKeySource(accessSource, ctx), 'access_key');
-      const secretKey = utf8(await resolveKeySource(secretSource, ctx), 'secret_key');
-      const result = awsSignV4({ ...params, accessKey, secretKey, timestampSecs }, { sha256Hex, hmac });
+      const target = { method: p.string('method'), uri: p.string('uri'), queryParams: p.optStringMap('query_params') ?? [] };
+      const sign = readAwsSignParams(L, p);
+      const result = await sign(ctx, target);
       return (Lr: LuaState) => {
         pushJson(Lr, { ...result });
         return 1;
       };
     }),
   );
+}
+
+/** What a signature covers besides the struct fields (req:aws_sign_v4 takes these from the request). */
+export interface AwsSignTarget {
+  method: string;
+  uri: string;
+  queryParams: [string, string][];
+  /** Added as the `host` header when `headers` has no key `host` (req:aws_sign_v4). */
+  hostHeader?: string;
+}
+
+/**
+ * Reads kumo.crypto.aws_sign_v4's fields other than method, uri and
+ * query_params (synchronously, before any await) and returns the signer.
+ */
+export function readAwsSignParams(L: LuaState, p: StructReader): (ctx: KumoContext, target: AwsSignTarget) => Promise<SigV4Result> {
+  const keySource = (name: string): KeySource => {
+    const source = p.with(name, (idx) => readKeySource(L, idx));
+    return source ?? p.fail(`missing field \`${name}\``);
+  };
+  const accessSource = keySource('access_key');
+  const secretSource = keySource('secret_key');
+  const timestampText = p.optString('timestamp');
+  const params = {
+    region: p.string('region'),
+    service: p.string('service'),
+    headers: p.optStringMap('headers') ?? [],
+    payload: p.optString('payload') ?? '',
+    sessionToken: p.optString('session_token'),
+  };
+  let timestampSecs: number | undefined;
+  if (timestampText !== undefined) {
+    try {
+      timestampSecs = parseRfc3339(timestampText).secs;
+    } catch (err) {
+      p.fail(`invalid timestamp ${JSON.stringify(timestampText)}: ${(err as Error).message}`);
+    }
+  }
+  const utf8 = (bytes: Uint8Array, what: string) => {
+    const text = decodeUtf8Strict(bytes);
+    if (text === undefined) throw new Error(`aws_sign_v4: ${what} is not valid UTF-8`);
+    return text;
+  };
+  return async (ctx, target) => {
+    const accessKey = utf8(await resolveKeySource(accessSource, ctx), 'access_key');
+    const secretKey = utf8(await resolveKeySource(secretSource, ctx), 'secret_key');
+    const headers = target.hostHeader !== undefined && !params.headers.some(([k]) => k === 'host') ? [...params.headers, ['host', target.hostHeader] as [string, string]] : params.headers;
+    return awsSignV4(
+      { ...params, headers, method: target.method, uri: target.uri, queryParams: target.queryParams, accessKey, secretKey, timestampSecs: timestampSecs ?? Math.floor(ctx.clock.now() / 1000) },
+      { sha256Hex, hmac },
+    );
+  };
 }
 
 function sha256Hex(data: string): string {

@@ -19,6 +19,8 @@ import { readTextMap, tableAsJson, textAt } from '../clients/lua-args.ts';
 import { deserializeError, expectObject, optBool, optDuration, optInteger, optString as fieldString, requireField, FieldError } from '../clients/serde-fields.ts';
 import type { ModuleTable } from './module-table.ts';
 import type { KumoContext } from './context.ts';
+import { readAwsSignParams } from './crypto.ts';
+import { StructReader } from './support/struct-args.ts';
 
 /** hm[name]: case-insensitive, first value, raw bytes; nil when absent or not a valid name. */
 function headerMapIndex(L: LuaState): number {
@@ -176,9 +178,30 @@ const RequestClass = new LuaClass<HttpRequest>({
     form_url_encoded: builder((req, L) => req.formUrlEncoded(readTextMap(L, 2, 'bad argument #1 to `Request.form_url_encoded`'))),
     form_multipart_data: builder((req, L) => req.formMultipart(multipartParts(L))),
     timeout: builder((req, L) => req.timeout(timeoutArg(L))),
-    aws_sign_v4: () => {
-      throw new Error('Request:aws_sign_v4 is not provided by kumo-lua yet; sign with kumo.crypto.aws_sign_v4 and add the headers');
-    },
+    // clients.md §1.9: method, path and query come from the request; host is signed.
+    aws_sign_v4: asyncFunction('HttpRequest:aws_sign_v4', async (L) => {
+      const req = RequestClass.check(L, 1);
+      const ctx = REQUEST_CONTEXT.get(req);
+      if (!ctx) throw new Error('HttpRequest:aws_sign_v4: request has no policy context');
+      const sign = readAwsSignParams(L, new StructReader(L, 2));
+      let url: URL;
+      try {
+        url = new URL(req.url);
+      } catch {
+        throw new Error('failed to clone request builder');
+      }
+      const query = new Map<string, string>();
+      for (const [k, v] of url.searchParams) query.set(k, v);
+      const result = await sign(ctx, {
+        method: req.method.toUpperCase(),
+        uri: url.pathname,
+        queryParams: [...query].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        hostHeader: url.hostname,
+      });
+      req.header('Authorization', result.authorization);
+      req.header('X-Amz-Date', result.timestamp);
+      return (Lr) => (lua.lua_pushvalue(Lr, 1), 1);
+    }),
     send: asyncFunction('HttpRequest:send', async (L) => {
       const response = await RequestClass.check(L, 1).send();
       return (Lr) => {
@@ -189,9 +212,16 @@ const RequestClass = new LuaClass<HttpRequest>({
   },
 });
 
+/** The policy context a client (and its requests) belong to: req:aws_sign_v4 needs its clock and key sources. */
+const CLIENT_CONTEXT = new WeakMap<HttpClient, KumoContext>();
+const REQUEST_CONTEXT = new WeakMap<HttpRequest, KumoContext>();
+
 const requestMethod = (method: 'get' | 'post' | 'put') => (L: LuaState) => {
   const client = ClientClass.check(L, 1);
-  RequestClass.push(L, client[method](argString(L, 2)));
+  const req = client[method](argString(L, 2));
+  const ctx = CLIENT_CONTEXT.get(client);
+  if (ctx) REQUEST_CONTEXT.set(req, ctx);
+  RequestClass.push(L, req);
   return 1;
 };
 
@@ -239,7 +269,9 @@ function buildClient(ctx: KumoContext, L: LuaState): HttpClient {
 export function register(kumo: ModuleTable, ctx: KumoContext): void {
   kumo.sub('http').fns({
     build_client: (L) => {
-      ClientClass.push(L, buildClient(ctx, L));
+      const client = buildClient(ctx, L);
+      CLIENT_CONTEXT.set(client, ctx);
+      ClientClass.push(L, client);
       return 1;
     },
     build_url: (L) => {

@@ -23,11 +23,13 @@ const NOT_PROVIDED_MODULES = ['jsonl', 'file_type', 'nats', 'sqlite', 'redis', '
 const PARTLY_PROVIDED_MODULES: Record<string, readonly string[]> = {
   aaa: ['make_access_control_list', 'load_acl_map', 'make_http_url_resource', 'query_resource_access'],
   'api.inject': ['inject_v1', 'build_v1'],
+  // DMARC aggregate reporting: nothing would send the reports (check_msg is real).
+  dmarc: ['start_dmarc_reporter', 'set_report_window_in_seconds'],
 };
 
 function notProvided(name: string): (L: LuaState) => number {
   return () => {
-    throw new Error(`${name} is not provided by kumo-lua (it covers log hooks, queues and custom_lua delivery; see README "Differences from KumoMTA")`);
+    throw new Error(`${name} is not provided by kumo-lua (see the "Not provided" list in its README)`);
   };
 }
 

@@ -57,7 +57,21 @@ export function asyncFunction(name: string, start: (L: LuaState) => Promise<LuaR
           `__tostring, __pairs or another place Lua cannot suspend)`,
       );
     }
-    const op = new HostOp(start(L));
+    const top = lua.lua_gettop(L);
+    // Fengari's protected-call record: lua_error sets its status, then throws it.
+    const jmp = (L as unknown as { errorJmp?: { status: number } | null }).errorJmp;
+    const statusBefore = jmp?.status;
+    const promise = start(L);
+    if (jmp && jmp.status !== statusBefore && lua.lua_gettop(L) > top) {
+      // A Lua error (luaL_argerror, luaL_error) raised while `start` read its
+      // arguments: it escaped into the promise, but its message is on the
+      // stack. Raise it now, as a synchronous function would, instead of
+      // letting the rejection surface later as an opaque object.
+      jmp.status = statusBefore!;
+      promise.catch(() => undefined);
+      return lua.lua_error(L);
+    }
+    const op = new HostOp(promise);
     lua.lua_pushlightuserdata(L, op);
     return lua.lua_yieldk(L, 1, op, resumeWithResult);
   };

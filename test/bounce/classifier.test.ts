@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { classify, installBounceClassifier } from '../../src/bounce/index.ts';
 import { Logging, LOGGING_SLOT } from '../../src/logging/index.ts';
-import { BounceClassifier } from '../../src/bounce/classifier.ts';
+import { BounceClassifier, DEFAULT_RULES_FILE, KUMOMTA_RULES_FILE, rulesFileFor } from '../../src/bounce/classifier.ts';
 import { CompiledCapture } from '../../src/records/capture.ts';
 import { parseResponse } from '../../src/records/response.ts';
 import type { RecordType } from '../../src/records/types.ts';
@@ -110,5 +110,14 @@ describe('kumo.configure_bounce_classifier', () => {
     expect(classify({ code: 550, enhanced_code: null, content: 'greylist' })).toBe('Uncategorized');
     await policyContext().eval(`kumo.configure_bounce_classifier { files = { '${FIRST}' } }`);
     expect(classify({ code: 550, enhanced_code: null, content: 'greylist' })).toBe('Greylisted');
+  });
+
+  it("KumoMTA's shipped iana.toml path reads kumo-lua's own rules when it is not installed", () => {
+    expect(DEFAULT_RULES_FILE).toBe(DEFAULT_RULES);
+    expect(rulesFileFor(KUMOMTA_RULES_FILE, () => false)).toBe(DEFAULT_RULES);
+    expect(rulesFileFor(KUMOMTA_RULES_FILE, () => true)).toBe(KUMOMTA_RULES_FILE);
+    expect(rulesFileFor('/elsewhere/iana.toml', () => false)).toBe('/elsewhere/iana.toml');
+    const c = new BounceClassifier({ files: [KUMOMTA_RULES_FILE] });
+    expect(c.classify(parseResponse('552 5.2.2 over quota', 'RCPT TO'))).toBe('QuotaIssues');
   });
 });

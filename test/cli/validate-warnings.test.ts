@@ -14,6 +14,8 @@ describe('--validate warns about handlers kumo-lua never fires', () => {
       `warning: a handler for 'xfer_message_received' is registered, but kumo-lua never fires that event: ${NEVER_FIRED_EVENTS.xfer_message_received}`,
     ]);
     expect(neverFiredWarnings(['init', 'get_egress_source', 'smtp_server_ehlo'])).toEqual([]);
+    // Events of KumoMTA's other programs and of DMARC reporting are never fired either.
+    expect(neverFiredWarnings(['tsa_init', 'proxy_init', 'dmarc_report_generated']).map((w) => w.split("'")[1])).toEqual(['dmarc_report_generated', 'proxy_init', 'tsa_init']);
   });
 
   it('the CLI prints the warning and still validates OK', async () => {

@@ -504,3 +504,37 @@ describe('kumo.http.build_url', () => {
     expect(await errorOf(lua(`return kumo.http.build_url('nope', {})`))).toBe('relative URL without a base: "nope"');
   });
 });
+
+describe('req:aws_sign_v4 (clients.md §1.9)', () => {
+  test('signs method, path, sorted query and host from the request and appends Authorization and X-Amz-Date', async () => {
+    const result = (await lua(`
+      local keys = {
+        access_key = { key_data = 'AKIDEXAMPLE' },
+        secret_key = { key_data = 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' },
+        region = 'us-east-1', service = 's3', timestamp = '2015-08-30T12:36:00Z',
+        headers = { ['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD' },
+      }
+      local client = kumo.http.build_client{}
+      local req = client:get('${sink.url}/bucket/key?b=2&a=1&a=3')
+      assert(req:aws_sign_v4(keys) == req)
+      req:send()
+      keys.method = 'GET'
+      keys.uri = '/bucket/key'
+      keys.query_params = { a = '3', b = '2' }
+      keys.headers.host = '127.0.0.1'
+      local expected = kumo.crypto.aws_sign_v4(keys)
+      return { expected.authorization, expected.timestamp }
+    `)) as [string, string];
+    const req = sink.requests[0]!;
+    expect(req.headers['authorization']).toBe(result[0]);
+    expect(req.headers['x-amz-date']).toBe('20150830T123600Z');
+    expect(result[0]).toMatch(/SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=[0-9a-f]{64}$/);
+  });
+
+  test('a request whose URL does not parse raises', async () => {
+    expect(await errorOf(newLua().eval(`
+      local client = kumo.http.build_client{}
+      client:get('not a url'):aws_sign_v4 { access_key = { key_data = 'a' }, secret_key = { key_data = 'b' }, region = 'r', service = 's' }
+    `))).toMatch(/failed to clone request builder/);
+  });
+});

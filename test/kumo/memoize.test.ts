@@ -41,6 +41,23 @@ describe('kumo.memoize', () => {
     await t.eval(`local _, tbl = LOOKUP('x') tbl.n = 99`);
     expect(await t.eval(`local _, tbl = LOOKUP('x') return tbl.n`)).toBe(1);
   });
+  it('caches tables that hold userdata (a domain map inside, as KumoMTA helpers cache their data)', async () => {
+    const t = newLua({ clock: new VirtualClock() });
+    await t.eval(`
+      local kumo = require 'kumo'
+      LOADS = 0
+      LOAD = kumo.memoize(function(files)
+        LOADS = LOADS + 1
+        return { queues = kumo.domain_map.new { ['*.example.com'] = { max_age = '1h' } }, options = { tenant_header = 'X-Tenant' }, files = files }
+      end, { name = 'helper_data', ttl = '1 minute', capacity = 10 })`);
+    const read = `local d = LOAD({ 'a.toml' }); return { d.queues['x.example.com'].max_age, d.options.tenant_header, d.files[1], LOADS }`;
+    expect(await t.eval(read)).toEqual(['1h', 'X-Tenant', 'a.toml', 1]);
+    // A hit hands out a fresh outer table around the same map: writes to the copy stay local.
+    await t.eval(`local d = LOAD({ 'a.toml' }); d.options.tenant_header = 'changed'; d.queues = nil`);
+    expect(await t.eval(read)).toEqual(['1h', 'X-Tenant', 'a.toml', 1]);
+    expect(await t.eval(`return rawequal(LOAD({ 'a.toml' }).queues, LOAD({ 'a.toml' }).queues)`)).toBe(true);
+  });
+
   it('lets concurrent callers of a missing key wait for one populate', async () => {
     const clock = new VirtualClock();
     const t = newLua({ clock });

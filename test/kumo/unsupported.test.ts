@@ -14,6 +14,13 @@ describe('what kumo-lua does not provide fails with one clear sentence', () => {
     expect(await t.eval('return type(kumo.aaa.configure_acct_log)')).toBe('function');
   });
 
+  it('DMARC aggregate reporting functions name themselves; check_msg stays real', async () => {
+    const t = newLua();
+    expect(await errorOf(t.eval('kumo.dmarc.start_dmarc_reporter()'))).toMatch(/^kumo\.dmarc\.start_dmarc_reporter is not provided by kumo-lua \(see the "Not provided" list in its README\)/);
+    expect(await errorOf(t.eval('kumo.dmarc.set_report_window_in_seconds(4)'))).toMatch(/^kumo\.dmarc\.set_report_window_in_seconds is not provided by kumo-lua/);
+    expect(await t.eval('return type(kumo.dmarc.check_msg)')).toBe('function');
+  });
+
   it('kumo.api never returns a function for a key; its admin tables are real', async () => {
     const t = newLua();
     expect(await t.eval('return { type(kumo.api.admin), type(kumo.api.admin.bounce), type(kumo.api.nonsense) }')).toEqual(['table', 'table', 'nil']);

@@ -5,6 +5,7 @@ import { asyncFunction } from '../../src/lua/host-function.ts';
 import { toJson } from '../../src/lua/marshal.ts';
 import { LuaError } from '../../src/lua/errors.ts';
 import { keyBytes } from '../../src/lua/strings.ts';
+import { argString } from '../../src/lua/args.ts';
 
 /** A runtime with `sleep(ms)` (async, returns ms), `fail(msg)` (async, rejects) and `boom()` (sync JS throw). */
 function runtimeWithHostFunctions(options: ConstructorParameters<typeof LuaRuntime>[0] = {}) {
@@ -24,6 +25,11 @@ function runtimeWithHostFunctions(options: ConstructorParameters<typeof LuaRunti
     await new Promise((r) => setTimeout(r, 1));
     throw new Error(msg);
   }));
+  define('needs_string', asyncFunction('needs_string', async (Ls) => {
+    const text = argString(Ls, 1);
+    await new Promise((r) => setTimeout(r, 1));
+    return (Lr) => (lua.lua_pushinteger(Lr, text.length), 1);
+  }));
   define('boom', () => {
     throw new TypeError('sync JS throw');
   });
@@ -32,6 +38,14 @@ function runtimeWithHostFunctions(options: ConstructorParameters<typeof LuaRunti
 }
 
 describe('coroutine bridge', () => {
+  it('an argument error raised before the first await reads as its message, under pcall too', async () => {
+    const { run } = runtimeWithHostFunctions();
+    expect(await run("return needs_string('abc')")).toBe(3);
+    const msg = (await run('return select(2, pcall(needs_string, nil))')) as string;
+    expect(msg).toMatch(/bad argument #1 to 'needs_string' \(error converting Lua nil to String\)/);
+    expect(await run("local ok = pcall(needs_string, {}); return needs_string('four')")).toBe(4);
+  });
+
   it('suspends Lua code on async host calls, including under pcall and after a yield', async () => {
     const { run } = runtimeWithHostFunctions();
     expect(await run('return sleep(5) + sleep(6)')).toBe(11);

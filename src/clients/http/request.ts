@@ -95,6 +95,11 @@ export class HttpRequest {
     return this.state.method;
   }
 
+  /** The URL as given (for signing helpers). */
+  get url(): string {
+    return this.state.url;
+  }
+
   /** Performs the request; the builder is empty afterwards. */
   send(): Promise<HttpResponse> {
     const s = this.state;

@@ -27,6 +27,8 @@ export interface EsmtpSessionConfig {
   dataProcessingTimeoutMs: number;
   /** XCLIENT ADDR/PORT/DESTADDR/DESTPORT accepted (meant for a `peer` block of trusted hosts). */
   allowXclient: boolean;
+  /** allow_plaintext_auth: AUTH PLAIN is offered and accepted before STARTTLS. */
+  allowPlaintextAuth: boolean;
   /** Set in the connection meta when the session starts; overrides merge key by key. */
   meta: JsonObject;
   traceHeaders: TraceHeaderOptions;
@@ -125,6 +127,7 @@ function readSessionOptions(r: OptionReader, base: EsmtpSessionConfig): EsmtpSes
     lineLengthHardLimit: r.integer('line_length_hard_limit', base.lineLengthHardLimit),
     dataProcessingTimeoutMs: duration(r, 'data_processing_timeout', base.dataProcessingTimeoutMs),
     allowXclient: r.boolean('allow_xclient', base.allowXclient),
+    allowPlaintextAuth: r.boolean('allow_plaintext_auth', base.allowPlaintextAuth),
     meta: metaOption(r, base.meta),
     traceHeaders: traceHeaders(r, base.traceHeaders),
   };
@@ -190,6 +193,7 @@ export function parseEsmtpListenerConfig(value: JsonValue | undefined, where = '
     lineLengthHardLimit: 998,
     dataProcessingTimeoutMs: 300_000,
     allowXclient: false,
+    allowPlaintextAuth: false,
     meta: {},
     traceHeaders: { receivedHeader: true, supplementalHeader: true, headerName: 'X-KumoRef', includeMetaNames: [] },
   });

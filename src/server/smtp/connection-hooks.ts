@@ -175,7 +175,9 @@ export function installConnectionHooks(conn: SmtpConnectionInternals, deps: Conn
 
 /** KumoMTA's EHLO extensions, plus SIZE (kumo-lua advertises its max_message_size). */
 export function defaultExtensions(secure: boolean, config: EsmtpSessionConfig): string[] {
-  const list = ['PIPELINING', 'ENHANCEDSTATUSCODES', '8BITMIME', 'SMTPUTF8', `SIZE ${config.maxMessageSize}`, secure ? 'AUTH PLAIN' : 'STARTTLS'];
+  const list = ['PIPELINING', 'ENHANCEDSTATUSCODES', '8BITMIME', 'SMTPUTF8', `SIZE ${config.maxMessageSize}`];
+  if (!secure) list.push('STARTTLS');
+  if (secure || config.allowPlaintextAuth) list.push('AUTH PLAIN');
   if (config.allowXclient) list.push(`XCLIENT ${XCLIENT_ATTRIBUTES.join(' ')}`);
   return list;
 }
@@ -191,7 +193,7 @@ function authPlain(
   const args = command.toString().trim().split(/\s+/).slice(1);
   const mechanism = (args[0] ?? '').toUpperCase();
   if (!s) return callback();
-  if (!conn.secure) {
+  if (!conn.secure && !s.config.allowPlaintextAuth) {
     conn.send(524, '5.7.11 Encryption required for requested authentication mechanism');
     return callback();
   }

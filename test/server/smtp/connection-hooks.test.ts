@@ -32,6 +32,27 @@ async function secureSession() {
   return { c, ehlo };
 }
 
+describe('allow_plaintext_auth', () => {
+  it('offers and accepts AUTH PLAIN before STARTTLS when set', async () => {
+    fx = await startSmtp({ policy: POLICY, config: { allow_plaintext_auth: true } });
+    const c = await connectSmtp(fx.port);
+    await c.reply();
+    const ehlo = await c.command('EHLO client.example');
+    expect(ehlo.lines).toContain('STARTTLS');
+    expect(ehlo.lines).toContain('AUTH PLAIN');
+    const ok = await c.command(`AUTH PLAIN ${plain('', 'alice', 'right')}`);
+    expect([ok.code, ok.text]).toEqual([235, '2.7.0 Authentication successful']);
+  });
+
+  it('allow_plaintext_auth = false keeps AUTH behind STARTTLS', async () => {
+    fx = await startSmtp({ policy: POLICY, config: { allow_plaintext_auth: false } });
+    const d = await connectSmtp(fx.port);
+    await d.reply();
+    expect((await d.command('EHLO client.example')).lines).not.toContain('AUTH PLAIN');
+    expect((await d.command(`AUTH PLAIN ${plain('', 'alice', 'right')}`)).code).toBe(524);
+  });
+});
+
 describe('AUTH PLAIN after STARTTLS', () => {
   it('advertises AUTH PLAIN; other mechanisms get 504; a continuation line works; a second AUTH gets 503', async () => {
     const { c, ehlo } = await secureSession();
