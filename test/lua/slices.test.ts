@@ -77,6 +77,14 @@ describe('time slicing', () => {
     `)).toBe('finished');
   });
 
+  it('a handler that caught an error with pcall first is still sliced and stopped', async () => {
+    const { run, track, events } = runtime({ cpuLimitMs: 1000 });
+    const spinner = track('spin', run('pcall(error, "caught") while true do end', 'event:spin'));
+    const other = track('other', run('sleep(1); return 1', 'event:other'));
+    await Promise.all([spinner, other]);
+    expect(events).toEqual(['other:done', 'spin:stopped']);
+  });
+
   it('user coroutines see the same yields and results with slicing on every hook', async () => {
     const program = `
       local gen = coroutine.wrap(function()
