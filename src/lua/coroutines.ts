@@ -9,6 +9,23 @@ import { lua, lauxlib, to_luastring, type LuaState, LUA_OK, LUA_YIELD } from './
 import { isHostOp } from './host-function.ts';
 import { keyBytes } from './strings.ts';
 
+/**
+ * Threads parked by the CPU-slice hook (runtime.ts). A hook may only yield
+ * with no values, which looks like a bare coroutine.yield(); this mark tells
+ * the two apart so a slice yield is never handed to user code as a result.
+ */
+const sliceParked = new WeakSet<LuaState>();
+
+/** Called by the count hook right before it yields `L` to give up its slice. */
+export function markSliceYield(L: LuaState): void {
+  sliceParked.add(L);
+}
+
+/** True (once) when `L`'s last yield came from the slice hook, not from Lua code. */
+export function takeSliceYield(L: LuaState): boolean {
+  return sliceParked.delete(L);
+}
+
 function resumeStep(L: LuaState, co: LuaState, nargs: number): number {
   if (!lua.lua_checkstack(co, nargs)) {
     lua.lua_pushboolean(L, false);
@@ -22,7 +39,19 @@ function resumeStep(L: LuaState, co: LuaState, nargs: number): number {
     return 2;
   }
   lua.lua_xmove(L, co, nargs);
-  const status = lua.lua_resume(co, L, nargs);
+  let status = lua.lua_resume(co, L, nargs);
+  // The slice hook parked `co`: pass the pause up so the runner can serve other
+  // work, then carry on resuming it. Where L cannot yield, resume at once.
+  while (status === LUA_YIELD && takeSliceYield(co)) {
+    if (lua.lua_isyieldable(L)) {
+      markSliceYield(L);
+      return lua.lua_yieldk(L, 0, co, (Lk: LuaState, _s: number, inner: LuaState) => {
+        lua.lua_settop(Lk, 0);
+        return resumeStep(Lk, inner, 0);
+      });
+    }
+    status = lua.lua_resume(co, L, 0);
+  }
   if (status === LUA_YIELD && lua.lua_gettop(co) >= 1) {
     const op = isHostOp(co, -1);
     if (op) {

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { lua, lauxlib, lualib, to_luastring, type LuaState, LUA_OK, LUA_YIELD, LUA_REGISTRYINDEX, LUA_MASKCOUNT, LUA_TSTRING, LUA_TNUMBER, LUA_TUSERDATA } from './fengari.ts';
 import { LuaError, nativeErrorHandler } from './errors.ts';
 import { isHostOp } from './host-function.ts';
-import { installForwardingCoroutines } from './coroutines.ts';
+import { installForwardingCoroutines, markSliceYield, takeSliceYield } from './coroutines.ts';
 import { installSandbox } from './sandbox.ts';
 import { configureLoader, BUNDLED_LUA_DIR } from './loader.ts';
 import { decodeText, keyBytes, toBytes } from './strings.ts';
@@ -17,8 +17,18 @@ import { decodeText, keyBytes, toBytes } from './strings.ts';
 export interface LuaRuntimeOptions {
   /** Directories searched by `require`, in order, before kumo-lua's own lua/ directory. */
   searchDirs?: readonly string[];
-  /** Longest a handler may run without waiting on I/O before it is stopped. */
+  /**
+   * Longest a handler may run without waiting on I/O before it is stopped.
+   * Only its running time counts: time parked between slices does not.
+   */
   cpuLimitMs?: number;
+  /**
+   * After this much running time since it was last resumed, a busy handler
+   * gives up its turn (the count hook yields it) so listeners, other handlers
+   * and delivery get served; the runner resumes it on the next turn of the
+   * event loop. Infinity turns slicing off.
+   */
+  sliceMs?: number;
   /** Where `print` writes; defaults to stdout. */
   print?: (line: string) => void;
   /** Told each time the CPU guard stops a handler (the daemon prints it). */
@@ -33,20 +43,33 @@ export type PushArgs = (co: LuaState) => number;
 export type ReadResults<R> = (co: LuaState, n: number) => R;
 
 const HOOK_EVERY_INSTRUCTIONS = 10_000;
+const DEFAULT_SLICE_MS = 25;
+
+/** One entry into Lua (a handler call) and the running time it has used. */
+interface Entry {
+  readonly co: LuaState;
+  /** When the runner last resumed it. */
+  resumedAt: number;
+  /** Running time before `resumedAt` since its last real wait (I/O or coroutine.yield). */
+  ranMs: number;
+}
 
 export class LuaRuntime {
   readonly L: LuaState;
   readonly cpuLimitMs: number;
+  readonly sliceMs: number;
   /** The handler coroutine currently executing, and the event it serves. */
-  private activeRoot: LuaState | null = null;
+  private active: Entry | null = null;
   private readonly threadLabels = new WeakMap<LuaState, string>();
-  private sliceStartedAt = 0;
+  /** When Lua was last entered; the guard's start when no entry is active (Lua run straight on the main thread). */
+  private lastResumedAt = 0;
   private closed = false;
   private readonly closing = new AbortController();
   private readonly onCpuStop: ((message: string) => void) | undefined;
 
   constructor(options: LuaRuntimeOptions = {}) {
     this.cpuLimitMs = options.cpuLimitMs ?? 10_000;
+    this.sliceMs = options.sliceMs ?? DEFAULT_SLICE_MS;
     this.onCpuStop = options.onCpuStop;
     const L = lauxlib.luaL_newstate() as LuaState;
     this.L = L;
@@ -63,15 +86,29 @@ export class LuaRuntime {
 
   /** Label (event name) of the handler running right now, if any. */
   get activeLabel(): string | undefined {
-    return this.activeRoot ? this.threadLabels.get(this.activeRoot) : undefined;
+    return this.active ? this.threadLabels.get(this.active.co) : undefined;
   }
 
+  /**
+   * Runs every HOOK_EVERY_INSTRUCTIONS VM instructions in whatever thread is
+   * running. Stops a handler over its CPU budget; parks one that has used up
+   * its slice, where the thread can yield (not inside a metamethod, a sort
+   * comparator or another JS-call boundary). A user coroutine is parked too:
+   * coroutine.resume passes the pause up to the entry (coroutines.ts).
+   */
   private cpuHook(L: LuaState): void {
-    if (Date.now() - this.sliceStartedAt > this.cpuLimitMs) {
+    const now = performance.now();
+    const entry = this.active;
+    const slice = now - (entry ? entry.resumedAt : this.lastResumedAt);
+    if (slice + (entry ? entry.ranMs : 0) > this.cpuLimitMs) {
       const label = this.activeLabel ? ` in '${this.activeLabel}'` : '';
       const message = `kumo-lua stopped a handler${label} that ran for more than ${this.cpuLimitMs}ms without waiting (infinite loop?)`;
       this.onCpuStop?.(message);
       lauxlib.luaL_error(L, to_luastring(message));
+    }
+    if (entry && slice >= this.sliceMs && lua.lua_isyieldable(L)) {
+      markSliceYield(L);
+      lua.lua_yield(L, 0);
     }
   }
 
@@ -119,15 +156,23 @@ export class LuaRuntime {
     try {
       pushFn(co);
       let nargs = pushArgs(co);
+      const entry: Entry = { co, resumedAt: 0, ranMs: 0 };
       for (;;) {
-        const previous = this.activeRoot;
-        this.activeRoot = co;
-        this.sliceStartedAt = Date.now();
+        const previous = this.active;
+        this.active = entry;
+        entry.resumedAt = this.lastResumedAt = performance.now();
         const status = lua.lua_resume(co, null, nargs);
-        this.activeRoot = previous;
+        this.active = previous;
         nargs = 0;
         if (status === LUA_OK) return read(co, lua.lua_gettop(co));
         if (status !== LUA_YIELD) throw this.failed(co);
+        if (takeSliceYield(co)) {
+          // Parked by the slice hook: its running time keeps counting toward the guard.
+          entry.ranMs += performance.now() - entry.resumedAt;
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          continue;
+        }
+        entry.ranMs = 0; // a real wait resets the guard
         const op = lua.lua_gettop(co) >= 1 ? isHostOp(co, -1) : undefined;
         lua.lua_settop(co, 0);
         if (op) await op.wait();

@@ -71,6 +71,8 @@ export interface DaemonOptions {
   print?: (line: string) => void;
   /** Spool write callbacks and the fault-injection seam (test/faults). */
   spoolWrites?: ServiceOptions['spoolWrites'];
+  /** The Lua CPU guard's limit (default 10 s). */
+  cpuLimitMs?: number;
 }
 
 export interface TestDaemon {
@@ -121,6 +123,7 @@ export async function startDaemon(options: DaemonOptions): Promise<TestDaemon> {
     clock,
     log,
     spoolWrites: options.spoolWrites,
+    cpuLimitMs: options.cpuLimitMs,
     print: (line) => {
       printed.push(line);
       options.print?.(line);

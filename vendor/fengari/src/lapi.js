@@ -1020,7 +1020,9 @@ const lua_pcallk = function(L, nargs, nresults, errfunc, ctx, k) {
         ci.extra = funcOff;
         ci.c_old_errfunc = L.errfunc;
         L.errfunc = func;
-        ci.callstatus &= ~lstate.CIST_OAH | L.allowhook;
+        /* kumo-lua: setoah() as in C; upstream's '&= ~OAH | allowhook' never set the bit,
+           so an error caught by this pcall turned hooks (the CPU guard) off for the thread */
+        ci.callstatus = (ci.callstatus & ~lstate.CIST_OAH) | L.allowhook;
         ci.callstatus |= lstate.CIST_YPCALL;  /* function can do error recovery */
         ldo.luaD_call(L, funcOff, nresults);  /* do the call */
         ci.callstatus &= ~lstate.CIST_YPCALL;
