@@ -40,8 +40,16 @@ export class Kumod {
    */
   static async start(options: KumodOptions): Promise<Kumod> {
     const kumod = Kumod.create(options);
-    await loadPolicyFile(kumod.ctx, options.policyFile);
-    await kumod.initialize();
+    try {
+      await loadPolicyFile(kumod.ctx, options.policyFile);
+      await kumod.initialize();
+    } catch (e) {
+      // A listener that init already started (an HTTP listener before an
+      // ESMTP one whose port is taken) would keep the process alive after
+      // the error was reported: close what was started.
+      await kumod.shutdown().catch(() => undefined);
+      throw e;
+    }
     return kumod;
   }
 

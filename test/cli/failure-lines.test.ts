@@ -76,6 +76,18 @@ describe('reporters', () => {
 });
 
 describe('the daemon', () => {
+  it('prints the timestamped CPU-guard line when it stops a handler (the CLI wires onCpuStop)', async () => {
+    const file = path.join(dir, 'spin.lua');
+    fs.writeFileSync(file, "local kumo = require 'kumo'\nkumo.on('main', function() while true do end end)\n");
+    const proc = spawnCli(['--script', file]);
+    const timer = setTimeout(() => proc.child.kill('SIGKILL'), 100_000);
+    const exit = await proc.exited;
+    clearTimeout(timer);
+    expect(exit.code).toBe(1);
+    // The reporter's line (ISO time first), not only the "main failed" error that follows it.
+    expect(proc.stderr()).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z kumo-lua: kumo-lua stopped a handler in 'event:main' that ran for more than 10000ms/m);
+  }, 120_000);
+
   it('prints one line when its log hook fails, not one per record', async () => {
     const sink = await WebhookSink.start({ respond: { status: 503, body: 'collector down' } });
     const state = makeStateDir('kumo-failure-lines-daemon-');

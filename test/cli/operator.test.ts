@@ -42,13 +42,21 @@ describe.concurrent('kumo-lua operator fixes', { timeout: 120_000 }, () => {
     expect(none.stderr).toContain("the policy registers no 'main' handler");
   });
 
-  it('sink stops on one SIGTERM', async () => {
+  it('sink stops on one SIGTERM, also with a client connection open', async () => {
     const p = spawnCli(['sink', '--listen', '127.0.0.1:0']);
-    await p.waitForOutput(/listening on/, 'stdout', 80_000);
+    const [, port] = await p.waitForOutput(/listening on http:\/\/127\.0\.0\.1:(\d+)\//, 'stdout', 80_000);
+    // A request whose body never ends: server.close() alone would wait for it (Node's
+    // 300 s request timeout); the sink drops open connections on its way out.
+    const client = net.connect(Number(port), '127.0.0.1');
+    client.on('error', () => undefined);
+    await new Promise<void>((r) => client.once('connect', () => r()));
+    client.write('POST /events HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{');
+    await new Promise((r) => setTimeout(r, 200));
     p.child.kill('SIGTERM');
     const timer = setTimeout(() => p.child.kill('SIGKILL'), 10_000);
     const exit = await p.exited;
     clearTimeout(timer);
+    client.destroy();
     // One SIGTERM ends it (the SIGKILL fallback would show as signal SIGKILL). Under a loaded
     // full-suite run the signal occasionally lands before the handler: then it ends by the signal itself.
     expect([JSON.stringify({ code: 0, signal: null }), JSON.stringify({ code: null, signal: 'SIGTERM' })]).toContain(JSON.stringify(exit));
@@ -64,6 +72,30 @@ describe.concurrent('kumo-lua operator fixes', { timeout: 120_000 }, () => {
       expect(demo.code).toBe(1);
       expect(demo.stderr).toContain(`kumo-lua demo: webhook sink: cannot listen on 127.0.0.1:${taken.port}: the address is already in use`);
       expect(demo.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      await taken.close();
+    }
+  });
+
+  it('a listener that fails to start ends the process: the listeners started before it are closed', async () => {
+    const taken = await takenPort();
+    try {
+      const file = policyFile('busy-smtp.lua', [
+        "local kumo = require 'kumo'",
+        "kumo.on('init', function()",
+        `  kumo.define_spool { name = 'data', path = '${policies.dir}/busy/data' }`,
+        `  kumo.define_spool { name = 'meta', path = '${policies.dir}/busy/meta' }`,
+        "  kumo.start_http_listener { listen = '127.0.0.1:0' }",
+        `  kumo.start_esmtp_listener { listen = '127.0.0.1:${taken.port}' }`,
+        'end)',
+      ]);
+      // Without closing the HTTP listener the process outlives its error until runCli's SIGKILL.
+      const r = await runCliWithin([file], { timeoutMs: 60_000 });
+      expect(r.stderr).toContain(`kumo-lua: failed to start: listen EADDRINUSE: address already in use 127.0.0.1:${taken.port}`);
+      expect(r.code).toBe(1);
+      const demo = await runCliWithin(['demo', '--once', '--smtp', `127.0.0.1:${taken.port}`, '--http', '127.0.0.1:0', '--sink', '127.0.0.1:0', '--mx', '127.0.0.1:0', '--state-dir', path.join(policies.dir, 'demo-smtp')], { timeoutMs: 60_000 });
+      expect(demo.stderr).toContain('kumo-lua demo: failed to start: listen EADDRINUSE');
+      expect(demo.code).toBe(1);
     } finally {
       await taken.close();
     }
