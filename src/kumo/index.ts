@@ -47,6 +47,8 @@ import * as counterSeries from './counter-series.ts';
 import * as mpsc from './mpsc.ts';
 import * as shaping from './shaping.ts';
 import * as websocket from './websocket.ts';
+import * as fileType from './file-type.ts';
+import * as prometheus from './prometheus.ts';
 
 type Registrar = (kumo: ModuleTable, ctx: KumoContext) => void;
 
@@ -92,6 +94,8 @@ const SUBMODULES: Registrar[] = [
   mpsc.register,
   shaping.register,
   websocket.register,
+  fileType.register,
+  prometheus.register,
 ];
 
 /** Builds `kumo` in the context's Lua state and installs it as package.loaded.kumo. */
