@@ -49,6 +49,7 @@ import * as shaping from './shaping.ts';
 import * as websocket from './websocket.ts';
 import * as fileType from './file-type.ts';
 import * as prometheus from './prometheus.ts';
+import * as jsonl from './jsonl.ts';
 
 type Registrar = (kumo: ModuleTable, ctx: KumoContext) => void;
 
@@ -96,6 +97,7 @@ const SUBMODULES: Registrar[] = [
   websocket.register,
   fileType.register,
   prometheus.register,
+  jsonl.register,
 ];
 
 /** Builds `kumo` in the context's Lua state and installs it as package.loaded.kumo. */
