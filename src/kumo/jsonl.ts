@@ -107,6 +107,7 @@ function consumerOptions(p: Record<string, unknown>, what: string, name: string,
     maxBatchLatencyMs: duration(p, 'max_batch_latency', what) ?? 1000,
     checkpointName: str(p, 'checkpoint_name', what),
     filter: filter ? filterOf(ctx, (filter as { ref: number }).ref, `${what} filter`) : undefined,
+    release: filter ? () => ctx.runtime.unref((filter as { ref: number }).ref) : undefined,
   };
 }
 

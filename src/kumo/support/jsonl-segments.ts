@@ -219,6 +219,8 @@ export interface ConsumerOptions {
   maxBatchLatencyMs: number;
   checkpointName?: string;
   filter?: (value: JsonValue) => Promise<boolean>;
+  /** Called once when the tailer closes (releases the filter). */
+  release?: () => void;
 }
 
 export class LogBatch {
@@ -321,6 +323,8 @@ export class MultiTailer {
   private async distribute(records: TailRecord[]): Promise<void> {
     const now = this.clock.now();
     for (const r of records) {
+      // Closed meanwhile: the filters are released; the rest stays unread (and uncommitted).
+      if (this.closed) return;
       for (const c of this.consumers) {
         if (c.skips(r)) continue;
         c.seen = { file: r.file, line: r.line };
@@ -332,6 +336,7 @@ export class MultiTailer {
   }
 
   close(): void {
+    if (!this.closed) for (const c of this.opts.consumers) c.release?.();
     this.closed = true;
     this.stop.abort();
   }
