@@ -4,6 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { errorOf, newLua } from '../helpers/lua.ts';
 import { readSegments, tempDir } from '../helpers/segments.ts';
 import { VirtualClock } from '../../src/util/clock.ts';
+import { Logging } from '../../src/logging/index.ts';
+import { NODE_ID, testMessage } from '../helpers/log-records.ts';
 
 const lit = (s: string) => JSON.stringify(s);
 
@@ -142,5 +144,28 @@ describe('kumo.jsonl.new_multi_tailer (§3.12)', () => {
     `)) as Record<string, number[]>;
     expect(got).toEqual({ deliveries: [1, 3], everything: [1, 2, 3] });
     expect(await errorOf(t.eval(`kumo.jsonl.new_multi_tailer { directory = ${lit(dir)}, consumers = { { max_batch_size = 1 } } }`))).toMatch(/missing field `name`/);
+  });
+});
+
+describe('kumo.jsonl reads local logs', () => {
+  it('a tailer reads the segments configure_local_logs wrote, record by record', async () => {
+    const dir = await tempDir();
+    const logging = new Logging({ clock: new VirtualClock(), nodeId: NODE_ID, onError: (err) => { throw err; } });
+    await logging.configureLocalLogs({ log_dir: dir, max_file_size: 2000, meta: ['n'] });
+    for (let n = 0; n < 12; n++) {
+      await logging.log({ type: 'Delivery', message: testMessage({ meta: { n }, size: 100 }), response: { code: 250, enhanced_code: null, content: 'ok', command: null } });
+    }
+    await logging.close();
+    expect((await readSegments(dir)).length).toBeGreaterThan(1);
+    const t = newLua();
+    const got = await t.eval(`
+      local tailer = kumo.jsonl.new_tailer { directory = ${lit(dir)}, max_batch_size = 12 }
+      local batch = tailer:batches()()
+      tailer:close()
+      local out = {}
+      for _, r in ipairs(batch:records()) do table.insert(out, r.type .. ':' .. r.meta.n) end
+      return out
+    `);
+    expect(got).toEqual(Array.from({ length: 12 }, (_, n) => `Delivery:${n}`));
   });
 });
