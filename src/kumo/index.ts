@@ -47,6 +47,9 @@ import * as counterSeries from './counter-series.ts';
 import * as mpsc from './mpsc.ts';
 import * as shaping from './shaping.ts';
 import * as websocket from './websocket.ts';
+import * as fileType from './file-type.ts';
+import * as prometheus from './prometheus.ts';
+import * as jsonl from './jsonl.ts';
 
 type Registrar = (kumo: ModuleTable, ctx: KumoContext) => void;
 
@@ -92,6 +95,9 @@ const SUBMODULES: Registrar[] = [
   mpsc.register,
   shaping.register,
   websocket.register,
+  fileType.register,
+  prometheus.register,
+  jsonl.register,
 ];
 
 /** Builds `kumo` in the context's Lua state and installs it as package.loaded.kumo. */

@@ -13,11 +13,11 @@ import type { ModuleTable } from './module-table.ts';
  * Remove a name here when it becomes real.
  */
 const NOT_PROVIDED_FUNCTIONS = [
-  'configure_redis_throttles', 'start_lmtp_listener', 'dns_resolve', 'xfer_message', 'xfer_rebind', 'prometheus_metrics',
+  'configure_redis_throttles', 'start_lmtp_listener', 'dns_resolve', 'xfer_message', 'xfer_rebind',
 ];
 
 /** Sub-modules of KumoMTA that kumo-lua does not provide at all. */
-const NOT_PROVIDED_MODULES = ['jsonl', 'file_type', 'nats', 'sqlite', 'redis', 'memcache', 'mongodb', 'xfer'];
+const NOT_PROVIDED_MODULES = ['nats', 'sqlite', 'redis', 'memcache', 'mongodb', 'xfer'];
 
 /** Sub-modules kumo-lua provides in part: the functions listed here are not provided. */
 const PARTLY_PROVIDED_MODULES: Record<string, readonly string[]> = {

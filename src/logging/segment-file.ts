@@ -1,4 +1,4 @@
-import { constants as fsConstants, promises as fsp } from 'node:fs';
+import { constants as fsConstants, fchmodSync, fstatSync, promises as fsp, writeSync } from 'node:fs';
 import path from 'node:path';
 import zstd from 'zstd-napi/binding.js';
 import { type Instant, formatSegmentStamp } from '../records/time-format.ts';
@@ -76,6 +76,28 @@ export class SegmentFile {
       await this.fh.chmod(st.mode & 0o7777 & ~0o222);
     } finally {
       await this.fh.close();
+    }
+  }
+
+  /**
+   * close() for callers that cannot wait (Lua's __close cannot yield): the
+   * frame is finished, written and the file made read-only before returning;
+   * only releasing the descriptor happens in the background. The caller must
+   * know no flush() is in flight.
+   */
+  closeSync(): void {
+    if (this.closed) return;
+    this.closed = true;
+    const fd = this.fh.fd;
+    try {
+      this.compressPending(zstd.EndDirective.end);
+      this.spill();
+      for (const b of this.pendingOut.splice(0)) {
+        for (let off = 0, guard = 0; off < b.length && guard < 1_000_000; guard++) off += writeSync(fd, b, off, b.length - off);
+      }
+      fchmodSync(fd, fstatSync(fd).mode & 0o7777 & ~0o222);
+    } finally {
+      this.fh.close().catch(() => undefined);
     }
   }
 
