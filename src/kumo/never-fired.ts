@@ -4,7 +4,6 @@
  * for them. When a feature lands, remove its event here.
  */
 export const NEVER_FIRED_EVENTS: Readonly<Record<string, string>> = {
-  rebind_message: 'the admin rebind API (/api/admin/rebind/v1) is not provided',
   xfer_message_received: 'message transfer between nodes (kumo.xfer) is not provided',
   smtp_server_message_deferred_inject: 'the ESMTP deferred_queue option is not provided',
   get_acl_definition: 'access control lists (kumo.aaa ACLs) are not provided',

@@ -71,6 +71,7 @@ const KNOWN_ROUTES: Record<string, string[]> = {
   '/api/admin/bounce/v1': ['GET', 'POST', 'DELETE'],
   '/api/admin/suspend/v1': ['GET', 'POST', 'DELETE'],
   '/api/admin/suspend-ready-q/v1': ['GET', 'POST', 'DELETE'],
+  '/api/admin/rebind/v1': ['POST'],
   '/api/admin/inspect-sched-q/v1': ['GET'],
   '/api/admin/ready-q-states/v1': ['GET'],
   '/api/admin/inspect-message/v1': ['GET'],
