@@ -99,6 +99,11 @@ class QueueManagerAdminOps implements AdminOps {
     return this.m.admin.resumeReadyQueue(id);
   }
 
+  rebind(req: { criteria: AdminCriteria; reason: string; data: Record<string, string>; alwaysFlush: boolean; suppressLogging: boolean; triggerRebindEvent: boolean }): Promise<number> {
+    const { criteria, ...rest } = req;
+    return this.m.admin.rebind(copyCriteria(criteria), rest);
+  }
+
   inspectScheduledQueue(name: string, limit: number | null): ScheduledQueueInspection | null {
     const queue = this.m.scheduled.get(name);
     if (!queue) return null;

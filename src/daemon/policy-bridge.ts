@@ -86,6 +86,11 @@ export function engineHooks(ctx: KumoContext): EngineHooks {
       if (!events.has('throttle_insert_ready_queue')) return;
       await events.fire('throttle_insert_ready_queue', (co) => (pushMessage(co, msg), 1));
     },
+    rebindMessage: async (msg, data) => {
+      if (!events.has('rebind_message')) return false;
+      await events.fire('rebind_message', (co) => (pushMessage(co, msg), pushJson(co, data), 2));
+      return true;
+    },
     spoolMessageEnumerated: async (msg) => {
       if (!events.has('spool_message_enumerated')) return;
       await events.fire('spool_message_enumerated', (co) => (pushMessage(co, msg), 1));

@@ -1,8 +1,8 @@
 /**
  * kumo.aaa (lua-api-more.md §3.8): the accounting log and the ACL cache
  * knobs. `configure_acct_log` is a process singleton (a second call raises);
- * listeners that authenticate report through the ACCT_LOG service. The ACL
- * functions (make_access_control_list, load_acl_map, ...) are not provided.
+ * listeners that authenticate report through the ACCT_LOG service. ACLs
+ * (make_access_control_list, load_acl_map, get_acl_definition) are in acl.ts.
  */
 import { lua } from '../lua/fengari.ts';
 import { argString, typeNameOrNone } from '../lua/args.ts';
@@ -12,11 +12,13 @@ import { parseDuration } from '../util/duration.ts';
 import { ServiceSlot, type KumoContext } from './context.ts';
 import { parseTableArg } from './config.ts';
 import type { ModuleTable } from './module-table.ts';
+import { aclSettings, registerAcl } from './acl.ts';
 
 export const ACCT_LOG = new ServiceSlot<AcctLog>('the accounting log (kumo.aaa.configure_acct_log)');
 
 export function register(kumo: ModuleTable, ctx: KumoContext): void {
   const aaa = kumo.sub('aaa');
+  registerAcl(aaa, ctx);
   let configured = false;
   aaa.fn(
     'configure_acct_log',
@@ -40,6 +42,7 @@ export function register(kumo: ModuleTable, ctx: KumoContext): void {
   }
   aaa.fn('set_fall_back_to_acl_map', (L) => {
     if (lua.lua_type(L, 1) !== lua.LUA_TBOOLEAN) throw new Error(`kumo.aaa.set_fall_back_to_acl_map: expected a boolean, got ${typeNameOrNone(L, 1)}`);
+    aclSettings(ctx).fallBackToAclMap = lua.lua_toboolean(L, 1) as boolean;
     return 0;
   });
 }

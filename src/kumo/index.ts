@@ -42,6 +42,7 @@ import * as invoke from './invoke.ts';
 import * as knobs from './knobs.ts';
 import * as aaa from './aaa.ts';
 import * as adminApi from './admin-api.ts';
+import * as injectApi from './inject-api.ts';
 import * as fs from './fs.ts';
 import * as counterSeries from './counter-series.ts';
 import * as mpsc from './mpsc.ts';
@@ -90,6 +91,7 @@ const SUBMODULES: Registrar[] = [
   knobs.register,
   aaa.register,
   adminApi.register,
+  injectApi.register,
   fs.register,
   counterSeries.register,
   mpsc.register,

@@ -20,6 +20,7 @@ import { HttpListener, parseHttpListenerConfig } from '../server/http/listener.t
 import { EsmtpListener } from '../server/smtp/listener.ts';
 import { parseEsmtpListenerConfig } from '../server/smtp/config.ts';
 import { registerListenerDomain } from './listener-domain.ts';
+import { aclLookupFor } from './acl.ts';
 
 /** Per-context shared pieces, created on first use (the composition root may provide them instead). */
 function shared(ctx: KumoContext): { metrics: ListenerMetrics; set: ListenerSet } {
@@ -56,6 +57,7 @@ export function register(kumo: ModuleTable, ctx: KumoContext): void {
         admin: ctx.optional(ADMIN_OPS),
         metricsSources: ctx.optional(METRICS_SOURCES),
         health: ctx.optional(SERVER_HEALTH),
+        aclLookup: aclLookupFor(ctx),
       });
       set.add(listener);
     }),

@@ -4,10 +4,8 @@
  * for them. When a feature lands, remove its event here.
  */
 export const NEVER_FIRED_EVENTS: Readonly<Record<string, string>> = {
-  rebind_message: 'the admin rebind API (/api/admin/rebind/v1) is not provided',
   xfer_message_received: 'message transfer between nodes (kumo.xfer) is not provided',
   smtp_server_message_deferred_inject: 'the ESMTP deferred_queue option is not provided',
-  get_acl_definition: 'access control lists (kumo.aaa ACLs) are not provided',
   dmarc_report_generated: 'DMARC aggregate reporting (kumo.dmarc.start_dmarc_reporter) is not provided',
   tsa_init: "it belongs to KumoMTA's traffic shaping automation daemon (tsa-daemon), which kumo-lua does not run",
   tsa_load_shaping_data: "it belongs to KumoMTA's traffic shaping automation daemon (tsa-daemon), which kumo-lua does not run",

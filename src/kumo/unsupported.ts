@@ -21,8 +21,8 @@ const NOT_PROVIDED_MODULES = ['nats', 'sqlite', 'redis', 'memcache', 'mongodb', 
 
 /** Sub-modules kumo-lua provides in part: the functions listed here are not provided. */
 const PARTLY_PROVIDED_MODULES: Record<string, readonly string[]> = {
-  aaa: ['make_access_control_list', 'load_acl_map', 'make_http_url_resource', 'query_resource_access'],
-  'api.inject': ['inject_v1', 'build_v1'],
+  // Resource hierarchies outside the HTTP listener are not modelled (ACLs themselves are real).
+  aaa: ['make_http_url_resource', 'query_resource_access'],
   // DMARC aggregate reporting: nothing would send the reports (check_msg is real).
   dmarc: ['start_dmarc_reporter', 'set_report_window_in_seconds'],
 };

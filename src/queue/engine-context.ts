@@ -25,6 +25,8 @@ export interface EngineHooks {
   requeueMessage?(msg: Message, responseLine: string, context: string[], incrementAttempts: boolean, delayMs: number | null): Promise<void | { reject: { code: number; text: string } }>;
   /** `throttle_insert_ready_queue`; may move `msg.due` into the future. */
   throttleInsertReadyQueue?(msg: Message): Promise<void>;
+  /** `rebind_message(msg, data)` (admin rebind); resolves false when no handler is registered. */
+  rebindMessage?(msg: Message, data: Record<string, string>): Promise<boolean>;
   /** `spool_message_enumerated`. */
   spoolMessageEnumerated?(msg: Message): Promise<void>;
   /** Renders a maildir_path template; defaults to minijinja. */

@@ -5,6 +5,7 @@ import { criteriaMatch } from './admin-rules.ts';
 import type { QueueManager } from './manager.ts';
 import { queueConfigToJson } from './queue-config.ts';
 import { formatInstant } from './queue-records.ts';
+import { rebindQueues, type RebindRequest } from './rebind.ts';
 
 const DEFAULT_RULE_MS = 5 * 60_000;
 
@@ -85,6 +86,11 @@ export class QueueAdmin {
       }
     }
     return rule;
+  }
+
+  /** Admin rebind of the parked messages of matching queues (lua-api-more.md §8.4); resolves with how many were rebound. */
+  rebind(criteria: QueueCriteria, req: RebindRequest): Promise<number> {
+    return rebindQueues(this.m, criteria, req);
   }
 
   listBounces(): (BounceRule & { remaining: string })[] {

@@ -90,6 +90,11 @@ export interface AdminOps {
   suspendReadyQueue(rule: { name: string; reason: string; expiresMs: number }): { id: string };
   listReadyQueueSuspensions(): ReadyQueueSuspendEntry[];
   deleteReadyQueueSuspension(id: string): boolean;
+  /** Admin rebind (lua-api-more.md §8.4): resolves with the number of messages rebound. */
+  rebind(req: {
+    criteria: AdminCriteria; reason: string; data: Record<string, string>;
+    alwaysFlush: boolean; suppressLogging: boolean; triggerRebindEvent: boolean;
+  }): Promise<number>;
   /** null when the scheduled queue is not currently known. */
   inspectScheduledQueue(name: string, limit: number | null): ScheduledQueueInspection | null;
   /** Ready queue name → state name (`connection_limited`, ...) → state; only queues with a state. */

@@ -9,8 +9,9 @@ describe('what kumo-lua does not provide fails with one clear sentence', () => {
 
   it('part of a module: kumo.aaa ACL functions and kumo.api.inject', async () => {
     const t = newLua();
-    expect(await errorOf(t.eval('kumo.aaa.make_access_control_list {}'))).toMatch(/^kumo\.aaa\.make_access_control_list is not provided by kumo-lua/);
-    expect(await errorOf(t.eval('kumo.api.inject.inject_v1 {}'))).toMatch(/^kumo\.api\.inject\.inject_v1 is not provided by kumo-lua/);
+    expect(await errorOf(t.eval("kumo.aaa.query_resource_access('r', {}, 'GET')"))).toMatch(/^kumo\.aaa\.query_resource_access is not provided by kumo-lua/);
+    expect(await t.eval('return type(kumo.aaa.make_access_control_list)')).toBe('function');
+    expect(await t.eval('return { type(kumo.api.inject.inject_v1), type(kumo.api.inject.build_v1) }')).toEqual(['function', 'function']);
     expect(await t.eval('return type(kumo.aaa.configure_acct_log)')).toBe('function');
   });
 

@@ -65,16 +65,40 @@ export function candidateResources(listenerName: string, path: string): string[]
 
 export type AclDecision = { allowed: true } | { allowed: false; reason: string };
 
+/** The first rule matching the caller and the privilege decides; null when none matches. */
+export function decide(rules: readonly AclRule[], privilege: string, who: AuthInfo): 'Allow' | 'Deny' | null {
+  for (const rule of rules) {
+    if (rule.methods.includes(privilege) && matches(rule.criterion, who)) return rule.access;
+  }
+  return null;
+}
+
+function decision(access: 'Allow' | 'Deny' | null, resource: string, method: string, summary: string): AclDecision | null {
+  if (access === 'Allow') return { allowed: true };
+  if (access === 'Deny') return { allowed: false, reason: `${summary} denied ${method} on ${resource}` };
+  return null;
+}
+
 export function checkAccess(acl: AclMap, listenerName: string, path: string, method: string, who: AuthInfo, summary: string): AclDecision {
   const resources = candidateResources(listenerName, path);
   for (const resource of resources) {
     const rules = acl.get(resource);
-    if (!rules) continue;
-    for (const rule of rules) {
-      if (!rule.methods.includes(method) || !matches(rule.criterion, who)) continue;
-      if (rule.access === 'Allow') return { allowed: true };
-      return { allowed: false, reason: `${summary} denied ${method} on ${resource}` };
-    }
+    const d = rules ? decision(decide(rules, method, who), resource, method, summary) : null;
+    if (d) return d;
+  }
+  return { allowed: false, reason: `${summary} not permitted ${method} on ${resources[0] ?? 'http_listener'}` };
+}
+
+/** The ACL of one resource, or undefined (e.g. from the `get_acl_definition` event, then the default map). */
+export type AclLookup = (resource: string) => Promise<readonly AclRule[] | undefined>;
+
+/** checkAccess with each resource's ACL looked up in turn (lua-api-more.md §3.8). */
+export async function checkAccessVia(lookup: AclLookup, listenerName: string, path: string, method: string, who: AuthInfo, summary: string): Promise<AclDecision> {
+  const resources = candidateResources(listenerName, path);
+  for (const resource of resources) {
+    const rules = await lookup(resource);
+    const d = rules ? decision(decide(rules, method, who), resource, method, summary) : null;
+    if (d) return d;
   }
   return { allowed: false, reason: `${summary} not permitted ${method} on ${resources[0] ?? 'http_listener'}` };
 }

@@ -164,6 +164,8 @@ export class AdminApi {
         }))));
       case 'DELETE /api/admin/suspend-ready-q/v1':
         return this.deleteEntry(await body(), 'suspend-ready-q', (id) => this.admin.deleteReadyQueueSuspension(id));
+      case 'POST /api/admin/rebind/v1':
+        return this.rebind(await body());
       case 'GET /api/admin/inspect-sched-q/v1':
         return this.inspectScheduledQueue(query, now);
       case 'GET /api/admin/ready-q-states/v1':
@@ -172,6 +174,27 @@ export class AdminApi {
         return this.inspectMessage(query);
     }
     return null;
+  }
+
+  /** `POST /api/admin/rebind/v1`: answers once every matching parked message has been rebound. */
+  private async rebind(body: string): Promise<HttpReply> {
+    const o = bodyObject(body, ['campaign', 'tenant', 'domain', 'routing_domain', 'queue_names', 'reason', 'data', 'always_flush', 'suppress_logging', 'trigger_rebind_event']);
+    const criteria: AdminCriteria = {
+      campaign: optField(o, 'campaign'), tenant: optField(o, 'tenant'), domain: optField(o, 'domain'),
+      routingDomain: optField(o, 'routing_domain'), queueNames: queueNames(o),
+    };
+    const data = o.data ?? {};
+    if (!isJsonObject(data) || Object.values(data).some((v) => typeof v !== 'string')) throw new HttpError(400, 'data: expected an object of strings');
+    const flag = (key: string): boolean => {
+      const v = o[key] ?? false;
+      if (typeof v !== 'boolean') throw new HttpError(400, `${key}: expected true or false`);
+      return v;
+    };
+    await this.admin.rebind({
+      criteria, reason: reqField(o, 'reason'), data: data as Record<string, string>,
+      alwaysFlush: flag('always_flush'), suppressLogging: flag('suppress_logging'), triggerRebindEvent: flag('trigger_rebind_event'),
+    });
+    return jsonText(200, toJsonText({}));
   }
 
   private deleteEntry(body: string, kind: string, remove: (id: string) => boolean): HttpReply {

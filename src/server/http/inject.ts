@@ -109,11 +109,41 @@ export class InjectHandler {
     return response;
   }
 
+  /**
+   * Builds one message per recipient exactly as `handle` would, without
+   * counting, policy events, spooling or queueing (`kumo.api.inject.build_v1`).
+   * The first recipient that cannot be built raises, naming its address.
+   */
+  async build(body: string | Uint8Array, peer: InjectPeer): Promise<Message[]> {
+    const request = parseInjectRequest(body);
+    const content = new CompiledContent(request);
+    const out: Message[] = [];
+    for (const r of request.recipients) {
+      try {
+        out.push(await this.buildOne(request, content, r, peer));
+      } catch (e) {
+        throw new Error(`${r.email}: ${errorText(e)}`);
+      }
+    }
+    return out;
+  }
+
   /** Builds one recipient's message and runs http_message_generated; null when the policy routed it to the `null` queue. */
   private async generate(request: InjectRequest, content: CompiledContent, r: InjectRecipient, peer: InjectPeer): Promise<Message | null> {
-    const { policy, metrics, clock } = this.deps;
+    const { policy, metrics } = this.deps;
     if (r.invalid !== null) throw new Error(r.invalid);
     metrics.received('http_listener');
+    const msg = await this.buildOne(request, content, r, peer);
+    await policy.httpMessageGenerated(msg, authInfoJson(peer.auth));
+    if (msg.queueName() === 'null') return null;
+    addSupplementalHeader(msg, request.traceHeaders);
+    return msg;
+  }
+
+  /** The message for one recipient: body, Received header, reception meta. */
+  private async buildOne(request: InjectRequest, content: CompiledContent, r: InjectRecipient, peer: InjectPeer): Promise<Message> {
+    const { clock } = this.deps;
+    if (r.invalid !== null) throw new Error(r.invalid);
     const id = newSpoolId(clock.now());
     let data = await content.render(r);
     if (request.traceHeaders.receivedHeader) {
@@ -136,12 +166,7 @@ export class InjectHandler {
       hostname: peer.hostname,
     };
     if (Object.keys(r.metadata).length > 0) meta.extra = r.metadata;
-    const msg = new Message({ id, sender: request.envelopeSender.email, recipients: [r.address.email], meta, data });
-
-    await policy.httpMessageGenerated(msg, authInfoJson(peer.auth));
-    if (msg.queueName() === 'null') return null;
-    addSupplementalHeader(msg, request.traceHeaders);
-    return msg;
+    return new Message({ id, sender: request.envelopeSender.email, recipients: [r.address.email], meta, data });
   }
 
   /** After the spool write: the Reception record, then the queue. */

@@ -18,7 +18,7 @@ import { renderJson, renderPrometheus } from '../metrics/render.ts';
 import { cidrOption, formatSocketAddress, listenOption, machineHostname, OptionReader, plainIp, type CidrSet } from '../options.ts';
 import { keySourceOption, loadTlsMaterial, type KeySource } from '../tls.ts';
 import { Authenticator, authSummary } from './auth.ts';
-import { checkAccess, DEFAULT_ACL, type AclMap } from './acl.ts';
+import { checkAccess, checkAccessVia, DEFAULT_ACL, type AclLookup, type AclMap } from './acl.ts';
 import { InjectHandler } from './inject.ts';
 import { AdminApi } from './admin.ts';
 import { HttpError, json, readBody, sendReply, text, type HttpReply } from './reply.ts';
@@ -61,6 +61,8 @@ export interface HttpListenerDeps {
   metricsSources?: readonly MetricsSource[];
   health?: ServerHealth;
   acl?: AclMap;
+  /** Per-resource ACL source (get_acl_definition, then the default map); wins over `acl`. */
+  aclLookup?: AclLookup;
 }
 
 const KNOWN_ROUTES: Record<string, string[]> = {
@@ -71,6 +73,7 @@ const KNOWN_ROUTES: Record<string, string[]> = {
   '/api/admin/bounce/v1': ['GET', 'POST', 'DELETE'],
   '/api/admin/suspend/v1': ['GET', 'POST', 'DELETE'],
   '/api/admin/suspend-ready-q/v1': ['GET', 'POST', 'DELETE'],
+  '/api/admin/rebind/v1': ['POST'],
   '/api/admin/inspect-sched-q/v1': ['GET'],
   '/api/admin/ready-q-states/v1': ['GET'],
   '/api/admin/inspect-message/v1': ['GET'],
@@ -166,7 +169,9 @@ export class HttpListener implements RunningListener {
     const peerIp = plainIp(req.socket.remoteAddress ?? '');
     const trusted = this.config.trustedHosts.contains(peerIp);
     const who = await this.auth.identify(peerIp, trusted, req.headers.authorization);
-    const decision = checkAccess(this.deps.acl ?? DEFAULT_ACL, this.config.listen.text, url.pathname, method, who, authSummary(who));
+    const decision = this.deps.aclLookup
+      ? await checkAccessVia(this.deps.aclLookup, this.config.listen.text, url.pathname, method, who, authSummary(who))
+      : checkAccess(this.deps.acl ?? DEFAULT_ACL, this.config.listen.text, url.pathname, method, who, authSummary(who));
     if (!decision.allowed) return text(401, decision.reason);
 
     const body = async () => (await readBody(req, this.config.requestBodyLimit)).toString('utf8');

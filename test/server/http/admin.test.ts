@@ -33,6 +33,8 @@ class FakeAdmin implements AdminOps {
     return new Map<string, Record<string, ReadyQueueState>>([['unspecified->example.com@smtp_client', { connection_limited: { context: 'TooManyLeases for kumomta.connection_limit.x', sinceMs: Date.UTC(2026, 0, 1) } }], ['empty', {}]]);
   }
   async inspectMessage(id: string) { return this.messages.get(id) ?? null; }
+  rebinds: Parameters<AdminOps['rebind']>[0][] = [];
+  async rebind(r: Parameters<AdminOps['rebind']>[0]) { this.rebinds.push(r); return 1; }
 }
 
 let fx: HttpFixture | undefined;
@@ -133,6 +135,22 @@ describe('admin endpoints', () => {
         'unspecified->example.com@smtp_client': { connection_limited: { context: 'TooManyLeases for kumomta.connection_limit.x', since: '2026-01-01T00:00:00Z' } },
       },
     });
+  });
+
+  it('rebind: POST passes criteria, data and flags (defaults false); bad fields are 400', async () => {
+    const admin = new FakeAdmin();
+    fx = await startHttp({ admin });
+    const res = await send('POST', fx.url + '/api/admin/rebind/v1', { domain: 'example.com', reason: 'move', data: { queue: 'elsewhere' }, always_flush: true });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({});
+    expect(admin.rebinds).toEqual([{
+      criteria: { campaign: null, tenant: null, domain: 'example.com', routingDomain: null, queueNames: [] },
+      reason: 'move', data: { queue: 'elsewhere' }, alwaysFlush: true, suppressLogging: false, triggerRebindEvent: false,
+    }]);
+    expect((await send('POST', fx.url + '/api/admin/rebind/v1', { reason: 'x', data: { n: 1 } })).status).toBe(400);
+    expect((await send('POST', fx.url + '/api/admin/rebind/v1', { data: {} })).status).toBe(400);
+    expect((await send('POST', fx.url + '/api/admin/rebind/v1', { reason: 'x', nope: 1 })).status).toBe(400);
+    expect(admin.rebinds.length).toBe(1);
   });
 
   it('503 when no queue engine is wired', async () => {
