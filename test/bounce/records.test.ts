@@ -1,22 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { useClassifierPolicies } from '../helpers/classifier-policy.ts';
 import { createPolicyTest } from '../../src/testing/index.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'bounce-e2e-'));
-const RULES = join(dir, 'rules.toml');
-writeFileSync(RULES, '[rules]\nInvalidRecipient = [ "^550 5\\\\.1\\\\.1 " ]\nGreylisted = [ "greylist" ]\n');
-
-function policyFile(withClassifier: boolean): string {
-  const path = join(dir, `init-${withClassifier}.lua`);
-  writeFileSync(path, `
-local kumo = require 'kumo'
-kumo.on('init', function()
-  kumo.define_spool { name = 'data', path = '${dir}/spool/data' }
-  kumo.define_spool { name = 'meta', path = '${dir}/spool/meta' }
-  ${withClassifier ? `kumo.configure_bounce_classifier { files = { '${RULES}' } }` : ''}
-end)
+const policyFile = useClassifierPolicies('bounce-e2e-', '[rules]\nInvalidRecipient = [ "^550 5\\\\.1\\\\.1 " ]\nGreylisted = [ "greylist" ]\n', `
 kumo.on('get_queue_config', function(domain)
   return kumo.make_queue_config { retry_interval = '1h', protocol = { custom_lua = { constructor = 'make.fail' } } }
 end)
@@ -29,8 +15,6 @@ kumo.on('make.fail', function()
   }
 end)
 `);
-  return path;
-}
 
 async function run(withClassifier: boolean) {
   const policy = await createPolicyTest({ policy: policyFile(withClassifier), print: () => undefined });

@@ -5,32 +5,15 @@
  * with `bounce_classification` from the classifier (smtp-delivery.md §4.9,
  * checklist 74); per-recipient totals (checklist 73).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useClassifierPolicies } from '../../helpers/classifier-policy.ts';
 import { createPolicyTest } from '../../../src/testing/index.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'smtp-classify-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const RULES = join(dir, 'rules.toml');
-writeFileSync(RULES, '[rules]\nInvalidRecipient = [ "^550 5\\\\.1\\\\.1 " ]\nServiceUnavailable = [ "^451 4\\\\.2\\\\.1 " ]\n');
-
-function policyFile(withClassifier: boolean): string {
-  const path = join(dir, `init-${withClassifier}.lua`);
-  writeFileSync(path, `
-local kumo = require 'kumo'
-kumo.on('init', function()
-  kumo.define_spool { name = 'data', path = '${dir}/spool-${withClassifier}/data' }
-  kumo.define_spool { name = 'meta', path = '${dir}/spool-${withClassifier}/meta' }
-  ${withClassifier ? `kumo.configure_bounce_classifier { files = { '${RULES}' } }` : ''}
-end)
+const policyFile = useClassifierPolicies('smtp-classify-', '[rules]\nInvalidRecipient = [ "^550 5\\\\.1\\\\.1 " ]\nServiceUnavailable = [ "^451 4\\\\.2\\\\.1 " ]\n', `
 kumo.on('get_queue_config', function()
   return kumo.make_queue_config { retry_interval = '1h', protocol = { smtp = { mx_list = { 'mx.test' } } } }
 end)
 `);
-  return path;
-}
 
 async function run(withClassifier: boolean) {
   const policy = await createPolicyTest({ policy: policyFile(withClassifier), print: () => undefined });
