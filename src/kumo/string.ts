@@ -13,6 +13,7 @@ import { rustReplace, rustRsplit, rustSplit, splitAsciiWhitespace, splitWhitespa
 import { luaToSerde, serdeToJson } from './support/lua-value.ts';
 import { argText } from './support/text-args.ts';
 import { pslDomain, pslSuffix } from './support/psl.ts';
+import { renderHandlebars } from './support/handlebars-template.ts';
 import { JsonFloat, type JsonValue } from '../util/json.ts';
 
 const minijinja = lazyRequire<typeof import('minijinja-js')>('minijinja-js');
@@ -72,7 +73,11 @@ function evalTemplate(L: LuaState): number {
     pushText(L, source);
     return 1;
   }
-  if (dialect !== 'Jinja') throw new Error(`kumo.string.eval_template: the ${dialect} dialect is not provided by kumo-lua (Jinja and Static are)`);
+  if (dialect === 'Handlebars') {
+    pushText(L, renderHandlebars(name, source, context));
+    return 1;
+  }
+  if (dialect !== 'Jinja') throw new Error(`kumo.string.eval_template: unknown dialect ${dialect} (expected Jinja, Static or Handlebars)`);
   const env = new (minijinja().Environment)();
   pushText(L, env.renderNamedStr(name, source, context));
   return 1;

@@ -62,6 +62,11 @@ describe('kumo.string replace/trim/starts_with/wrap', () => {
     expect(await run(`${S}.eval_template('t.html', '{{ name }}', { name = '<b>' })`)).toBe('&lt;b&gt;');
     expect(await run(`${S}.eval_template('t', '{{ name }}', {}, 'Static')`)).toBe('{{ name }}');
   });
+  it('renders Handlebars templates, HTML-escaping only HTML names', async () => {
+    expect(await run(`${S}.eval_template('t.json', 'Hi {{name}}{{#each xs}},{{this}}{{/each}}', { name = 'John', xs = {1, 2} }, 'Handlebars')`)).toBe('Hi John,1,2');
+    expect(await run(`${S}.eval_template('t.html', '{{name}}', { name = '<b>' }, 'Handlebars')`)).toBe('&lt;b&gt;');
+    expect(await err(`${S}.eval_template('t', 'x', {}, 'Mustache')`)).toMatch(/unknown dialect Mustache/);
+  });
   it('says clearly what is not provided', async () => {
     expect(await err(`${S}.normalize_smtp_response('x')`)).toMatch(/not provided by kumo-lua/);
   });
