@@ -50,6 +50,7 @@ import * as websocket from './websocket.ts';
 import * as fileType from './file-type.ts';
 import * as prometheus from './prometheus.ts';
 import * as jsonl from './jsonl.ts';
+import * as sqlite from './sqlite.ts';
 
 type Registrar = (kumo: ModuleTable, ctx: KumoContext) => void;
 
@@ -98,6 +99,7 @@ const SUBMODULES: Registrar[] = [
   fileType.register,
   prometheus.register,
   jsonl.register,
+  sqlite.register,
 ];
 
 /** Builds `kumo` in the context's Lua state and installs it as package.loaded.kumo. */
