@@ -51,6 +51,7 @@ import * as fileType from './file-type.ts';
 import * as prometheus from './prometheus.ts';
 import * as jsonl from './jsonl.ts';
 import * as sqlite from './sqlite.ts';
+import * as xfer from './xfer.ts';
 
 type Registrar = (kumo: ModuleTable, ctx: KumoContext) => void;
 
@@ -100,6 +101,7 @@ const SUBMODULES: Registrar[] = [
   prometheus.register,
   jsonl.register,
   sqlite.register,
+  xfer.register,
 ];
 
 /** Builds `kumo` in the context's Lua state and installs it as package.loaded.kumo. */
