@@ -20,3 +20,11 @@ export function renderHandlebars(name: string, source: string, context: unknown)
     throw new Error(`kumo.string.eval_template: Handlebars template ${name}: ${(e as Error).message}`);
   }
 }
+
+/** Compiles once for many renders (HTTP injection); no escaping, like its Jinja templates. Throws on bad syntax. */
+export function compileHandlebars(source: string): (context: unknown) => string {
+  const template = handlebars().create().compile(source, { noEscape: true, strict: false });
+  // handlebars.js compiles lazily: the first render would report a syntax error.
+  template({});
+  return (context) => template(context ?? {});
+}
