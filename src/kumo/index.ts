@@ -51,6 +51,8 @@ import * as websocket from './websocket.ts';
 import * as fileType from './file-type.ts';
 import * as prometheus from './prometheus.ts';
 import * as jsonl from './jsonl.ts';
+import * as sqlite from './sqlite.ts';
+import * as xfer from './xfer.ts';
 
 type Registrar = (kumo: ModuleTable, ctx: KumoContext) => void;
 
@@ -100,6 +102,8 @@ const SUBMODULES: Registrar[] = [
   fileType.register,
   prometheus.register,
   jsonl.register,
+  sqlite.register,
+  xfer.register,
 ];
 
 /** Builds `kumo` in the context's Lua state and installs it as package.loaded.kumo. */

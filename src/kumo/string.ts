@@ -12,6 +12,8 @@ import type { KumoContext } from './context.ts';
 import { rustReplace, rustRsplit, rustSplit, splitAsciiWhitespace, splitWhitespace, trim, trimEnd, trimStart, wrapBytes } from './support/rust-str.ts';
 import { luaToSerde, serdeToJson } from './support/lua-value.ts';
 import { argText } from './support/text-args.ts';
+import { pslDomain, pslSuffix } from './support/psl.ts';
+import { renderHandlebars } from './support/handlebars-template.ts';
 import { JsonFloat, type JsonValue } from '../util/json.ts';
 
 const minijinja = lazyRequire<typeof import('minijinja-js')>('minijinja-js');
@@ -22,6 +24,12 @@ function pushList(L: LuaState, items: string[]): number {
     pushText(L, item);
     lua.lua_rawseti(L, -2, i + 1);
   });
+  return 1;
+}
+
+function pushOptText(L: LuaState, value: string | null): number {
+  if (value === null) lua.lua_pushnil(L);
+  else pushText(L, value);
   return 1;
 }
 
@@ -65,7 +73,11 @@ function evalTemplate(L: LuaState): number {
     pushText(L, source);
     return 1;
   }
-  if (dialect !== 'Jinja') throw new Error(`kumo.string.eval_template: the ${dialect} dialect is not provided by kumo-lua (Jinja and Static are)`);
+  if (dialect === 'Handlebars') {
+    pushText(L, renderHandlebars(name, source, context));
+    return 1;
+  }
+  if (dialect !== 'Jinja') throw new Error(`kumo.string.eval_template: unknown dialect ${dialect} (expected Jinja, Static or Handlebars)`);
   const env = new (minijinja().Environment)();
   pushText(L, env.renderNamedStr(name, source, context));
   return 1;
@@ -100,12 +112,8 @@ export function register(kumo: ModuleTable, _ctx: KumoContext): void {
       return 1;
     },
     eval_template: evalTemplate,
-    psl_domain: () => {
-      throw new Error('kumo.string.psl_domain is not provided by kumo-lua (no Public Suffix List is bundled)');
-    },
-    psl_suffix: () => {
-      throw new Error('kumo.string.psl_suffix is not provided by kumo-lua (no Public Suffix List is bundled)');
-    },
+    psl_domain: (L) => pushOptText(L, pslDomain(argText(L, 1))),
+    psl_suffix: (L) => pushOptText(L, pslSuffix(argText(L, 1))),
     normalize_smtp_response: () => {
       throw new Error('kumo.string.normalize_smtp_response is not provided by kumo-lua');
     },

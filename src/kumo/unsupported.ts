@@ -17,7 +17,7 @@ const NOT_PROVIDED_FUNCTIONS = [
 ];
 
 /** Sub-modules of KumoMTA that kumo-lua does not provide at all. */
-const NOT_PROVIDED_MODULES = ['nats', 'sqlite', 'redis', 'memcache', 'mongodb', 'xfer'];
+const NOT_PROVIDED_MODULES = ['nats', 'redis', 'memcache', 'mongodb'];
 
 /** Sub-modules kumo-lua provides in part: the functions listed here are not provided. */
 const PARTLY_PROVIDED_MODULES: Record<string, readonly string[]> = {
@@ -25,6 +25,8 @@ const PARTLY_PROVIDED_MODULES: Record<string, readonly string[]> = {
   aaa: ['make_http_url_resource', 'query_resource_access'],
   // DMARC aggregate reporting: nothing would send the reports (check_msg is real).
   dmarc: ['start_dmarc_reporter', 'set_report_window_in_seconds'],
+  // One node: xfer_in_requeue is accepted (it keeps the message here); these move messages.
+  xfer: ['xfer', 'cancel_xfer', 'get_xfer_target'],
 };
 
 function notProvided(name: string): (L: LuaState) => number {

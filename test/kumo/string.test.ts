@@ -62,7 +62,16 @@ describe('kumo.string replace/trim/starts_with/wrap', () => {
     expect(await run(`${S}.eval_template('t.html', '{{ name }}', { name = '<b>' })`)).toBe('&lt;b&gt;');
     expect(await run(`${S}.eval_template('t', '{{ name }}', {}, 'Static')`)).toBe('{{ name }}');
   });
+  it('renders Handlebars templates, HTML-escaping only HTML names', async () => {
+    expect(await run(`${S}.eval_template('t.json', 'Hi {{name}}{{#each xs}},{{this}}{{/each}}', { name = 'John', xs = {1, 2} }, 'Handlebars')`)).toBe('Hi John,1,2');
+    expect(await run(`${S}.eval_template('t.html', '{{name}}', { name = '<b>' }, 'Handlebars')`)).toBe('&lt;b&gt;');
+    expect(await err(`${S}.eval_template('t', 'x', {}, 'Mustache')`)).toMatch(/unknown dialect Mustache/);
+  });
   it('says clearly what is not provided', async () => {
-    expect(await err(`${S}.psl_domain('www.example.com')`)).toMatch(/not provided by kumo-lua/);
+    expect(await err(`${S}.normalize_smtp_response('x')`)).toMatch(/not provided by kumo-lua/);
+  });
+  it('looks names up in the Public Suffix List', async () => {
+    expect(await run(`{ ${S}.psl_domain('www.Example.com.'), ${S}.psl_suffix('www.example.co.uk'), ${S}.psl_domain('a.b.zzz') }`)).toEqual(['example.com', 'co.uk', 'b.zzz']);
+    expect(await run(`${S}.psl_domain('com') == nil and ${S}.psl_suffix('') == nil`)).toBe(true);
   });
 });

@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { errorOf, newLua } from '../helpers/lua.ts';
 
 describe('what kumo-lua does not provide fails with one clear sentence', () => {
-  it('a whole module: any function of kumo.xfer names itself', async () => {
+  it('a whole module: any function of kumo.nats names itself', async () => {
     const t = newLua();
-    expect(await errorOf(t.eval("kumo.xfer.xfer_in_requeue({}, 'http://x', 'c', true, '1m')"))).toMatch(/^kumo\.xfer\.xfer_in_requeue is not provided by kumo-lua/);
+    expect(await errorOf(t.eval("kumo.nats.connect { servers = { '127.0.0.1:4222' } }"))).toMatch(/^kumo\.nats\.connect is not provided by kumo-lua/);
   });
 
   it('part of a module: kumo.aaa ACL functions and kumo.api.inject', async () => {

@@ -1,6 +1,6 @@
 /**
  * Turns an injection request's content into per-recipient RFC 5322 bytes:
- * Jinja templates (minijinja, as KumoMTA) compiled once per request, then
+ * Jinja templates (minijinja, as KumoMTA) or Handlebars ones compiled once per request, then
  * either the templated full message or a MIME message built from the builder
  * parts by nodemailer's MailComposer.
  */
@@ -9,6 +9,7 @@ import { lazyRequire } from '../../util/lazy-require.ts';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import type Mail from 'nodemailer/lib/mailer/index.js';
 import { HttpError } from './reply.ts';
+import { compileHandlebars } from '../../kumo/support/handlebars-template.ts';
 import { templateValue, type ContentBuilder, type InjectRecipient, type InjectRequest, type NamedAddress } from './inject-request.ts';
 
 const minijinja = lazyRequire<typeof import('minijinja-js')>('minijinja-js');
@@ -60,7 +61,6 @@ export class CompiledContent {
   constructor(private readonly request: InjectRequest) {
     this.env.debug = false;
     this.env.keepTrailingNewline = true;
-    if (request.templateDialect === 'Handlebars') throw new HttpError(422, 'template_dialect "Handlebars" is not supported by kumo-lua; use "Jinja" or "Static"');
     const content = request.content;
     if (typeof content === 'string') {
       this.full = this.compile('content', content);
@@ -82,6 +82,7 @@ export class CompiledContent {
     // Text without a tag opener renders to itself (trailing newline kept):
     // skip the template engine, a cost per recipient.
     if (this.request.templateDialect === 'Static' || !/\{[{%#]/.test(source)) return () => source;
+    if (this.request.templateDialect === 'Handlebars') return this.compileHandlebars(field, source);
     const name = `t${this.seq++}`;
     try {
       this.env.addTemplate(name, source);
@@ -91,6 +92,22 @@ export class CompiledContent {
     return (ctx) => {
       try {
         return this.env.renderTemplate(name, ctx);
+      } catch (e) {
+        throw new Error(`${field}: ${shortError(e)}`);
+      }
+    };
+  }
+
+  private compileHandlebars(field: string, source: string): Renderer {
+    let render: (ctx: unknown) => string;
+    try {
+      render = compileHandlebars(source);
+    } catch (e) {
+      throw new HttpError(422, `${field}: ${shortError(e)}`);
+    }
+    return (ctx) => {
+      try {
+        return render(ctx);
       } catch (e) {
         throw new Error(`${field}: ${shortError(e)}`);
       }

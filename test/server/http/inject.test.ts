@@ -229,11 +229,24 @@ describe('POST /api/inject/v1: dialects and unsupported modes', () => {
     expect(Buffer.from(fx.intake.inserted[0]!.getData()).toString()).toContain('Subject: {{ name }}\r\n');
   });
 
-  it('Handlebars ⇒ 422; deferred_generation ⇒ 400; nothing queued', async () => {
+  it('Handlebars templates render per recipient; bad Handlebars syntax ⇒ 422', async () => {
+    fx = await startHttp();
+    const res = await postJson(fx.url + INJECT, {
+      envelope_sender: 's@x.example', recipients: [{ email: 'a@y.example', name: 'Ann', substitutions: { n: '<3>' } }],
+      content: 'Subject: hi {{name}}{{#if n}} {{n}}{{/if}}\r\n\r\nb\r\n', template_dialect: 'Handlebars',
+    });
+    expect(((await res.json()) as { success_count: number }).success_count).toBe(1);
+    expect(Buffer.from(fx.intake.inserted[0]!.getData()).toString()).toContain('Subject: hi Ann <3>\r\n');
+    const bad = await postJson(fx.url + INJECT, {
+      envelope_sender: 's@x.example', recipients: [{ email: 'a@y.example' }], content: 'Subject: {{#if x}}\r\n\r\nb', template_dialect: 'Handlebars',
+    });
+    expect(bad.status).toBe(422);
+    expect(await bad.text()).toMatch(/^Error: content: /);
+  });
+
+  it('deferred_generation ⇒ 400; nothing queued', async () => {
     fx = await startHttp();
     const base = { envelope_sender: 's@x.example', recipients: [{ email: 'a@y.example' }], content: 'Subject: x\r\n\r\nb\r\n' };
-    const hb = await postJson(fx.url + INJECT, { ...base, template_dialect: 'Handlebars' });
-    expect(hb.status).toBe(422);
     const dg = await postJson(fx.url + INJECT, { ...base, deferred_generation: true });
     expect(dg.status).toBe(400);
     expect(await dg.text()).toBe('Error: deferred_generation: true is not supported by kumo-lua');
