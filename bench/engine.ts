@@ -1,5 +1,5 @@
 /**
- * Engine benchmark: `node --import tsx bench/engine.ts [--messages N] [--backlog N] [--million]`.
+ * Engine benchmark: `node --import tsx bench/engine.ts [--messages N] [--backlog N] [--million] [--backlog-only]`.
  * 1. custom_lua throughput to a local HTTP sink (in a child process), batch_size 1 and 100,
  *    with insert→Delivery latency percentiles;
  * 2. memory per parked message for a large backlog (index-only entries), and the restart time.
@@ -15,6 +15,7 @@ import type { RecordEvent } from '../src/records/types.ts';
 import { SqliteSpool } from '../src/spool/sqlite-spool.ts';
 import { SystemClock } from '../src/util/clock.ts';
 import { HttpConnectionFactory, luaQueueConfig, makeMessage, tempDir } from '../test/helpers/engine.ts';
+import { reportFigure } from './report.ts';
 
 const args = process.argv.slice(2);
 const flag = (name: string, dflt: number) => {
@@ -167,7 +168,10 @@ async function backlog(n: number): Promise<void> {
   const parked = manager.admin.scheduledCountTotal();
   const after = heapMb();
   console.log(`backlog: ${parked} parked messages in ${manager.admin.scheduledQueueCount()} queues, inserted at ${Math.round(n / insertS)} msg/s`);
+  const rssMiB = process.memoryUsage().rss / 2 ** 20;
   console.log(`  heap ${before.toFixed(1)} → ${after.toFixed(1)} MB: ${Math.round(((after - before) * 1e6) / parked)} bytes per queued message (rss ${(process.memoryUsage().rss / 1e6).toFixed(0)} MB)`);
+  // Issue 13's target is for a million parked hook messages: ≤ 1 GiB of RSS.
+  reportFigure({ name: `engine: RSS with ${parked.toLocaleString('en-US')} parked messages`, unit: 'MiB', ours: rssMiB, baseline: null, higherIsBetter: false, ...(n === 1_000_000 ? { target: 1024 } : {}) });
   await manager.shutdown();
   manager = mk();
   const beforeRestart = heapMb();
@@ -185,6 +189,10 @@ async function backlog(n: number): Promise<void> {
 async function main(): Promise<void> {
   const n = flag('--messages', 20_000);
   const backlogSize = args.includes('--million') ? 1_000_000 : flag('--backlog', 200_000);
+  if (args.includes('--backlog-only')) {
+    await backlog(backlogSize);
+    process.exit(0);
+  }
   const sink = await startSink();
   try {
     await throughput(sink.url, n, 1);

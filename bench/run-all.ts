@@ -34,6 +34,8 @@ export const BENCHES: BenchEntry[] = [
   { file: 'http-webhook.ts' },
   { file: 'webhook-pipeline.ts' },
   { file: 'webhook-pipeline.ts', args: ['--batch', '100'] },
+  { file: 'webhook-pipeline.ts', args: ['--rate', '1000'] },
+  { file: 'engine.ts', args: ['--million', '--backlog-only'] },
 ];
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
