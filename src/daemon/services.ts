@@ -31,6 +31,8 @@ import { configEpochOf, startConfigMonitor } from '../kumo/epoch.ts';
 import { SystemClock } from '../util/clock.ts';
 import { runtimeKnobsOf } from '../kumo/knobs.ts';
 import { ACCT_LOG } from '../kumo/aaa.ts';
+import { LuaPool } from '../pool/pool.ts';
+import { PooledConnectionFactory } from '../pool/pooled-connections.ts';
 
 export interface Services {
   /** After init: open the spool, re-queue what it holds, start delivery. */
@@ -52,6 +54,12 @@ export interface ServiceOptions extends PolicyOptions {
   statePath?: (kind: StateKind, path: string) => string;
   /** Spool write failures (the daemon prints them); and the fault-injection seam of the spool's commits. */
   spoolWrites?: Pick<SpoolOptions, 'onWriteError' | 'beforeWrite'>;
+  /**
+   * `--lua-threads N`: custom_lua connections (log hooks, webhooks) run on a
+   * pool of N Lua states on worker threads (src/pool); 0 or absent keeps them
+   * on the main state.
+   */
+  luaThreads?: number;
 }
 
 export type StateKind = 'spool' | 'logs' | 'maildir';
@@ -73,6 +81,8 @@ class DaemonServices implements Services {
   readonly spools = new SpoolDefinitions();
   readonly metricsSources: MetricsSource[] = [];
   manager: QueueManager | null = null;
+  /** The worker states, with --lua-threads. */
+  pool: LuaPool | null = null;
   private spool: SqliteSpool | null = null;
   private state: 'new' | 'running' | 'stopping' = 'new';
   private stopEpochWatch: () => void = () => undefined;
@@ -151,12 +161,26 @@ class DaemonServices implements Services {
     if (this.manager) return;
     const params = this.spools.primary();
     const path = this.options.statePath?.('spool', params.path) ?? params.path;
+    if (this.options.luaThreads) {
+      if (!this.options.policyFile) throw new Error('--lua-threads needs the policy file (each worker state loads it)');
+      this.pool = await LuaPool.start({
+        threads: this.options.luaThreads,
+        policyFile: this.options.policyFile,
+        luaPaths: this.options.luaPaths,
+        cpuLimitMs: this.options.cpuLimitMs,
+        nodeId: this.ctx.nodeId,
+        runtime: this.ctx.runtime,
+        log: this.ctx.log,
+        print: this.options.print,
+        onCpuStop: this.options.onCpuStop,
+      });
+    }
     this.spool = new SqliteSpool({ path, flush: params.flush, minFreeSpace: params.minFreeSpace, minFreeInodes: params.minFreeInodes, ...this.options.spoolWrites });
     this.manager = new QueueManager({
       clock: this.ctx.clock,
       spool: this.spool,
       records: this.records,
-      connections: new LuaConnectionFactory(this.ctx.runtime, this.ctx.events),
+      connections: this.pool ? new PooledConnectionFactory(this.pool) : new LuaConnectionFactory(this.ctx.runtime, this.ctx.events),
       resolveQueueConfig: redirectMaildir(queueConfigResolver(this.ctx), this.options.statePath && ((p) => this.options.statePath!('maildir', p))),
       resolveEgressPathConfig: egressPathResolver(this.ctx),
       hooks: engineHooks(this.ctx),
@@ -184,6 +208,8 @@ class DaemonServices implements Services {
     this.stopEpochWatch();
     await this.ctx.optional(LISTENERS)?.closeAll();
     await this.manager?.shutdown();
+    // Every connection is closed by now: the worker states can go.
+    await this.pool?.close();
     await beforeLogClose();
     // Hooks drain into the (stopping) engine, which spools what they hand it,
     // so the spool closes only after logging has flushed.

@@ -1,0 +1,211 @@
+/**
+ * A pool of Lua states on worker threads (issue 13, lua-api.md §1.1/§2.4):
+ * each worker loads the policy's top level; custom_lua connections are built
+ * on the least busy worker and stay there. Engine-facing functions a worker
+ * calls come back to the main state through one request/reply message
+ * (`rpc`, see worker-surface.ts). Created with `--lua-threads N`.
+ */
+import { Worker } from 'node:worker_threads';
+import { lua, type LuaState } from '../lua/fengari.ts';
+import { pushJson, toJson } from '../lua/marshal.ts';
+import { keyBytes } from '../lua/strings.ts';
+import type { LuaRuntime } from '../lua/runtime.ts';
+import type { DiagnosticLog, LogLevel } from '../kumo/diagnostics.ts';
+import { errorFromWire, fromWire, toWire, type FromWorker, type ToWorker, type WireJson, type WorkerInit } from './wire.ts';
+
+export interface LuaPoolOptions {
+  threads: number;
+  policyFile: string;
+  luaPaths?: readonly string[];
+  cpuLimitMs?: number;
+  nodeId: string;
+  /** The main state: routed calls run here. */
+  runtime: LuaRuntime;
+  log: DiagnosticLog;
+  print?: (line: string) => void;
+  onCpuStop?: (message: string) => void;
+}
+
+type Request = Exclude<ToWorker, { t: 'rpc-reply' } | { t: 'shutdown' }>;
+type Body<T extends Request['t']> = Omit<Extract<Request, { t: T }>, 'id'>;
+
+/**
+ * The worker's entry: the compiled one in dist/ next to the bundle, or, when
+ * running from the TypeScript sources, a bootstrap that registers tsx first.
+ */
+function workerEntry(): URL {
+  const here = import.meta.url;
+  if (here.endsWith('.ts')) return new URL('./worker-boot.mjs', here);
+  // Bundled code lives two levels below the package root (dist/cli, dist/chunks).
+  return new URL('../pool/worker-main.js', here);
+}
+
+const LEVELS: LogLevel[] = ['debug', 'info', 'warn', 'error'];
+
+export class LuaWorker {
+  /** Calls sent and not answered yet: the pool's measure of how busy this state is. */
+  inFlight = 0;
+  connections = 0;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private nextId = 1;
+  private exited = false;
+  readonly ready: Promise<void>;
+  private readonly exit: Promise<void>;
+
+  constructor(
+    readonly index: number,
+    private readonly pool: LuaPool,
+    init: WorkerInit & { logLevels: LogLevel[] },
+  ) {
+    const worker = new Worker(workerEntry(), { workerData: init });
+    this.worker = worker;
+    let readyResolve!: () => void;
+    let readyReject!: (e: Error) => void;
+    this.ready = new Promise((res, rej) => ((readyResolve = res), (readyReject = rej)));
+    this.ready.catch(() => undefined);
+    worker.on('message', (m: FromWorker) => {
+      switch (m.t) {
+        case 'ready':
+          return readyResolve();
+        case 'load-failed':
+          return readyReject(errorFromWire(m.error));
+        case 'reply': {
+          const p = this.pending.get(m.id);
+          this.pending.delete(m.id);
+          if (!p) return;
+          if (m.ok) p.resolve(m.value);
+          else p.reject(errorFromWire(m.error));
+          return;
+        }
+        case 'rpc':
+          void this.pool.routed(m.fn, m.args).then(
+            (values) => this.post({ t: 'rpc-reply', id: m.id, ok: true, values }),
+            (e: unknown) => this.post({ t: 'rpc-reply', id: m.id, ok: false, error: e instanceof Error ? e.message : String(e) }),
+          );
+          return;
+        case 'log':
+          return this.pool.options.log.write(m.level, m.text);
+        case 'print':
+          return (this.pool.options.print ?? ((l: string) => process.stdout.write(l + '\n')))(m.line);
+        case 'cpu-stop':
+          return this.pool.options.onCpuStop?.(m.message);
+        case 'closed':
+          return;
+      }
+    });
+    this.exit = new Promise((resolve) => {
+      worker.once('exit', () => {
+        this.exited = true;
+        const gone = new Error(`Lua worker ${index} exited`);
+        readyReject(gone);
+        for (const p of this.pending.values()) p.reject(gone);
+        this.pending.clear();
+        resolve();
+      });
+    });
+    worker.on('error', (e) => this.pool.options.log.write('error', `Lua worker ${index}: ${e instanceof Error ? e.stack ?? e.message : String(e)}`));
+  }
+
+  private readonly worker: Worker;
+
+  private post(m: ToWorker): void {
+    if (!this.exited) this.worker.postMessage(m);
+  }
+
+  /** Sends one request and waits for its reply; counts toward inFlight meanwhile. */
+  request<T extends Request['t']>(t: T, body: Omit<Body<T>, 't'>): Promise<unknown> {
+    if (this.exited) return Promise.reject(new Error(`Lua worker ${this.index} has exited`));
+    const id = this.nextId++;
+    this.inFlight++;
+    return new Promise<unknown>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.post({ ...body, t, id } as unknown as ToWorker);
+    }).finally(() => {
+      this.inFlight--;
+    });
+  }
+
+  /** Asks the worker to close its connections and state, then waits for it to exit (terminates it after `graceMs`). */
+  async close(graceMs: number): Promise<void> {
+    if (this.exited) return;
+    this.post({ t: 'shutdown' });
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), graceMs)));
+    if ((await Promise.race([this.exit, late])) === 'late') await this.worker.terminate();
+    clearTimeout(timer);
+    await this.exit;
+  }
+}
+
+export class LuaPool {
+  readonly workers: LuaWorker[];
+  private closing: Promise<void> | null = null;
+
+  private constructor(readonly options: LuaPoolOptions) {
+    const logLevels = LEVELS.filter((l) => options.log.enabled(l));
+    this.workers = Array.from({ length: options.threads }, (_, index) =>
+      new LuaWorker(index, this, {
+        index,
+        policyFile: options.policyFile,
+        luaPaths: [...(options.luaPaths ?? [])],
+        cpuLimitMs: options.cpuLimitMs,
+        nodeId: options.nodeId,
+        logLevels,
+      }),
+    );
+  }
+
+  /** Starts the workers and waits until every one has loaded the policy (a load error rejects). */
+  static async start(options: LuaPoolOptions): Promise<LuaPool> {
+    if (!Number.isInteger(options.threads) || options.threads < 1) throw new Error(`--lua-threads: expected a positive integer, got ${options.threads}`);
+    const pool = new LuaPool(options);
+    try {
+      await Promise.all(pool.workers.map((w) => w.ready));
+    } catch (e) {
+      await pool.close();
+      throw e;
+    }
+    return pool;
+  }
+
+  /** The least busy worker: fewest calls in flight, then fewest connections, then lowest index. */
+  leastBusy(): LuaWorker {
+    let best = this.workers[0]!;
+    for (const w of this.workers) {
+      if (w.inFlight < best.inFlight || (w.inFlight === best.inFlight && w.connections < best.connections)) best = w;
+    }
+    return best;
+  }
+
+  /** A routed call from a worker: kumo.<path> run on the main state with JSON arguments. */
+  async routed(fn: string, args: WireJson[]): Promise<WireJson[]> {
+    const path = fn.split('.').slice(1);
+    return this.options.runtime.call(
+      `worker-call:${fn}`,
+      (co: LuaState) => {
+        lua.lua_getglobal(co, keyBytes('package'));
+        lua.lua_getfield(co, -1, keyBytes('loaded'));
+        lua.lua_getfield(co, -1, keyBytes('kumo'));
+        for (const part of path) lua.lua_getfield(co, -1, keyBytes(part));
+        lua.lua_replace(co, 1);
+        lua.lua_settop(co, 1);
+      },
+      (co) => {
+        for (const a of args) pushJson(co, fromWire(a), { arrayMarker: true });
+        return args.length;
+      },
+      (co, n) => {
+        const out: WireJson[] = [];
+        for (let i = 1; i <= n; i++) out.push(toWire(toJson(co, i)));
+        return out;
+      },
+    );
+  }
+
+  /** Closes every worker (their connections first); safe to call more than once. */
+  close(graceMs = 5000): Promise<void> {
+    this.closing ??= Promise.all(this.workers.map((w) => w.close(graceMs))).then(() => undefined);
+    return this.closing;
+  }
+}
+

@@ -1,0 +1,160 @@
+/**
+ * What crosses the thread boundary between the main thread and a Lua worker
+ * state (src/pool): message snapshots, JSON values with their integer/float
+ * distinction, errors, and the protocol messages themselves. Everything here
+ * is structured-clone safe: class instances (JsonFloat, Rejection, LuaError)
+ * are flattened on one side and rebuilt on the other.
+ */
+import { JsonFloat, type JsonObject, type JsonValue } from '../util/json.ts';
+import { Message, type Scheduling } from '../message/message.ts';
+import { LuaError } from '../lua/errors.ts';
+import { Rejection, asRejection, type DisconnectMode } from '../kumo/reject.ts';
+import type { SendOutcome } from '../delivery/types.ts';
+
+/** A JSON value whose integral floats are boxed as `{ [FLOAT]: n }` (structured clone drops JsonFloat's class). */
+export type WireJson = unknown;
+const FLOAT = '\u0000kumo-lua.float';
+
+export function toWire(v: JsonValue): WireJson {
+  if (v === null || typeof v !== 'object') return v;
+  if (v instanceof JsonFloat) return { [FLOAT]: v.value };
+  if (Array.isArray(v)) return v.map(toWire);
+  const out: Record<string, WireJson> = {};
+  for (const k in v) out[k] = toWire(v[k]!);
+  return out;
+}
+
+export function fromWire(v: WireJson): JsonValue {
+  if (v === null || typeof v !== 'object') return v as JsonValue;
+  if (Array.isArray(v)) return v.map(fromWire);
+  const o = v as Record<string, WireJson>;
+  if (FLOAT in o) return new JsonFloat(o[FLOAT] as number);
+  const out: JsonObject = {};
+  for (const k in o) out[k] = fromWire(o[k]);
+  return out;
+}
+
+/**
+ * A message as a worker state sees it: the engine keeps the real Message; the
+ * worker's Message userdata wraps a copy built from this. Meta changes made by
+ * Lua travel back with the outcome (see MetaChange) and are applied to the real
+ * message before the engine acts on the outcome, so a re-queued message keeps
+ * them, as in KumoMTA. Data and envelope changes are not carried back.
+ */
+export interface MessageSnapshot {
+  id: string;
+  sender: string;
+  recipients: string[];
+  meta: WireJson;
+  data: Uint8Array;
+  due: number | null;
+  numAttempts: number;
+  scheduling: Scheduling | null;
+}
+
+export function snapshotOf(msg: Message): MessageSnapshot {
+  return {
+    id: msg.id,
+    sender: msg.sender,
+    recipients: msg.recipients,
+    meta: toWire(msg.metaObject()),
+    data: msg.getData(),
+    due: msg.due,
+    numAttempts: msg.numAttempts,
+    scheduling: msg.scheduling,
+  };
+}
+
+export function messageFromSnapshot(s: MessageSnapshot): Message {
+  const msg = new Message({
+    id: s.id,
+    sender: s.sender,
+    recipients: s.recipients,
+    meta: fromWire(s.meta) as JsonObject,
+    data: s.data,
+    due: s.due,
+    numAttempts: s.numAttempts,
+    scheduling: s.scheduling,
+  });
+  // Only what Lua changes from here on is carried back.
+  msg.metaDirty = false;
+  msg.dataDirty = false;
+  return msg;
+}
+
+/** The whole meta of a message whose meta Lua changed (index into the batch). */
+export interface MetaChange {
+  index: number;
+  meta: WireJson;
+}
+
+/** Applies a worker's meta changes to the engine's messages. */
+export function applyMetaChanges(batch: readonly Message[], changes: readonly MetaChange[]): void {
+  for (const { index, meta } of changes) {
+    const msg = batch[index];
+    if (!msg) continue;
+    const now = fromWire(meta) as JsonObject;
+    const before = msg.metaObject();
+    for (const key of Object.keys(before)) if (!(key in now)) delete before[key];
+    for (const key of Object.keys(now)) msg.setMeta(key, now[key]);
+    msg.metaDirty = true;
+  }
+}
+
+/** An error as it crosses: a LuaError keeps its traceback, a kumo.reject its code and text. */
+export interface WireError {
+  message: string;
+  /** Present for Lua errors. */
+  traceback?: string;
+  rejection?: { code: number; text: string; mode: DisconnectMode };
+}
+
+export function errorToWire(e: unknown): WireError {
+  if (e instanceof LuaError) {
+    const r = asRejection(e.payload);
+    return { message: e.message, traceback: e.luaTraceback, ...(r ? { rejection: { code: r.code, text: r.text, mode: r.mode } } : {}) };
+  }
+  return { message: e instanceof Error ? e.message : String(e) };
+}
+
+export function errorFromWire(w: WireError): Error {
+  if (w.traceback === undefined) return new Error(w.message);
+  const payload = w.rejection ? new Rejection(w.rejection.code, w.rejection.text, w.rejection.mode) : undefined;
+  return new LuaError(w.message, w.traceback, payload);
+}
+
+// ------------------------------------------------------------------ protocol
+
+export interface WorkerInit {
+  index: number;
+  policyFile: string;
+  luaPaths: string[];
+  cpuLimitMs?: number;
+  nodeId: string;
+}
+
+/** Main thread → worker. */
+export type ToWorker =
+  | { t: 'connect'; id: number; name: string; domain: string; tenant: string | null; campaign: string | null; batchSize: number }
+  | { t: 'send'; id: number; conn: number; messages: MessageSnapshot[] }
+  | { t: 'close'; id: number; conn: number }
+  | { t: 'rpc-reply'; id: number; ok: true; values: WireJson[] }
+  | { t: 'rpc-reply'; id: number; ok: false; error: string }
+  | { t: 'shutdown' };
+
+export interface SendReply {
+  outcome: SendOutcome;
+  metaChanges: MetaChange[];
+}
+
+/** Worker → main thread. */
+export type FromWorker =
+  | { t: 'ready' }
+  | { t: 'load-failed'; error: WireError }
+  | { t: 'reply'; id: number; ok: true; value: unknown }
+  | { t: 'reply'; id: number; ok: false; error: WireError }
+  | { t: 'rpc'; id: number; fn: string; args: WireJson[] }
+  | { t: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; text: string }
+  | { t: 'print'; line: string }
+  | { t: 'cpu-stop'; message: string }
+  | { t: 'closed' };

@@ -1,0 +1,168 @@
+/**
+ * The `kumo` module as a worker state sees it (lua-api.md §1.1, §2.4). Every
+ * function of the main state's module is installed, then each is sorted:
+ *
+ * - native: pure or per-state functions (serde, string, encode, digest,
+ *   crypto, regex, uuid, time, http, fs, secrets, sqlite, kafka, amqp, the
+ *   make_* validators, kumo.on, kumo.reject, logging) run in the worker;
+ * - routed: engine-facing functions whose arguments and results are JSON run
+ *   on the main state through the pool's one cross-thread call (RoutedCall):
+ *   the worker's coroutine waits like on any other I/O;
+ * - everything else raises a Lua error naming the function and saying it is
+ *   not available on worker states yet. Nothing engine-facing falls back to a
+ *   silent per-worker copy.
+ */
+import { lua, lauxlib, to_luastring, type LuaState, LUA_OK, LUA_TTABLE, LUA_TSTRING } from '../lua/fengari.ts';
+import { asyncFunction } from '../lua/host-function.ts';
+import { pushJson, toJson } from '../lua/marshal.ts';
+import { toText } from '../lua/strings.ts';
+import type { KumoContext } from '../kumo/context.ts';
+import { MESSAGE_INJECTOR, MESSAGE_SAVER } from '../message/store-slot.ts';
+import { fromWire, toWire, type WireJson } from './wire.ts';
+
+/** Runs kumo.<fn> on the main state with JSON arguments; resolves with its JSON results. */
+export type RoutedCall = (fn: string, args: WireJson[]) => Promise<WireJson[]>;
+
+const NATIVE_PREFIXES = [
+  'kumo.serde.', 'kumo.string.', 'kumo.encode.', 'kumo.digest.', 'kumo.crypto.', 'kumo.regex.', 'kumo.uuid.',
+  'kumo.time.', 'kumo.file_type.', 'kumo.mimepart.', 'kumo.http.', 'kumo.fs.', 'kumo.secrets.', 'kumo.domain_map.',
+  'kumo.cidr.', 'kumo.regex_set_map.', 'kumo.sqlite.', 'kumo.kafka.', 'kumo.amqp.',
+];
+
+const NATIVE = new Set([
+  'kumo.on', 'kumo.get_event_registrars', 'kumo.reject', 'kumo.disconnect', 'kumo.traceback',
+  'kumo.log_debug', 'kumo.log_info', 'kumo.log_warn', 'kumo.log_error',
+  'kumo.json_encode', 'kumo.json_encode_pretty', 'kumo.json_load', 'kumo.json_parse',
+  'kumo.toml_encode', 'kumo.toml_encode_pretty', 'kumo.toml_load', 'kumo.toml_parse',
+  'kumo.sleep', 'kumo.glob', 'kumo.uncached_glob', 'kumo.read_dir', 'kumo.make_message',
+  'kumo.make_queue_config', 'kumo.make_egress_path', 'kumo.make_egress_source', 'kumo.make_egress_pool',
+  'kumo.make_listener_domain', 'kumo.available_parallelism', 'kumo.get_memory_hard_limit',
+  'kumo.get_memory_low_thresh', 'kumo.get_memory_soft_limit', 'kumo.generate_rfc3464_message',
+  'kumo.dns.reverse_ip', 'kumo.dns.ptr_host', 'kumo.dkim.rsa_sha256_signer', 'kumo.dkim.ed25519_signer',
+]);
+
+/** Native-looking names that still reach shared state: not available (yet). */
+const NOT_NATIVE = new Set([
+  // Its latency histogram lives in the main state's metrics registry.
+  'kumo.time.start_timer',
+]);
+
+/** Engine-facing functions with JSON arguments and results, run on the main state. */
+export const ROUTED = new Set([
+  'kumo.api.admin.bounce.bounce', 'kumo.api.admin.bounce.list', 'kumo.api.admin.bounce.delete',
+  'kumo.api.admin.suspend.suspend', 'kumo.api.admin.suspend.list', 'kumo.api.admin.suspend.delete',
+  'kumo.api.admin.suspend_ready_q.suspend', 'kumo.api.admin.suspend_ready_q.list', 'kumo.api.admin.suspend_ready_q.delete',
+  'kumo.dns.lookup_mx', 'kumo.dns.lookup_addr', 'kumo.dns.lookup_txt', 'kumo.dns.lookup_ptr', 'kumo.dns.rbl_lookup',
+  'kumo.bump_config_epoch', 'kumo.prometheus_metrics',
+]);
+
+export type Placement = 'native' | 'routed' | 'unavailable';
+
+export function placementOf(name: string): Placement {
+  if (ROUTED.has(name)) return 'routed';
+  if (NOT_NATIVE.has(name)) return 'unavailable';
+  if (NATIVE.has(name) || NATIVE_PREFIXES.some((p) => name.startsWith(p))) return 'native';
+  return 'unavailable';
+}
+
+export function unavailableMessage(name: string): string {
+  return (
+    `${name} is not available on worker Lua states yet (--lua-threads): it reaches the daemon's shared state. ` +
+    `Only custom_lua connections (constructor, send, send_batch, close) run on worker states; ` +
+    `call it from another event, which runs on the main state, or run without --lua-threads`
+  );
+}
+
+function unavailable(name: string): (L: LuaState) => number {
+  return () => {
+    throw new Error(unavailableMessage(name));
+  };
+}
+
+function routed(name: string, call: RoutedCall) {
+  return asyncFunction(name, async (L) => {
+    const args: WireJson[] = [];
+    for (let i = 1; i <= lua.lua_gettop(L); i++) args.push(toWire(toJson(L, i)));
+    const values = await call(name, args);
+    return (Lr: LuaState) => {
+      for (const v of values) pushJson(Lr, fromWire(v), { arrayMarker: true });
+      return values.length;
+    };
+  });
+}
+
+/**
+ * kumo.memoize: creating a memoized function works (policies do it at their
+ * top level), calling it in a worker raises: KumoMTA shares the cache across
+ * states and a per-worker cache would silently differ from it.
+ */
+function memoizeStub(L: LuaState): number {
+  let label = 'a memoized function';
+  if (lua.lua_type(L, 2) === LUA_TTABLE && lua.lua_getfield(L, 2, to_luastring('name')) === LUA_TSTRING) {
+    label = `the memoized function '${toText(L, -1)}'`;
+  }
+  const message = unavailableMessage(`kumo.memoize (${label})`);
+  lua.lua_pushcfunction(L, () => {
+    throw new Error(message);
+  });
+  return 1;
+}
+
+const WALK = `
+local decide = ...
+local kumo = require 'kumo'
+local seen = {}
+local function walk(t, prefix)
+  if seen[t] then return end
+  seen[t] = true
+  local keys = {}
+  for k in pairs(t) do if type(k) == 'string' then keys[#keys + 1] = k end end
+  for _, k in ipairs(keys) do
+    local v = rawget(t, k)
+    if type(v) == 'function' then
+      local replacement = decide(prefix .. k)
+      if replacement then rawset(t, k, replacement) end
+    elseif type(v) == 'table' then
+      walk(v, prefix .. k .. '.')
+    end
+  end
+end
+walk(kumo, 'kumo.')
+`;
+
+/** Sorts the worker state's kumo functions (see the file comment); call before loading the policy. */
+export async function restrictToWorkerSurface(ctx: KumoContext, call: RoutedCall): Promise<void> {
+  ctx.provide(MESSAGE_SAVER, async () => {
+    throw new Error(unavailableMessage('msg:save()'));
+  });
+  ctx.provide(MESSAGE_INJECTOR, async () => {
+    throw new Error(unavailableMessage('kumo.inject_message'));
+  });
+  const decide = (L: LuaState): number => {
+    const name = toText(L, 1);
+    if (name === 'kumo.memoize') {
+      lua.lua_pushcfunction(L, memoizeStub);
+      return 1;
+    }
+    switch (placementOf(name)) {
+      case 'native':
+        return 0;
+      case 'routed':
+        lua.lua_pushcfunction(L, routed(name, call));
+        return 1;
+      default:
+        lua.lua_pushcfunction(L, unavailable(name));
+        return 1;
+    }
+  };
+  await ctx.runtime.call(
+    'worker-surface',
+    (co) => {
+      if (lauxlib.luaL_loadbuffer(co, to_luastring(WALK), null, to_luastring('=[kumo-lua worker surface]')) !== LUA_OK) {
+        throw new Error(`internal: ${toText(co, -1)}`);
+      }
+    },
+    (co) => (lua.lua_pushcfunction(co, decide), 1),
+    () => undefined,
+  );
+}
