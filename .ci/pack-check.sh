@@ -13,7 +13,7 @@ echo "== npm pack"
 tarball=$(npm pack --silent --pack-destination "$work" | tail -1)
 listing=$(tar -tzf "$work/$tarball")
 grep -E '^package/(test|bench|\.ci)/' <<<"$listing" && { echo "pack-check: the tarball ships development files"; exit 1; }
-for f in dist/cli/main.js dist/testing/index.js; do
+for f in dist/cli/main.js dist/testing/index.js dist/pool/worker-main.js; do
   grep -qx "package/$f" <<<"$listing" || { echo "pack-check: the tarball has no compiled $f (prepare build)"; exit 1; }
 done
 

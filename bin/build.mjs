@@ -18,7 +18,8 @@ const root = fileURLToPath(new URL('../', import.meta.url));
 rmSync(`${root}dist`, { recursive: true, force: true });
 await build({
   absWorkingDir: root,
-  entryPoints: ['src/cli/main.ts', 'src/testing/index.ts'],
+  // src/pool/worker-main.ts: the entry of each --lua-threads worker thread.
+  entryPoints: ['src/cli/main.ts', 'src/testing/index.ts', 'src/pool/worker-main.ts'],
   outdir: 'dist',
   outbase: 'src',
   chunkNames: 'chunks/[name]-[hash]',

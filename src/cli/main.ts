@@ -31,11 +31,18 @@ export async function main(argv: string[]): Promise<number> {
     .option('--script', 'load the policy, fire `main`, exit when it returns')
     .option('--validate', 'load the policy and run pre_init, init and validate_config without starting anything')
     .option('--strict', 'turn off file and process access from Lua (io.open, io.popen, os.execute, ...); same as KUMO_LUA_STRICT=1')
+    .option('--lua-threads <n>', 'run custom_lua connections (log hooks, webhooks) on N Lua states on worker threads (default 0: all Lua on the main thread)', '0')
     .argument('[args...]', 'arguments passed to `main` in --script mode (after --)')
-    .action(async (policy: string | undefined, args: string[], opts: { policy?: string; luaPath: string[]; script?: boolean; validate?: boolean; strict?: boolean }) => {
+    .action(async (policy: string | undefined, args: string[], opts: { policy?: string; luaPath: string[]; script?: boolean; validate?: boolean; strict?: boolean; luaThreads: string }) => {
       if (opts.strict) process.env[STRICT_ENV] = '1';
+      const luaThreads = Number(opts.luaThreads);
+      if (!Number.isInteger(luaThreads) || luaThreads < 0) {
+        process.stderr.write(`kumo-lua: --lua-threads: expected a whole number of threads, got '${opts.luaThreads}'\n`);
+        exitCode = 2;
+        return;
+      }
       const { runPolicyCommand } = await import('./run-policy.ts');
-      exitCode = await runPolicyCommand({ policyFile: opts.policy ?? policy, luaPaths: opts.luaPath, script: !!opts.script, validate: !!opts.validate, scriptArgs: args });
+      exitCode = await runPolicyCommand({ policyFile: opts.policy ?? policy, luaPaths: opts.luaPath, script: !!opts.script, validate: !!opts.validate, scriptArgs: args, luaThreads });
     });
 
   program

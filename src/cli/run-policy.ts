@@ -16,6 +16,8 @@ export interface RunPolicyArgs {
   script: boolean;
   validate: boolean;
   scriptArgs: string[];
+  /** `--lua-threads N`: custom_lua connections on N worker states (serve mode only). */
+  luaThreads?: number;
 }
 
 /**
@@ -59,6 +61,7 @@ export async function runPolicyCommand(args: RunPolicyArgs): Promise<number> {
       policyFile: args.policyFile,
       luaPaths,
       runMode: mode,
+      luaThreads: args.luaThreads,
       onCpuStop: report.onCpuStop,
       spoolWrites: { onWriteError: report.onSpoolWriteError },
     });

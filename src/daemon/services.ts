@@ -44,6 +44,8 @@ export interface Services {
   readonly records: FanOutSink;
   /** Present once started. */
   readonly manager: QueueManager | null;
+  /** The worker Lua states (--lua-threads), once started. */
+  readonly pool: LuaPool | null;
 }
 
 export interface ServiceOptions extends PolicyOptions {

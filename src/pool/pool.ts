@@ -45,10 +45,13 @@ const LEVELS: LogLevel[] = ['debug', 'info', 'warn', 'error'];
 export class LuaWorker {
   /** Calls sent and not answered yet: the pool's measure of how busy this state is. */
   inFlight = 0;
+  /** custom_lua connections open on this state. */
   connections = 0;
+  /** Constructor events this state has run (tests and diagnostics). */
+  connects = 0;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private nextId = 1;
-  private exited = false;
+  exited = false;
   readonly ready: Promise<void>;
   private readonly exit: Promise<void>;
 

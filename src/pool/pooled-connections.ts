@@ -18,6 +18,7 @@ export class PooledConnectionFactory implements ConnectionFactory {
     }
     const worker = this.pool.leastBusy();
     worker.connections++;
+    worker.connects++;
     try {
       const id = (await worker.request('connect', { name: constructorName, domain, tenant, campaign, batchSize: options?.batchSize ?? 1 })) as number;
       return new PooledConnection(worker, id, options?.batchSize ?? 1);

@@ -113,6 +113,8 @@ async function shutdown(): Promise<void> {
 
 try {
   await restrictToWorkerSurface(ctx, routedCall);
+  // Which worker state this is (0-based); nil on the main state.
+  await ctx.runtime.evaluate(`_KUMO_LUA_WORKER = ${init.index}`, () => undefined);
   await loadPolicyFile(ctx, init.policyFile);
   post({ t: 'ready' });
 } catch (e) {

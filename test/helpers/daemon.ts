@@ -73,6 +73,8 @@ export interface DaemonOptions {
   spoolWrites?: ServiceOptions['spoolWrites'];
   /** The Lua CPU guard's limit (default 10 s). */
   cpuLimitMs?: number;
+  /** `--lua-threads`: custom_lua connections on a pool of worker states. */
+  luaThreads?: number;
 }
 
 export interface TestDaemon {
@@ -124,6 +126,7 @@ export async function startDaemon(options: DaemonOptions): Promise<TestDaemon> {
     log,
     spoolWrites: options.spoolWrites,
     cpuLimitMs: options.cpuLimitMs,
+    luaThreads: options.luaThreads,
     print: (line) => {
       printed.push(line);
       options.print?.(line);
