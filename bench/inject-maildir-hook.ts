@@ -9,7 +9,7 @@
  * Baseline, same process run, same sink: a raw Node client (fetch/undici)
  * posting the very batches the sink received, 4 in flight.
  *
- *   node --import tsx bench/inject-maildir-hook.ts [--messages 5000] [--no-hook]
+ *   node --import tsx bench/inject-maildir-hook.ts [--messages 5000] [--no-hook] [--lua-threads N]
  *
  * With --no-hook it measures injection → Maildir alone (messages/s), and the
  * baseline is a raw Node HTTP server that parses the same requests and writes
@@ -28,6 +28,8 @@ const MESSAGES = numberFlag('--messages', 5000);
 const PER_REQUEST = 100;
 const IN_FLIGHT = 4;
 const WITH_HOOK = !process.argv.includes('--no-hook');
+/** --lua-threads N: the hook's custom_lua connections run on N worker Lua states (src/pool). */
+const LUA_THREADS = numberFlag('--lua-threads', 0);
 
 /** The sink: records arrive as JSON arrays; keeps each body (for the baseline) and the event_time → arrival latency. */
 class Sink {
@@ -162,7 +164,7 @@ async function runOurs(sink: Sink): Promise<number> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kumo-bench-inject-'));
   const policyFile = path.join(dir, 'init.lua');
   fs.writeFileSync(policyFile, policy(dir, sink.url));
-  const kumod = await Kumod.start({ policyFile, runMode: 'serve', log: new MemoryLog() });
+  const kumod = await Kumod.start({ policyFile, runMode: 'serve', log: new MemoryLog(), luaThreads: LUA_THREADS });
   const address = kumod.ctx.optional(LISTENERS)?.all.find((l) => l.kind === 'http')?.address;
   const bodies = injectBodies();
   const started = Date.now();

@@ -4,7 +4,7 @@
  * a queued message, delivered by the engine through a Lua connection and
  * kumo.http to a local sink.
  *
- *   node --import tsx bench/webhook-pipeline.ts [--records N] [--batch N] [--rate R]
+ *   node --import tsx bench/webhook-pipeline.ts [--records N] [--batch N] [--rate R] [--lua-threads N]
  *
  * Prints records/s, record→sink latency percentiles, memory, and how many
  * sockets the sink saw (kumo.http keeps them alive, so the count stays small).
@@ -26,6 +26,8 @@ const RATE = numberFlag('--rate', 0);
 const RECORDS = numberFlag('--records', RATE > 0 ? RATE * 10 : 10_000);
 const BATCH = numberFlag('--batch', 1);
 const TICK_MS = 10;
+/** --lua-threads N: the hook's custom_lua connections run on N worker Lua states (src/pool). */
+const LUA_THREADS = numberFlag('--lua-threads', 0);
 
 const arrivals: number[] = [];
 let sockets = 0;
@@ -57,7 +59,7 @@ kumo.on('init', function()
 end)`,
 );
 
-const kumod = await Kumod.start({ policyFile: policy, runMode: 'serve', log: new MemoryLog() });
+const kumod = await Kumod.start({ policyFile: policy, runMode: 'serve', log: new MemoryLog(), luaThreads: LUA_THREADS });
 const mb = () => process.memoryUsage();
 const before = mb();
 const started = Date.now();
@@ -86,7 +88,7 @@ console.log(`throughput:   ${Math.round((arrivals.length / (done - started)) * 1
 console.log(`latency ms:   record → sink p50 ${pct(50)}  p90 ${pct(90)}  p99 ${pct(99)}  max ${sorted.at(-1)}`);
 console.log(`memory MB:    rss ${(before.rss / 1e6).toFixed(0)} -> ${(after.rss / 1e6).toFixed(0)}, heap ${(before.heapUsed / 1e6).toFixed(0)} -> ${(after.heapUsed / 1e6).toFixed(0)}`);
 console.log(`sink sockets: ${sockets}`);
-const label = `log_hooks:new_json${BATCH > 1 ? ` batch_size ${BATCH}` : ' unbatched'}`;
+const label = `log_hooks:new_json${BATCH > 1 ? ` batch_size ${BATCH}` : ' unbatched'}${LUA_THREADS ? ` --lua-threads ${LUA_THREADS}` : ''}`;
 if (RATE > 0) {
   reportFigure({ name: `${label}, p99 event_time → sink at a steady ${RATE}/s`, unit: 'ms', ours: pct(99), baseline: null, higherIsBetter: false, target: 100 });
   reportFigure({ name: `${label}, delivered of ${RECORDS} at a steady ${RATE}/s`, unit: 'records', ours: arrivals.length, baseline: null, higherIsBetter: true, target: RECORDS });

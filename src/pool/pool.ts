@@ -173,10 +173,12 @@ export class LuaPool {
 
   /** The least busy worker: fewest calls in flight, then fewest connections, then lowest index. */
   leastBusy(): LuaWorker {
-    let best = this.workers[0]!;
+    let best: LuaWorker | null = null;
     for (const w of this.workers) {
-      if (w.inFlight < best.inFlight || (w.inFlight === best.inFlight && w.connections < best.connections)) best = w;
+      if (w.exited) continue; // a worker that died (an uncaught error) takes no new connections
+      if (!best || w.inFlight < best.inFlight || (w.inFlight === best.inFlight && w.connections < best.connections)) best = w;
     }
+    if (!best) throw new Error('every Lua worker state has exited (see the errors logged before)');
     return best;
   }
 

@@ -1,0 +1,97 @@
+/**
+ * The kumo module as a worker state sees it (src/pool/worker-surface.ts),
+ * exercised in-process: the routed call is a recording fake instead of the
+ * main thread. And the wire format's integer/float distinction.
+ */
+import { describe, expect, it } from 'vitest';
+import { newLua, errorOf } from '../helpers/lua.ts';
+import { placementOf, restrictToWorkerSurface, ROUTED, unavailableMessage } from '../../src/pool/worker-surface.ts';
+import { fromWire, messageFromSnapshot, snapshotOf, toWire, applyMetaChanges, type WireJson } from '../../src/pool/wire.ts';
+import { JsonFloat } from '../../src/util/json.ts';
+import { Message } from '../../src/message/message.ts';
+import { pushMessage } from '../../src/message/lua-binding.ts';
+import { lua } from '../../src/lua/fengari.ts';
+
+async function workerLua() {
+  const t = newLua();
+  const calls: [string, unknown[]][] = [];
+  await restrictToWorkerSurface(t.ctx, async (fn, args) => {
+    calls.push([fn, args.map(fromWire)]);
+    return [toWire([{ domain: 'x.example', n: new JsonFloat(3) }])];
+  });
+  return { t, calls };
+}
+
+const ALL_FUNCTIONS = `
+local names, seen = {}, {}
+local function walk(t, p)
+  if seen[t] then return end
+  seen[t] = true
+  for k, v in pairs(t) do
+    if type(v) == 'function' then names[#names + 1] = p .. k elseif type(v) == 'table' then walk(v, p .. k .. '.') end
+  end
+end
+walk(kumo, 'kumo.')
+table.sort(names)
+return names`;
+
+describe('worker surface', () => {
+  it('every routed name is a real kumo function; the engine-facing ones are not native', async () => {
+    const names = (await newLua().eval(ALL_FUNCTIONS)) as string[];
+    for (const r of ROUTED) expect(names).toContain(r);
+    for (const name of ['kumo.inject_message', 'kumo.make_throttle', 'kumo.configure_log_hook', 'kumo.define_spool', 'kumo.start_http_listener', 'kumo.spawn_task', 'kumo.time.start_timer', 'kumo.dns.configure_resolver']) {
+      expect(placementOf(name)).toBe('unavailable');
+    }
+    for (const name of ['kumo.serde.json_encode', 'kumo.http.build_client', 'kumo.on', 'kumo.reject', 'kumo.make_queue_config', 'kumo.digest.sha256']) {
+      expect(placementOf(name)).toBe('native');
+    }
+  });
+
+  it('an unavailable function raises a Lua error naming it; pure ones keep working', async () => {
+    const { t } = await workerLua();
+    expect(await errorOf(t.eval(`kumo.make_throttle('t', '10/s')`))).toContain(unavailableMessage('kumo.make_throttle'));
+    expect(await errorOf(t.eval(`kumo.inject_message(kumo.make_message('a@b.c', 'd@e.f', 'x'))`))).toContain('kumo.inject_message is not available on worker Lua states yet');
+    expect(await t.eval(`return kumo.serde.json_encode({ a = 1.0 })`)).toBe('{"a":1.0}');
+    expect(await t.eval(`return pcall(kumo.reject, 451, 'x')`)).toBe(false);
+  });
+
+  it('kumo.memoize builds its function (top-level use loads) but calling it raises', async () => {
+    const { t } = await workerLua();
+    await t.load(`local kumo = require 'kumo'\ncached = kumo.memoize(function(k) return k end, { name = 'lookup', ttl = '1m', capacity = 10 })`);
+    expect(await errorOf(t.eval(`return cached('a')`))).toContain("kumo.memoize (the memoized function 'lookup') is not available on worker Lua states yet");
+  });
+
+  it('a routed function waits for the main state and keeps integer/float', async () => {
+    const { t, calls } = await workerLua();
+    expect(await t.eval(`local l = kumo.api.admin.suspend.list({ reason = 'r' }) return { l[1].domain, math.type(l[1].n) }`)).toEqual(['x.example', 'float']);
+    expect(calls).toEqual([['kumo.api.admin.suspend.list', [{ reason: 'r' }]]]);
+  });
+
+  it('msg:save() on a worker message raises clearly', async () => {
+    const { t } = await workerLua();
+    const msg = messageFromSnapshot(snapshotOf(new Message({ sender: 'a@b.c', recipients: ['d@e.f'], data: new Uint8Array([1]) })));
+    await t.load(`function save_it(m) m:set_meta('k', 1) m:save() end`);
+    const e2 = await errorOf(t.ctx.runtime.call('save', (co) => void lua.lua_getglobal(co, 'save_it'), (co) => (pushMessage(co, msg), 1), () => undefined));
+    expect(e2).toContain('msg:save() is not available on worker Lua states yet');
+    expect(msg.metaDirty).toBe(true);
+  });
+});
+
+describe('wire', () => {
+  it('JsonFloat survives the thread boundary, plain numbers stay integers', () => {
+    const v = { a: 3, b: new JsonFloat(3), c: [new JsonFloat(1), 2.5, null, 'x'], d: { e: true } };
+    const cloned = structuredClone(toWire(v)) as WireJson;
+    const back = fromWire(cloned) as typeof v;
+    expect(back.b).toBeInstanceOf(JsonFloat);
+    expect(back.c[0]).toBeInstanceOf(JsonFloat);
+    expect(back).toEqual(v);
+  });
+
+  it('meta changes replace the engine message meta (added, changed and removed keys)', () => {
+    const msg = new Message({ sender: 'a@b.c', recipients: ['d@e.f'], data: new Uint8Array(), meta: { keep: 1, gone: 2, change: 3 } });
+    msg.metaDirty = false;
+    applyMetaChanges([msg], [{ index: 0, meta: toWire({ keep: 1, change: new JsonFloat(4), added: 'x' }) }]);
+    expect(msg.metaObject()).toEqual({ keep: 1, change: new JsonFloat(4), added: 'x' });
+    expect(msg.metaDirty).toBe(true);
+  });
+});
