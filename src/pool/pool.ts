@@ -71,7 +71,8 @@ export class LuaWorker {
         case 'ready':
           return readyResolve();
         case 'load-failed':
-          return readyReject(errorFromWire(m.error));
+          // Say which state failed: the policy loaded on the main state, so the cause is worker-specific.
+          return readyReject(errorFromWire({ ...m.error, message: `Lua worker ${index} (--lua-threads) could not load the policy: ${m.error.message}` }));
         case 'reply': {
           const p = this.pending.get(m.id);
           this.pending.delete(m.id);

@@ -166,3 +166,20 @@ end)`),
     expect(pool.workers.map((w) => w.exited)).toEqual([true, true]);
   });
 });
+
+describe('--lua-threads: a policy whose top level a worker cannot run', () => {
+  it('fails the start with the worker, the function and the policy line', async () => {
+    const err = await startDaemon({
+      luaThreads: 1,
+      policy: customLuaPolicy(`if _KUMO_LUA_WORKER then kumo.make_throttle('t', '1/s') end`),
+    }).then(
+      (d) => {
+        daemons.push(d);
+        return null;
+      },
+      (e: Error & { describe?: () => string }) => e.describe?.() ?? e.message,
+    );
+    expect(err).toMatch(/^Lua worker 0 \(--lua-threads\) could not load the policy: kumo\.make_throttle is not available on worker Lua states yet/);
+    expect(err).toMatch(/policy\.lua:\d+: in main chunk/);
+  });
+});
