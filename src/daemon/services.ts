@@ -175,6 +175,8 @@ class DaemonServices implements Services {
         log: this.ctx.log,
         print: this.options.print,
         onCpuStop: this.options.onCpuStop,
+        clock: this.ctx.clock,
+        onConfigEpoch: (bumped) => configEpochOf(this.ctx).subscribe(bumped),
       });
     }
     this.spool = new SqliteSpool({ path, flush: params.flush, minFreeSpace: params.minFreeSpace, minFreeInodes: params.minFreeInodes, ...this.options.spoolWrites });

@@ -12,6 +12,9 @@ import { pushJson, toJson } from '../lua/marshal.ts';
 import { keyBytes } from '../lua/strings.ts';
 import type { LuaRuntime } from '../lua/runtime.ts';
 import type { DiagnosticLog, LogLevel } from '../kumo/diagnostics.ts';
+import { SystemClock, type Clock } from '../util/clock.ts';
+import { SharedMemo } from './shared-memo.ts';
+import { MEMO_ABANDON, MEMO_LOOKUP, MEMO_STORE, type SharedMemoOptions } from './worker-memoize.ts';
 import { errorFromWire, fromWire, toWire, type FromWorker, type ToWorker, type WireJson, type WorkerInit } from './wire.ts';
 
 export interface LuaPoolOptions {
@@ -25,6 +28,10 @@ export interface LuaPoolOptions {
   log: DiagnosticLog;
   print?: (line: string) => void;
   onCpuStop?: (message: string) => void;
+  /** The clock of the shared memoize caches (the daemon's). */
+  clock?: Clock;
+  /** Subscribes to config epoch bumps (memoize's invalidate_with_epoch); returns the unsubscribe. */
+  onConfigEpoch?: (bumped: () => void) => () => void;
 }
 
 type Request = Exclude<ToWorker, { t: 'rpc-reply' } | { t: 'shutdown' }>;
@@ -162,8 +169,13 @@ export class LuaWorker {
 export class LuaPool {
   readonly workers: LuaWorker[];
   private closing: Promise<void> | null = null;
+  /** kumo.memoize caches of the worker states, shared by name. */
+  readonly memo: SharedMemo;
+  private readonly stopEpochWatch: () => void;
 
   private constructor(readonly options: LuaPoolOptions) {
+    this.memo = new SharedMemo(options.clock ?? new SystemClock());
+    this.stopEpochWatch = options.onConfigEpoch?.(() => this.memo.bumpEpoch()) ?? (() => undefined);
     const logLevels = LEVELS.filter((l) => options.log.enabled(l));
     this.workers = Array.from({ length: options.threads }, (_, index) =>
       new LuaWorker(index, this, {
@@ -203,6 +215,16 @@ export class LuaPool {
 
   /** A routed call from a worker: kumo.<path> run on the main state with JSON arguments. */
   async routed(fn: string, args: WireJson[]): Promise<WireJson[]> {
+    switch (fn) {
+      case MEMO_LOOKUP:
+        return this.memo.lookup(args[0] as SharedMemoOptions, args[1] as string);
+      case MEMO_STORE:
+        this.memo.store(args[0] as string, args[1] as string, args[2] as WireJson[]);
+        return [];
+      case MEMO_ABANDON:
+        this.memo.abandon(args[0] as string, args[1] as string);
+        return [];
+    }
     const path = fn.split('.').slice(1);
     return this.options.runtime.call(
       `worker-call:${fn}`,
@@ -228,6 +250,7 @@ export class LuaPool {
 
   /** Closes every worker (their connections first); safe to call more than once. */
   close(graceMs = 5000): Promise<void> {
+    this.stopEpochWatch();
     this.closing ??= Promise.all(this.workers.map((w) => w.close(graceMs))).then(() => undefined);
     return this.closing;
   }

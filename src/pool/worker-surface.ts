@@ -7,12 +7,14 @@
  *   make_* validators, kumo.on, kumo.reject, logging) run in the worker;
  * - routed: engine-facing functions whose arguments and results are JSON run
  *   on the main state through the pool's one cross-thread call (RoutedCall):
- *   the worker's coroutine waits like on any other I/O;
+ *   the worker's coroutine waits like on any other I/O; kumo.memoize keeps
+ *   its cache on the main thread, shared by every worker (worker-memoize.ts);
  * - everything else raises a Lua error naming the function and saying it is
  *   not available on worker states yet. Nothing engine-facing falls back to a
  *   silent per-worker copy.
  */
-import { lua, lauxlib, to_luastring, type LuaState, LUA_OK, LUA_TTABLE, LUA_TSTRING } from '../lua/fengari.ts';
+import { lua, lauxlib, to_luastring, type LuaState, LUA_OK } from '../lua/fengari.ts';
+import { workerMemoize } from './worker-memoize.ts';
 import { asyncFunction } from '../lua/host-function.ts';
 import { pushJson, toJson } from '../lua/marshal.ts';
 import { toText } from '../lua/strings.ts';
@@ -91,23 +93,6 @@ function routed(name: string, call: RoutedCall) {
   });
 }
 
-/**
- * kumo.memoize: creating a memoized function works (policies do it at their
- * top level), calling it in a worker raises: KumoMTA shares the cache across
- * states and a per-worker cache would silently differ from it.
- */
-function memoizeStub(L: LuaState): number {
-  let label = 'a memoized function';
-  if (lua.lua_type(L, 2) === LUA_TTABLE && lua.lua_getfield(L, 2, to_luastring('name')) === LUA_TSTRING) {
-    label = `the memoized function '${toText(L, -1)}'`;
-  }
-  const message = unavailableMessage(`kumo.memoize (${label})`);
-  lua.lua_pushcfunction(L, () => {
-    throw new Error(message);
-  });
-  return 1;
-}
-
 const WALK = `
 local decide = ...
 local kumo = require 'kumo'
@@ -141,7 +126,7 @@ export async function restrictToWorkerSurface(ctx: KumoContext, call: RoutedCall
   const decide = (L: LuaState): number => {
     const name = toText(L, 1);
     if (name === 'kumo.memoize') {
-      lua.lua_pushcfunction(L, memoizeStub);
+      lua.lua_pushcfunction(L, workerMemoize(call));
       return 1;
     }
     switch (placementOf(name)) {

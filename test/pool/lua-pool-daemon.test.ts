@@ -127,6 +127,30 @@ end)`),
     expect((d.recordsOf('Delivery')[0]!.response as { content: string }).content).toBe('suspended other.example: from a worker');
   });
 
+  it('kumo.memoize is one cache for every worker state: two workers, one populate', async () => {
+    const d = await startDaemon({
+      luaThreads: 2,
+      policy: customLuaPolicy(`
+local lookup = kumo.memoize(function(k)
+  print('populate ' .. k .. ' on worker ' .. tostring(_KUMO_LUA_WORKER))
+  return { v = k .. '!' }
+end, { name = 'shared-lookup', ttl = '1h', capacity = 10 })
+local function connection()
+  return { send = function(self, msg) return lookup('k').v .. ' on ' .. tostring(_KUMO_LUA_WORKER) end }
+end
+kumo.on('make.a', connection)
+kumo.on('make.b', connection)`),
+    });
+    daemons.push(d);
+    await inject(d, 'a.example');
+    await d.waitFor(() => d.recordsOf('Delivery').length === 1, 'first delivery');
+    await inject(d, 'b.example');
+    await d.waitFor(() => d.recordsOf('Delivery').length === 2, 'second delivery');
+    const contents = d.recordsOf('Delivery').map((r) => (r.response as { content: string }).content);
+    expect(contents.sort()).toEqual(['k! on 0', 'k! on 1']);
+    expect(d.printed.filter((l) => l.startsWith('populate'))).toHaveLength(1);
+  });
+
   it('a send that hogs its worker (no yield point) does not stall a send on the other worker', async () => {
     sink = await WebhookSink.start();
     const d = await startDaemon({

@@ -8,6 +8,17 @@ import { newLua, errorOf } from '../helpers/lua.ts';
 import { placementOf, restrictToWorkerSurface, ROUTED, unavailableMessage } from '../../src/pool/worker-surface.ts';
 import { fromWire, messageFromSnapshot, snapshotOf, toWire, applyMetaChanges, type WireJson } from '../../src/pool/wire.ts';
 import { JsonFloat } from '../../src/util/json.ts';
+import { SystemClock } from '../../src/util/clock.ts';
+import { SharedMemo } from '../../src/pool/shared-memo.ts';
+import { MEMO_ABANDON, MEMO_LOOKUP, MEMO_STORE, type SharedMemoOptions } from '../../src/pool/worker-memoize.ts';
+
+/** What LuaPool.routed does with the memoize calls. */
+async function memoCall(memo: SharedMemo, fn: string, args: WireJson[]): Promise<WireJson[]> {
+  if (fn === MEMO_LOOKUP) return memo.lookup(args[0] as SharedMemoOptions, args[1] as string);
+  if (fn === MEMO_STORE) memo.store(args[0] as string, args[1] as string, args[2] as WireJson[]);
+  if (fn === MEMO_ABANDON) memo.abandon(args[0] as string, args[1] as string);
+  return [];
+}
 import { Message } from '../../src/message/message.ts';
 import { pushMessage } from '../../src/message/lua-binding.ts';
 import { lua } from '../../src/lua/fengari.ts';
@@ -55,10 +66,21 @@ describe('worker surface', () => {
     expect(await t.eval(`return pcall(kumo.reject, 451, 'x')`)).toBe(false);
   });
 
-  it('kumo.memoize builds its function (top-level use loads) but calling it raises', async () => {
-    const { t } = await workerLua();
-    await t.load(`local kumo = require 'kumo'\ncached = kumo.memoize(function(k) return k end, { name = 'lookup', ttl = '1m', capacity = 10 })`);
-    expect(await errorOf(t.eval(`return cached('a')`))).toContain("kumo.memoize (the memoized function 'lookup') is not available on worker Lua states yet");
+  it('kumo.memoize: one cache on the main thread, shared by every worker state', async () => {
+    const memo = new SharedMemo(new SystemClock());
+    const pool = { routed: (fn: string, args: WireJson[]) => (fn.startsWith('@memo.') ? memoCall(memo, fn, args) : Promise.resolve([])) };
+    const states = [newLua(), newLua()];
+    for (const t of states) {
+      await restrictToWorkerSurface(t.ctx, pool.routed);
+      await t.load(`local kumo = require 'kumo'
+calls = 0
+cached = kumo.memoize(function(k) calls = calls + 1 return { k = k, f = 2.0 }, 'second' end, { name = 'lookup', ttl = '1m', capacity = 10 })
+bad = kumo.memoize(function() return function() end end, { name = 'bad', ttl = '1m', capacity = 10 })`);
+    }
+    expect(await states[0]!.eval(`local a, b = cached('x') return { a.k, math.type(a.f), b }`)).toEqual(['x', 'float', 'second']);
+    expect(await states[1]!.eval(`local a = cached('x') return { a.k, calls }`)).toEqual(['x', 0]);
+    expect(await states[0]!.eval(`cached('x') cached('y') return calls`)).toBe(2);
+    expect(await errorOf(states[1]!.eval(`return bad()`))).toContain('kumo.memoize bad: cannot cache the result on a worker Lua state');
   });
 
   it('a routed function waits for the main state and keeps integer/float', async () => {
