@@ -7,15 +7,11 @@
  */
 import fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { lua, type LuaState } from '../lua/fengari.ts';
-import { pushJson, toJson } from '../lua/marshal.ts';
-import { keyBytes } from '../lua/strings.ts';
 import type { LuaRuntime } from '../lua/runtime.ts';
 import type { DiagnosticLog, LogLevel } from '../kumo/diagnostics.ts';
 import { SystemClock, type Clock } from '../util/clock.ts';
-import { SharedMemo } from './shared-memo.ts';
-import { MEMO_ABANDON, MEMO_LOOKUP, MEMO_STORE, type SharedMemoOptions } from './worker-memoize.ts';
-import { errorFromWire, fromWire, toWire, type FromWorker, type ToWorker, type WireJson, type WorkerInit } from './wire.ts';
+import { MainCalls } from './main-calls.ts';
+import { errorFromWire, type FromWorker, type ToWorker, type WireJson, type WorkerInit } from './wire.ts';
 
 export interface LuaPoolOptions {
   threads: number;
@@ -169,13 +165,11 @@ export class LuaWorker {
 export class LuaPool {
   readonly workers: LuaWorker[];
   private closing: Promise<void> | null = null;
-  /** kumo.memoize caches of the worker states, shared by name. */
-  readonly memo: SharedMemo;
-  private readonly stopEpochWatch: () => void;
+  /** What the workers' routed calls reach on the main thread. */
+  readonly calls: MainCalls;
 
   private constructor(readonly options: LuaPoolOptions) {
-    this.memo = new SharedMemo(options.clock ?? new SystemClock());
-    this.stopEpochWatch = options.onConfigEpoch?.(() => this.memo.bumpEpoch()) ?? (() => undefined);
+    this.calls = new MainCalls(options.runtime, options.clock ?? new SystemClock(), options.onConfigEpoch);
     const logLevels = LEVELS.filter((l) => options.log.enabled(l));
     this.workers = Array.from({ length: options.threads }, (_, index) =>
       new LuaWorker(index, this, {
@@ -213,44 +207,14 @@ export class LuaPool {
     return best;
   }
 
-  /** A routed call from a worker: kumo.<path> run on the main state with JSON arguments. */
-  async routed(fn: string, args: WireJson[]): Promise<WireJson[]> {
-    switch (fn) {
-      case MEMO_LOOKUP:
-        return this.memo.lookup(args[0] as SharedMemoOptions, args[1] as string);
-      case MEMO_STORE:
-        this.memo.store(args[0] as string, args[1] as string, args[2] as WireJson[]);
-        return [];
-      case MEMO_ABANDON:
-        this.memo.abandon(args[0] as string, args[1] as string);
-        return [];
-    }
-    const path = fn.split('.').slice(1);
-    return this.options.runtime.call(
-      `worker-call:${fn}`,
-      (co: LuaState) => {
-        lua.lua_getglobal(co, keyBytes('package'));
-        lua.lua_getfield(co, -1, keyBytes('loaded'));
-        lua.lua_getfield(co, -1, keyBytes('kumo'));
-        for (const part of path) lua.lua_getfield(co, -1, keyBytes(part));
-        lua.lua_replace(co, 1);
-        lua.lua_settop(co, 1);
-      },
-      (co) => {
-        for (const a of args) pushJson(co, fromWire(a), { arrayMarker: true });
-        return args.length;
-      },
-      (co, n) => {
-        const out: WireJson[] = [];
-        for (let i = 1; i <= n; i++) out.push(toWire(toJson(co, i)));
-        return out;
-      },
-    );
+  /** A routed call from a worker (worker-surface.ts), answered on the main thread. */
+  routed(fn: string, args: WireJson[]): Promise<WireJson[]> {
+    return this.calls.routed(fn, args);
   }
 
   /** Closes every worker (their connections first); safe to call more than once. */
   close(graceMs = 5000): Promise<void> {
-    this.stopEpochWatch();
+    this.calls.close();
     this.closing ??= Promise.all(this.workers.map((w) => w.close(graceMs))).then(() => undefined);
     return this.closing;
   }

@@ -8,13 +8,16 @@
  * - routed: engine-facing functions whose arguments and results are JSON run
  *   on the main state through the pool's one cross-thread call (RoutedCall):
  *   the worker's coroutine waits like on any other I/O; kumo.memoize keeps
- *   its cache on the main thread, shared by every worker (worker-memoize.ts);
+ *   its cache on the main thread, shared by every worker (worker-memoize.ts),
+ *   and kumo.make_throttle's objects forward to the main state's throttles
+ *   (worker-throttle.ts);
  * - everything else raises a Lua error naming the function and saying it is
  *   not available on worker states yet. Nothing engine-facing falls back to a
  *   silent per-worker copy.
  */
 import { lua, lauxlib, to_luastring, type LuaState, LUA_OK } from '../lua/fengari.ts';
 import { workerMemoize } from './worker-memoize.ts';
+import { workerMakeThrottle } from './worker-throttle.ts';
 import { asyncFunction } from '../lua/host-function.ts';
 import { pushJson, toJson } from '../lua/marshal.ts';
 import { toText } from '../lua/strings.ts';
@@ -60,8 +63,11 @@ export const ROUTED = new Set([
 
 export type Placement = 'native' | 'routed' | 'unavailable';
 
+/** Functions whose objects (a memoized function, a throttle) reach the main thread. */
+const ROUTED_OBJECTS = new Set(['kumo.memoize', 'kumo.make_throttle']);
+
 export function placementOf(name: string): Placement {
-  if (ROUTED.has(name)) return 'routed';
+  if (ROUTED.has(name) || ROUTED_OBJECTS.has(name)) return 'routed';
   if (NOT_NATIVE.has(name)) return 'unavailable';
   if (NATIVE.has(name) || NATIVE_PREFIXES.some((p) => name.startsWith(p))) return 'native';
   return 'unavailable';
@@ -127,6 +133,10 @@ export async function restrictToWorkerSurface(ctx: KumoContext, call: RoutedCall
     const name = toText(L, 1);
     if (name === 'kumo.memoize') {
       lua.lua_pushcfunction(L, workerMemoize(call));
+      return 1;
+    }
+    if (name === 'kumo.make_throttle') {
+      lua.lua_pushcfunction(L, workerMakeThrottle(call, unavailableMessage));
       return 1;
     }
     switch (placementOf(name)) {

@@ -109,7 +109,7 @@ end)`;
       luaThreads: 2,
       policy: customLuaPolicy(`
 kumo.on('make.inject', function()
-  return { send = function(self, msg) kumo.make_throttle('x', '10/s') return 'no' end }
+  return { send = function(self, msg) kumo.inject_message(msg) return 'no' end }
 end)
 kumo.on('make.admin', function()
   return { send = function(self, msg)
@@ -123,7 +123,7 @@ end)`),
     await inject(d, 'inject.example');
     await inject(d, 'admin.example');
     await d.waitFor(() => d.recordsOf('TransientFailure').length >= 1 && d.recordsOf('Delivery').length >= 1, 'both sends', 20_000);
-    expect(transientTexts(d)[0]).toContain('kumo.make_throttle is not available on worker Lua states yet (--lua-threads)');
+    expect(transientTexts(d)[0]).toContain('kumo.inject_message is not available on worker Lua states yet (--lua-threads)');
     expect((d.recordsOf('Delivery')[0]!.response as { content: string }).content).toBe('suspended other.example: from a worker');
   });
 
@@ -195,7 +195,7 @@ describe('--lua-threads: a policy whose top level a worker cannot run', () => {
   it('fails the start with the worker, the function and the policy line', async () => {
     const err = await startDaemon({
       luaThreads: 1,
-      policy: customLuaPolicy(`if _KUMO_LUA_WORKER then kumo.make_throttle('t', '1/s') end`),
+      policy: customLuaPolicy(`if _KUMO_LUA_WORKER then kumo.set_diagnostic_log_filter('info') end`),
     }).then(
       (d) => {
         daemons.push(d);
@@ -203,7 +203,7 @@ describe('--lua-threads: a policy whose top level a worker cannot run', () => {
       },
       (e: Error & { describe?: () => string }) => e.describe?.() ?? e.message,
     );
-    expect(err).toMatch(/^Lua worker 0 \(--lua-threads\) could not load the policy: kumo\.make_throttle is not available on worker Lua states yet/);
+    expect(err).toMatch(/^Lua worker 0 \(--lua-threads\) could not load the policy: kumo\.set_diagnostic_log_filter is not available on worker Lua states yet/);
     expect(err).toMatch(/policy\.lua:\d+: in main chunk/);
   });
 });

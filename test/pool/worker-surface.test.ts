@@ -1,7 +1,8 @@
 /**
  * The kumo module as a worker state sees it (src/pool/worker-surface.ts),
- * exercised in-process: the routed call is a recording fake instead of the
- * main thread. And the wire format's integer/float distinction.
+ * exercised in-process: routed calls go to a recording fake or, through
+ * MainCalls, to a main state in the same thread instead of across threads.
+ * And the wire format's integer/float distinction.
  */
 import { describe, expect, it } from 'vitest';
 import { newLua, errorOf } from '../helpers/lua.ts';
@@ -9,19 +10,23 @@ import { placementOf, restrictToWorkerSurface, ROUTED, unavailableMessage } from
 import { fromWire, messageFromSnapshot, snapshotOf, toWire, applyMetaChanges, type WireJson } from '../../src/pool/wire.ts';
 import { JsonFloat } from '../../src/util/json.ts';
 import { SystemClock } from '../../src/util/clock.ts';
-import { SharedMemo } from '../../src/pool/shared-memo.ts';
-import { MEMO_ABANDON, MEMO_LOOKUP, MEMO_STORE, type SharedMemoOptions } from '../../src/pool/worker-memoize.ts';
-
-/** What LuaPool.routed does with the memoize calls. */
-async function memoCall(memo: SharedMemo, fn: string, args: WireJson[]): Promise<WireJson[]> {
-  if (fn === MEMO_LOOKUP) return memo.lookup(args[0] as SharedMemoOptions, args[1] as string);
-  if (fn === MEMO_STORE) memo.store(args[0] as string, args[1] as string, args[2] as WireJson[]);
-  if (fn === MEMO_ABANDON) memo.abandon(args[0] as string, args[1] as string);
-  return [];
-}
+import { MainCalls } from '../../src/pool/main-calls.ts';
 import { Message } from '../../src/message/message.ts';
 import { pushMessage } from '../../src/message/lua-binding.ts';
 import { lua } from '../../src/lua/fengari.ts';
+
+/** A main state and `n` worker-surface states whose routed calls reach it in-process (as LuaPool does across threads). */
+async function mainAndWorkers(n: number) {
+  const main = newLua();
+  const calls = new MainCalls(main.ctx.runtime, new SystemClock());
+  const workers = [];
+  for (let i = 0; i < n; i++) {
+    const w = newLua();
+    await restrictToWorkerSurface(w.ctx, (fn, args) => calls.routed(fn, structuredClone(args)));
+    workers.push(w);
+  }
+  return { main, workers };
+}
 
 async function workerLua() {
   const t = newLua();
@@ -50,7 +55,9 @@ describe('worker surface', () => {
   it('every routed name is a real kumo function; the engine-facing ones are not native', async () => {
     const names = (await newLua().eval(ALL_FUNCTIONS)) as string[];
     for (const r of ROUTED) expect(names).toContain(r);
-    for (const name of ['kumo.inject_message', 'kumo.make_throttle', 'kumo.configure_log_hook', 'kumo.define_spool', 'kumo.start_http_listener', 'kumo.spawn_task', 'kumo.time.start_timer', 'kumo.dns.configure_resolver']) {
+    expect(placementOf('kumo.memoize')).toBe('routed');
+    expect(placementOf('kumo.make_throttle')).toBe('routed');
+    for (const name of ['kumo.inject_message', 'kumo.configure_log_hook', 'kumo.define_spool', 'kumo.start_http_listener', 'kumo.spawn_task', 'kumo.time.start_timer', 'kumo.dns.configure_resolver']) {
       expect(placementOf(name)).toBe('unavailable');
     }
     for (const name of ['kumo.serde.json_encode', 'kumo.http.build_client', 'kumo.on', 'kumo.reject', 'kumo.make_queue_config', 'kumo.digest.sha256']) {
@@ -60,18 +67,15 @@ describe('worker surface', () => {
 
   it('an unavailable function raises a Lua error naming it; pure ones keep working', async () => {
     const { t } = await workerLua();
-    expect(await errorOf(t.eval(`kumo.make_throttle('t', '10/s')`))).toContain(unavailableMessage('kumo.make_throttle'));
+    expect(await errorOf(t.eval(`kumo.set_diagnostic_log_filter('info')`))).toContain(unavailableMessage('kumo.set_diagnostic_log_filter'));
     expect(await errorOf(t.eval(`kumo.inject_message(kumo.make_message('a@b.c', 'd@e.f', 'x'))`))).toContain('kumo.inject_message is not available on worker Lua states yet');
     expect(await t.eval(`return kumo.serde.json_encode({ a = 1.0 })`)).toBe('{"a":1.0}');
     expect(await t.eval(`return pcall(kumo.reject, 451, 'x')`)).toBe(false);
   });
 
   it('kumo.memoize: one cache on the main thread, shared by every worker state', async () => {
-    const memo = new SharedMemo(new SystemClock());
-    const pool = { routed: (fn: string, args: WireJson[]) => (fn.startsWith('@memo.') ? memoCall(memo, fn, args) : Promise.resolve([])) };
-    const states = [newLua(), newLua()];
+    const { workers: states } = await mainAndWorkers(2);
     for (const t of states) {
-      await restrictToWorkerSurface(t.ctx, pool.routed);
       await t.load(`local kumo = require 'kumo'
 calls = 0
 cached = kumo.memoize(function(k) calls = calls + 1 return { k = k, f = 2.0 }, 'second' end, { name = 'lookup', ttl = '1m', capacity = 10 })
@@ -81,6 +85,16 @@ bad = kumo.memoize(function() return function() end end, { name = 'bad', ttl = '
     expect(await states[1]!.eval(`local a = cached('x') return { a.k, calls }`)).toEqual(['x', 0]);
     expect(await states[0]!.eval(`cached('x') cached('y') return calls`)).toBe(2);
     expect(await errorOf(states[1]!.eval(`return bad()`))).toContain('kumo.memoize bad: cannot cache the result on a worker Lua state');
+  });
+
+  it('kumo.make_throttle: worker throttles share the main state\'s state; delay_message_if_throttled raises', async () => {
+    const { main, workers } = await mainAndWorkers(2);
+    const take = `local t = kumo.make_throttle('shared', '2/minute') local d = t:throttle() return { d.throttled, type(d.retry_after), t:explain() }`;
+    expect(await workers[0]!.eval(take)).toEqual([false, 'userdata', '2 per minute']);
+    expect(await workers[1]!.eval(take)).toEqual([false, 'userdata', '2 per minute']);
+    expect(await main.eval(`return kumo.make_throttle('shared', '2/minute'):throttle().throttled`)).toBe(true);
+    expect(await errorOf(workers[0]!.eval(`kumo.make_throttle('x', '1/s'):delay_message_if_throttled(nil)`))).toContain('Throttle:delay_message_if_throttled is not available on worker Lua states yet');
+    expect(await errorOf(workers[0]!.eval(`kumo.make_throttle('x', 'lots')`))).toMatch(/lots/);
   });
 
   it('a routed function waits for the main state and keeps integer/float', async () => {
