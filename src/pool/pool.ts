@@ -73,6 +73,8 @@ export class LuaWorker {
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private nextId = 1;
   exited = false;
+  /** Set by close(): the exit that follows is expected, not a crash. */
+  private closing = false;
   readonly ready: Promise<void>;
   private readonly exit: Promise<void>;
 
@@ -119,13 +121,14 @@ export class LuaWorker {
       }
     });
     this.exit = new Promise((resolve) => {
-      worker.once('exit', () => {
+      worker.once('exit', (code) => {
         this.exited = true;
         const gone = new Error(`Lua worker ${index} exited`);
         readyReject(gone);
         for (const p of this.pending.values()) p.reject(gone);
         this.pending.clear();
         resolve();
+        if (!this.closing) this.pool.crashed(this, code);
       });
     });
     worker.on('error', (e) => this.pool.options.log.write('error', `Lua worker ${index}: ${e instanceof Error ? e.stack ?? e.message : String(e)}`));
@@ -137,21 +140,33 @@ export class LuaWorker {
     if (!this.exited) this.worker.postMessage(m);
   }
 
-  /** Sends one request and waits for its reply; counts toward inFlight meanwhile. */
-  request<T extends Request['t']>(t: T, body: Omit<Body<T>, 't'>): Promise<unknown> {
-    if (this.exited) return Promise.reject(new Error(`Lua worker ${this.index} has exited`));
-    const id = this.nextId++;
+  /**
+   * Sends one request once the state has loaded the policy and waits for its
+   * reply; counts toward inFlight meanwhile.
+   */
+  async request<T extends Request['t']>(t: T, body: Omit<Body<T>, 't'>): Promise<unknown> {
     this.inFlight++;
-    return new Promise<unknown>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.post({ ...body, t, id } as unknown as ToWorker);
-    }).finally(() => {
+    try {
+      await this.ready;
+      if (this.exited) throw new Error(`Lua worker ${this.index} has exited`);
+      const id = this.nextId++;
+      return await new Promise<unknown>((resolve, reject) => {
+        this.pending.set(id, { resolve, reject });
+        this.post({ ...body, t, id } as unknown as ToWorker);
+      });
+    } finally {
       this.inFlight--;
-    });
+    }
+  }
+
+  /** Stops the thread at once, as a crash would (tests). */
+  terminate(): Promise<number> {
+    return this.worker.terminate();
   }
 
   /** Asks the worker to close its connections and state, then waits for it to exit (terminates it after `graceMs`). */
   async close(graceMs: number): Promise<void> {
+    this.closing = true;
     if (this.exited) return;
     this.post({ t: 'shutdown' });
     let timer: NodeJS.Timeout | undefined;
@@ -170,17 +185,36 @@ export class LuaPool {
 
   private constructor(readonly options: LuaPoolOptions) {
     this.calls = new MainCalls(options.runtime, options.clock ?? new SystemClock(), options.onConfigEpoch);
-    const logLevels = LEVELS.filter((l) => options.log.enabled(l));
-    this.workers = Array.from({ length: options.threads }, (_, index) =>
-      new LuaWorker(index, this, {
-        index,
-        policyFile: options.policyFile,
-        luaPaths: [...(options.luaPaths ?? [])],
-        cpuLimitMs: options.cpuLimitMs,
-        nodeId: options.nodeId,
-        logLevels,
-      }),
-    );
+    this.workers = Array.from({ length: options.threads }, (_, index) => this.spawn(index));
+  }
+
+  private spawn(index: number): LuaWorker {
+    const o = this.options;
+    return new LuaWorker(index, this, {
+      index,
+      policyFile: o.policyFile,
+      luaPaths: [...(o.luaPaths ?? [])],
+      cpuLimitMs: o.cpuLimitMs,
+      nodeId: o.nodeId,
+      logLevels: LEVELS.filter((l) => o.log.enabled(l)),
+    });
+  }
+
+  /** Worker threads started to replace ones that died. */
+  restarts = 0;
+
+  /**
+   * A worker thread died outside close() (an uncaught error, a terminate):
+   * its connections fail their next send (the engine then closes them and
+   * retries the messages); a fresh state takes its place for new ones.
+   */
+  crashed(worker: LuaWorker, code: number): void {
+    if (this.closing || this.workers[worker.index] !== worker) return;
+    this.options.log.write('error', `Lua worker ${worker.index} exited unexpectedly (code ${code}); starting a new one`);
+    this.restarts++;
+    const fresh = this.spawn(worker.index);
+    this.workers[worker.index] = fresh;
+    fresh.ready.catch((e: unknown) => this.options.log.write('error', `Lua worker ${worker.index} could not restart: ${e instanceof Error ? e.message : String(e)}`));
   }
 
   /** Starts the workers and waits until every one has loaded the policy (a load error rejects). */

@@ -181,6 +181,21 @@ end)`),
     expect(sink.requests.map((r) => r.path)).toEqual(['/slow-started', '/fast', '/slow']);
   });
 
+  it('a worker thread that dies is replaced; its messages are retried and delivered', async () => {
+    const d = await startDaemon({ luaThreads: 1, policy: customLuaPolicy(`kumo.on('make.ok', function() return { send = function() return 'ok on a new state' end } end)`) });
+    daemons.push(d);
+    await inject(d, 'ok.example');
+    await d.waitFor(() => d.recordsOf('Delivery').length === 1, 'first delivery');
+    const pool = d.kumod.services.pool!;
+    const first = pool.workers[0]!;
+    await first.terminate();
+    await d.waitFor(() => pool.workers[0] !== first, 'replacement');
+    await inject(d, 'ok.example');
+    await d.waitFor(() => d.recordsOf('Delivery').length === 2, 'delivery after the crash', 20_000);
+    expect(pool.restarts).toBe(1);
+    expect(d.log.lines.some((l) => l.level === 'error' && l.message.includes('Lua worker 0 exited unexpectedly'))).toBe(true);
+  });
+
   it('shuts down cleanly: every worker exits', async () => {
     const d = await startDaemon({ luaThreads: 2, policy: customLuaPolicy(`kumo.on('make.ok', function() return { send = function() return 'ok' end, close = function() end } end)`) });
     await inject(d, 'ok.example');
