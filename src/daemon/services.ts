@@ -177,6 +177,7 @@ class DaemonServices implements Services {
         onCpuStop: this.options.onCpuStop,
         clock: this.ctx.clock,
         onConfigEpoch: (bumped) => configEpochOf(this.ctx).subscribe(bumped),
+        inject: (msg, opts) => this.ctx.require(MESSAGE_INJECTOR, 'kumo.inject_message')(msg, opts),
       });
     }
     this.spool = new SqliteSpool({ path, flush: params.flush, minFreeSpace: params.minFreeSpace, minFreeInodes: params.minFreeInodes, ...this.options.spoolWrites });

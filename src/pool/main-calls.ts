@@ -2,7 +2,8 @@
  * The main thread's side of the workers' one cross-thread call
  * (worker-surface.ts): a routed kumo.<path> runs on the main state with JSON
  * arguments; kumo.memoize operations reach the shared caches (SharedMemo);
- * throttle methods run on the main state's throttles (worker-throttle.ts).
+ * throttle methods run on the main state's throttles (worker-throttle.ts);
+ * kumo.inject_message hands a snapshot of the worker's message to the engine.
  */
 import { lua, type LuaState } from '../lua/fengari.ts';
 import { pushJson, toJson } from '../lua/marshal.ts';
@@ -12,7 +13,17 @@ import type { Clock } from '../util/clock.ts';
 import { SharedMemo } from './shared-memo.ts';
 import { MEMO_ABANDON, MEMO_LOOKUP, MEMO_STORE, type SharedMemoOptions } from './worker-memoize.ts';
 import { MAIN_THROTTLE_CHUNK, THROTTLE_CALL } from './worker-throttle.ts';
-import { fromWire, toWire, type WireJson } from './wire.ts';
+import { fromWire, INJECT_CALL, messageFromSnapshot, toWire, type MessageSnapshot, type WireJson } from './wire.ts';
+import type { Message } from '../message/message.ts';
+import type { InjectOptions } from '../message/store-slot.ts';
+
+export interface MainCallsOptions {
+  clock: Clock;
+  /** Subscribes to config epoch bumps (memoize's invalidate_with_epoch); returns the unsubscribe. */
+  onConfigEpoch?: (bumped: () => void) => () => void;
+  /** Queues a message a worker made (kumo.inject_message): the main state's MESSAGE_INJECTOR. */
+  inject?: (msg: Message, opts: InjectOptions) => Promise<void>;
+}
 
 export class MainCalls {
   /** kumo.memoize caches of the worker states, shared by name. */
@@ -21,11 +32,10 @@ export class MainCalls {
 
   constructor(
     private readonly runtime: LuaRuntime,
-    clock: Clock,
-    onConfigEpoch?: (bumped: () => void) => () => void,
+    private readonly options: MainCallsOptions,
   ) {
-    this.memo = new SharedMemo(clock);
-    this.stopEpochWatch = onConfigEpoch?.(() => this.memo.bumpEpoch()) ?? (() => undefined);
+    this.memo = new SharedMemo(options.clock);
+    this.stopEpochWatch = options.onConfigEpoch?.(() => this.memo.bumpEpoch()) ?? (() => undefined);
   }
 
   /** A routed call: kumo.<path> (ROUTED) run on the main state with JSON arguments, or a memoize / throttle operation. */
@@ -39,6 +49,14 @@ export class MainCalls {
       case MEMO_ABANDON:
         this.memo.abandon(args[0] as string, args[1] as string);
         return [];
+      case INJECT_CALL: {
+        if (!this.options.inject) throw new Error('kumo.inject_message: the queue manager is not available');
+        const msg = messageFromSnapshot(args[0] as MessageSnapshot);
+        // New to the engine: all of it is unsaved.
+        msg.metaDirty = msg.dataDirty = true;
+        await this.options.inject(msg, { deferredSpool: args[1] === true });
+        return [];
+      }
       case THROTTLE_CALL:
         return this.callMainFunction(fn, await this.throttleFunction(), args);
     }

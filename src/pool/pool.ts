@@ -10,7 +10,7 @@ import { Worker } from 'node:worker_threads';
 import type { LuaRuntime } from '../lua/runtime.ts';
 import type { DiagnosticLog, LogLevel } from '../kumo/diagnostics.ts';
 import { SystemClock, type Clock } from '../util/clock.ts';
-import { MainCalls } from './main-calls.ts';
+import { MainCalls, type MainCallsOptions } from './main-calls.ts';
 import { errorFromWire, type FromWorker, type ToWorker, type WireJson, type WorkerInit } from './wire.ts';
 
 export interface LuaPoolOptions {
@@ -28,6 +28,8 @@ export interface LuaPoolOptions {
   clock?: Clock;
   /** Subscribes to config epoch bumps (memoize's invalidate_with_epoch); returns the unsubscribe. */
   onConfigEpoch?: (bumped: () => void) => () => void;
+  /** Queues a message a worker made with kumo.inject_message. */
+  inject?: MainCallsOptions['inject'];
 }
 
 type Request = Exclude<ToWorker, { t: 'rpc-reply' } | { t: 'shutdown' }>;
@@ -184,7 +186,7 @@ export class LuaPool {
   readonly calls: MainCalls;
 
   private constructor(readonly options: LuaPoolOptions) {
-    this.calls = new MainCalls(options.runtime, options.clock ?? new SystemClock(), options.onConfigEpoch);
+    this.calls = new MainCalls(options.runtime, { clock: options.clock ?? new SystemClock(), onConfigEpoch: options.onConfigEpoch, inject: options.inject });
     this.workers = Array.from({ length: options.threads }, (_, index) => this.spawn(index));
   }
 

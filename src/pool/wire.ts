@@ -125,6 +125,9 @@ export function errorFromWire(w: WireError): Error {
 
 // ------------------------------------------------------------------ protocol
 
+/** The routed call of kumo.inject_message from a worker: [snapshot, deferredSpool]. */
+export const INJECT_CALL = '@inject';
+
 export interface WorkerInit {
   index: number;
   policyFile: string;

@@ -23,7 +23,7 @@ import { pushJson, toJson } from '../lua/marshal.ts';
 import { toText } from '../lua/strings.ts';
 import type { KumoContext } from '../kumo/context.ts';
 import { MESSAGE_INJECTOR, MESSAGE_SAVER } from '../message/store-slot.ts';
-import { fromWire, toWire, type WireJson } from './wire.ts';
+import { fromWire, INJECT_CALL, snapshotOf, toWire, type WireJson } from './wire.ts';
 
 /** Runs kumo.<fn> on the main state with JSON arguments; resolves with its JSON results. */
 export type RoutedCall = (fn: string, args: WireJson[]) => Promise<WireJson[]>;
@@ -63,8 +63,8 @@ export const ROUTED = new Set([
 
 export type Placement = 'native' | 'routed' | 'unavailable';
 
-/** Functions whose objects (a memoized function, a throttle) reach the main thread. */
-const ROUTED_OBJECTS = new Set(['kumo.memoize', 'kumo.make_throttle']);
+/** Functions that reach the main thread their own way: a memoized function's cache, a throttle's state, the engine's queue. */
+const ROUTED_OBJECTS = new Set(['kumo.memoize', 'kumo.make_throttle', 'kumo.inject_message']);
 
 export function placementOf(name: string): Placement {
   if (ROUTED.has(name) || ROUTED_OBJECTS.has(name)) return 'routed';
@@ -126,8 +126,9 @@ export async function restrictToWorkerSurface(ctx: KumoContext, call: RoutedCall
   ctx.provide(MESSAGE_SAVER, async () => {
     throw new Error(unavailableMessage('msg:save()'));
   });
-  ctx.provide(MESSAGE_INJECTOR, async () => {
-    throw new Error(unavailableMessage('kumo.inject_message'));
+  // kumo.inject_message itself runs here (it checks the message); the engine is reached through the main thread.
+  ctx.provide(MESSAGE_INJECTOR, async (msg, opts) => {
+    await call(INJECT_CALL, [snapshotOf(msg) as WireJson, opts.deferredSpool]);
   });
   const decide = (L: LuaState): number => {
     const name = toText(L, 1);
@@ -135,6 +136,7 @@ export async function restrictToWorkerSurface(ctx: KumoContext, call: RoutedCall
       lua.lua_pushcfunction(L, workerMemoize(call));
       return 1;
     }
+    if (name === 'kumo.inject_message') return 0; // native, through MESSAGE_INJECTOR above
     if (name === 'kumo.make_throttle') {
       lua.lua_pushcfunction(L, workerMakeThrottle(call, unavailableMessage));
       return 1;

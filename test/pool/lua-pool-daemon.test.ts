@@ -109,7 +109,7 @@ end)`;
       luaThreads: 2,
       policy: customLuaPolicy(`
 kumo.on('make.inject', function()
-  return { send = function(self, msg) kumo.inject_message(msg) return 'no' end }
+  return { send = function(self, msg) kumo.time.start_timer('t') return 'no' end }
 end)
 kumo.on('make.admin', function()
   return { send = function(self, msg)
@@ -123,8 +123,26 @@ end)`),
     await inject(d, 'inject.example');
     await inject(d, 'admin.example');
     await d.waitFor(() => d.recordsOf('TransientFailure').length >= 1 && d.recordsOf('Delivery').length >= 1, 'both sends', 20_000);
-    expect(transientTexts(d)[0]).toContain('kumo.inject_message is not available on worker Lua states yet (--lua-threads)');
+    expect(transientTexts(d)[0]).toContain('kumo.time.start_timer is not available on worker Lua states yet (--lua-threads)');
     expect((d.recordsOf('Delivery')[0]!.response as { content: string }).content).toBe('suspended other.example: from a worker');
+  });
+
+  it('kumo.inject_message from a worker queues the message in the engine', async () => {
+    const d = await startDaemon({
+      luaThreads: 2,
+      policy: customLuaPolicy(`
+kumo.on('make.injector', function()
+  return { send = function(self, msg)
+    kumo.inject_message(kumo.make_message('s@example.com', 'r@ok.example', 'Subject: made on a worker\\r\\n\\r\\nbody'))
+    return 'injected'
+  end }
+end)
+kumo.on('make.ok', function() return { send = function(self, msg) return 'got ' .. msg:get_first_named_header_value('Subject') end } end)`),
+    });
+    daemons.push(d);
+    await inject(d, 'injector.example');
+    await d.waitFor(() => d.recordsOf('Delivery').length === 2, 'both deliveries', 20_000);
+    expect(d.recordsOf('Delivery').map((r) => (r.response as { content: string }).content).sort()).toEqual(['got made on a worker', 'injected']);
   });
 
   it('kumo.memoize is one cache for every worker state: two workers, one populate', async () => {

@@ -18,14 +18,15 @@ import { lua } from '../../src/lua/fengari.ts';
 /** A main state and `n` worker-surface states whose routed calls reach it in-process (as LuaPool does across threads). */
 async function mainAndWorkers(n: number) {
   const main = newLua();
-  const calls = new MainCalls(main.ctx.runtime, new SystemClock());
+  const injected: Message[] = [];
+  const calls = new MainCalls(main.ctx.runtime, { clock: new SystemClock(), inject: async (msg) => void injected.push(msg) });
   const workers = [];
   for (let i = 0; i < n; i++) {
     const w = newLua();
     await restrictToWorkerSurface(w.ctx, (fn, args) => calls.routed(fn, structuredClone(args)));
     workers.push(w);
   }
-  return { main, workers };
+  return { main, workers, injected };
 }
 
 async function workerLua() {
@@ -57,7 +58,8 @@ describe('worker surface', () => {
     for (const r of ROUTED) expect(names).toContain(r);
     expect(placementOf('kumo.memoize')).toBe('routed');
     expect(placementOf('kumo.make_throttle')).toBe('routed');
-    for (const name of ['kumo.inject_message', 'kumo.configure_log_hook', 'kumo.define_spool', 'kumo.start_http_listener', 'kumo.spawn_task', 'kumo.time.start_timer', 'kumo.dns.configure_resolver']) {
+    expect(placementOf('kumo.inject_message')).toBe('routed');
+    for (const name of ['kumo.configure_log_hook', 'kumo.define_spool', 'kumo.start_http_listener', 'kumo.spawn_task', 'kumo.time.start_timer', 'kumo.dns.configure_resolver']) {
       expect(placementOf(name)).toBe('unavailable');
     }
     for (const name of ['kumo.serde.json_encode', 'kumo.http.build_client', 'kumo.on', 'kumo.reject', 'kumo.make_queue_config', 'kumo.digest.sha256']) {
@@ -68,7 +70,6 @@ describe('worker surface', () => {
   it('an unavailable function raises a Lua error naming it; pure ones keep working', async () => {
     const { t } = await workerLua();
     expect(await errorOf(t.eval(`kumo.set_diagnostic_log_filter('info')`))).toContain(unavailableMessage('kumo.set_diagnostic_log_filter'));
-    expect(await errorOf(t.eval(`kumo.inject_message(kumo.make_message('a@b.c', 'd@e.f', 'x'))`))).toContain('kumo.inject_message is not available on worker Lua states yet');
     expect(await t.eval(`return kumo.serde.json_encode({ a = 1.0 })`)).toBe('{"a":1.0}');
     expect(await t.eval(`return pcall(kumo.reject, 451, 'x')`)).toBe(false);
   });
@@ -95,6 +96,17 @@ bad = kumo.memoize(function() return function() end end, { name = 'bad', ttl = '
     expect(await main.eval(`return kumo.make_throttle('shared', '2/minute'):throttle().throttled`)).toBe(true);
     expect(await errorOf(workers[0]!.eval(`kumo.make_throttle('x', '1/s'):delay_message_if_throttled(nil)`))).toContain('Throttle:delay_message_if_throttled is not available on worker Lua states yet');
     expect(await errorOf(workers[0]!.eval(`kumo.make_throttle('x', 'lots')`))).toMatch(/lots/);
+  });
+
+  it('kumo.inject_message hands a copy of the worker\'s message to the main thread\'s engine', async () => {
+    const { workers, injected } = await mainAndWorkers(1);
+    await workers[0]!.eval(`local m = kumo.make_message('a@b.example', 'c@d.example', 'Subject: x\\r\\n\\r\\nbody') m:set_meta('queue', 'q') kumo.inject_message(m)`);
+    expect(injected).toHaveLength(1);
+    expect(injected[0]!.sender).toBe('a@b.example');
+    expect(injected[0]!.recipients).toEqual(['c@d.example']);
+    expect(injected[0]!.metaObject()).toEqual({ queue: 'q' });
+    expect(new TextDecoder().decode(injected[0]!.getData())).toBe('Subject: x\r\n\r\nbody');
+    expect(injected[0]!.metaDirty && injected[0]!.dataDirty).toBe(true);
   });
 
   it('a routed function waits for the main state and keeps integer/float', async () => {
