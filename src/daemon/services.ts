@@ -32,6 +32,7 @@ import { SystemClock } from '../util/clock.ts';
 import { runtimeKnobsOf } from '../kumo/knobs.ts';
 import { ACCT_LOG } from '../kumo/aaa.ts';
 import { LuaPool } from '../pool/pool.ts';
+import { LUA_LATENCY } from '../kumo/time.ts';
 import { PooledConnectionFactory } from '../pool/pooled-connections.ts';
 
 export interface Services {
@@ -178,6 +179,7 @@ class DaemonServices implements Services {
         clock: this.ctx.clock,
         onConfigEpoch: (bumped) => configEpochOf(this.ctx).subscribe(bumped),
         inject: (msg, opts) => this.ctx.require(MESSAGE_INJECTOR, 'kumo.inject_message')(msg, opts),
+        observeLatency: (label, seconds) => this.ctx.optional(LUA_LATENCY)?.observe(label, seconds),
       });
     }
     this.spool = new SqliteSpool({ path, flush: params.flush, minFreeSpace: params.minFreeSpace, minFreeInodes: params.minFreeInodes, ...this.options.spoolWrites });

@@ -13,7 +13,7 @@ import type { Clock } from '../util/clock.ts';
 import { SharedMemo } from './shared-memo.ts';
 import { MEMO_ABANDON, MEMO_LOOKUP, MEMO_STORE, type SharedMemoOptions } from './worker-memoize.ts';
 import { MAIN_THROTTLE_CHUNK, THROTTLE_CALL } from './worker-throttle.ts';
-import { fromWire, INJECT_CALL, messageFromSnapshot, toWire, type MessageSnapshot, type WireJson } from './wire.ts';
+import { fromWire, INJECT_CALL, LATENCY_CALL, messageFromSnapshot, toWire, type MessageSnapshot, type WireJson } from './wire.ts';
 import type { Message } from '../message/message.ts';
 import type { InjectOptions } from '../message/store-slot.ts';
 
@@ -23,6 +23,8 @@ export interface MainCallsOptions {
   onConfigEpoch?: (bumped: () => void) => () => void;
   /** Queues a message a worker made (kumo.inject_message): the main state's MESSAGE_INJECTOR. */
   inject?: (msg: Message, opts: InjectOptions) => Promise<void>;
+  /** Records a worker's timer:done() (the main state's LUA_LATENCY, when the metrics layer provides one). */
+  observeLatency?: (label: string, seconds: number) => void;
 }
 
 export class MainCalls {
@@ -57,6 +59,9 @@ export class MainCalls {
         await this.options.inject(msg, { deferredSpool: args[1] === true });
         return [];
       }
+      case LATENCY_CALL:
+        this.options.observeLatency?.(args[0] as string, args[1] as number);
+        return [];
       case THROTTLE_CALL:
         return this.callMainFunction(fn, await this.throttleFunction(), args);
     }

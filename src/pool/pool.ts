@@ -30,6 +30,7 @@ export interface LuaPoolOptions {
   onConfigEpoch?: (bumped: () => void) => () => void;
   /** Queues a message a worker made with kumo.inject_message. */
   inject?: MainCallsOptions['inject'];
+  observeLatency?: MainCallsOptions['observeLatency'];
 }
 
 type Request = Exclude<ToWorker, { t: 'rpc-reply' } | { t: 'shutdown' }>;
@@ -186,7 +187,7 @@ export class LuaPool {
   readonly calls: MainCalls;
 
   private constructor(readonly options: LuaPoolOptions) {
-    this.calls = new MainCalls(options.runtime, { clock: options.clock ?? new SystemClock(), onConfigEpoch: options.onConfigEpoch, inject: options.inject });
+    this.calls = new MainCalls(options.runtime, { clock: options.clock ?? new SystemClock(), onConfigEpoch: options.onConfigEpoch, inject: options.inject, observeLatency: options.observeLatency });
     this.workers = Array.from({ length: options.threads }, (_, index) => this.spawn(index));
   }
 

@@ -127,6 +127,8 @@ export function errorFromWire(w: WireError): Error {
 
 /** The routed call of kumo.inject_message from a worker: [snapshot, deferredSpool]. */
 export const INJECT_CALL = '@inject';
+/** timer:done() in a worker: [label, seconds] for the main thread's user_lua_latency histogram. */
+export const LATENCY_CALL = '@latency';
 
 export interface WorkerInit {
   index: number;

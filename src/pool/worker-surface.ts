@@ -23,7 +23,8 @@ import { pushJson, toJson } from '../lua/marshal.ts';
 import { toText } from '../lua/strings.ts';
 import type { KumoContext } from '../kumo/context.ts';
 import { MESSAGE_INJECTOR, MESSAGE_SAVER } from '../message/store-slot.ts';
-import { fromWire, INJECT_CALL, snapshotOf, toWire, type WireJson } from './wire.ts';
+import { LUA_LATENCY } from '../kumo/time.ts';
+import { fromWire, INJECT_CALL, LATENCY_CALL, snapshotOf, toWire, type WireJson } from './wire.ts';
 
 /** Runs kumo.<fn> on the main state with JSON arguments; resolves with its JSON results. */
 export type RoutedCall = (fn: string, args: WireJson[]) => Promise<WireJson[]>;
@@ -47,10 +48,7 @@ const NATIVE = new Set([
 ]);
 
 /** Native-looking names that still reach shared state: not available (yet). */
-const NOT_NATIVE = new Set([
-  // Its latency histogram lives in the main state's metrics registry.
-  'kumo.time.start_timer',
-]);
+const NOT_NATIVE = new Set<string>([]);
 
 /** Engine-facing functions with JSON arguments and results, run on the main state. */
 export const ROUTED = new Set([
@@ -129,6 +127,10 @@ export async function restrictToWorkerSurface(ctx: KumoContext, call: RoutedCall
   // kumo.inject_message itself runs here (it checks the message); the engine is reached through the main thread.
   ctx.provide(MESSAGE_INJECTOR, async (msg, opts) => {
     await call(INJECT_CALL, [snapshotOf(msg) as WireJson, opts.deferredSpool]);
+  });
+  // kumo.time.start_timer runs here; timer:done() records into the main thread's histogram.
+  ctx.provide(LUA_LATENCY, {
+    observe: (label, seconds) => void call(LATENCY_CALL, [label, seconds]).catch(() => undefined),
   });
   const decide = (L: LuaState): number => {
     const name = toText(L, 1);

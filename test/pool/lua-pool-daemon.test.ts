@@ -109,7 +109,7 @@ end)`;
       luaThreads: 2,
       policy: customLuaPolicy(`
 kumo.on('make.inject', function()
-  return { send = function(self, msg) kumo.time.start_timer('t') return 'no' end }
+  return { send = function(self, msg) kumo.configure_local_logs { log_dir = '/nonexistent' } return 'no' end }
 end)
 kumo.on('make.admin', function()
   return { send = function(self, msg)
@@ -123,7 +123,7 @@ end)`),
     await inject(d, 'inject.example');
     await inject(d, 'admin.example');
     await d.waitFor(() => d.recordsOf('TransientFailure').length >= 1 && d.recordsOf('Delivery').length >= 1, 'both sends', 20_000);
-    expect(transientTexts(d)[0]).toContain('kumo.time.start_timer is not available on worker Lua states yet (--lua-threads)');
+    expect(transientTexts(d)[0]).toContain('kumo.configure_local_logs is not available on worker Lua states yet (--lua-threads)');
     expect((d.recordsOf('Delivery')[0]!.response as { content: string }).content).toBe('suspended other.example: from a worker');
   });
 

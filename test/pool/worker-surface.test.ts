@@ -19,14 +19,15 @@ import { lua } from '../../src/lua/fengari.ts';
 async function mainAndWorkers(n: number) {
   const main = newLua();
   const injected: Message[] = [];
-  const calls = new MainCalls(main.ctx.runtime, { clock: new SystemClock(), inject: async (msg) => void injected.push(msg) });
+  const latencies: [string, number][] = [];
+  const calls = new MainCalls(main.ctx.runtime, { clock: new SystemClock(), inject: async (msg) => void injected.push(msg), observeLatency: (l, s) => void latencies.push([l, s]) });
   const workers = [];
   for (let i = 0; i < n; i++) {
     const w = newLua();
     await restrictToWorkerSurface(w.ctx, (fn, args) => calls.routed(fn, structuredClone(args)));
     workers.push(w);
   }
-  return { main, workers, injected };
+  return { main, workers, injected, latencies };
 }
 
 async function workerLua() {
@@ -59,7 +60,7 @@ describe('worker surface', () => {
     expect(placementOf('kumo.memoize')).toBe('routed');
     expect(placementOf('kumo.make_throttle')).toBe('routed');
     expect(placementOf('kumo.inject_message')).toBe('routed');
-    for (const name of ['kumo.configure_log_hook', 'kumo.define_spool', 'kumo.start_http_listener', 'kumo.spawn_task', 'kumo.time.start_timer', 'kumo.dns.configure_resolver']) {
+    for (const name of ['kumo.configure_log_hook', 'kumo.define_spool', 'kumo.start_http_listener', 'kumo.spawn_task', 'kumo.dns.configure_resolver']) {
       expect(placementOf(name)).toBe('unavailable');
     }
     for (const name of ['kumo.serde.json_encode', 'kumo.http.build_client', 'kumo.on', 'kumo.reject', 'kumo.make_queue_config', 'kumo.digest.sha256']) {
@@ -107,6 +108,13 @@ bad = kumo.memoize(function() return function() end end, { name = 'bad', ttl = '
     expect(injected[0]!.metaObject()).toEqual({ queue: 'q' });
     expect(new TextDecoder().decode(injected[0]!.getData())).toBe('Subject: x\r\n\r\nbody');
     expect(injected[0]!.metaDirty && injected[0]!.dataDirty).toBe(true);
+  });
+
+  it('kumo.time.start_timer runs in the worker; timer:done() records on the main thread', async () => {
+    const { workers, latencies } = await mainAndWorkers(1);
+    expect(await workers[0]!.eval(`local t = kumo.time.start_timer('send') return type(t:done())`)).toBe('number');
+    await new Promise((r) => setImmediate(r));
+    expect(latencies.map(([l]) => l)).toEqual(['send']);
   });
 
   it('a routed function waits for the main state and keeps integer/float', async () => {
