@@ -24,6 +24,19 @@ export function toWire(v: JsonValue): WireJson {
   return out;
 }
 
+/** True when a JsonFloat (or another class instance structured clone would flatten) is inside `v`. */
+export function needsBoxing(v: JsonValue): boolean {
+  if (v === null || typeof v !== 'object') return false;
+  if (Array.isArray(v)) {
+    for (const item of v) if (needsBoxing(item)) return true;
+    return false;
+  }
+  if (Object.getPrototypeOf(v) !== Object.prototype) return true;
+  const o = v as JsonObject;
+  for (const k in o) if (needsBoxing(o[k]!)) return true;
+  return false;
+}
+
 export function fromWire(v: WireJson): JsonValue {
   if (v === null || typeof v !== 'object') return v as JsonValue;
   if (Array.isArray(v)) return v.map(fromWire);
@@ -45,7 +58,9 @@ export interface MessageSnapshot {
   id: string;
   sender: string;
   recipients: string[];
+  /** The meta object itself when it holds no JsonFloat (structured clone copies it as is), else toWire's form. */
   meta: WireJson;
+  metaBoxed: boolean;
   data: Uint8Array;
   due: number | null;
   numAttempts: number;
@@ -53,11 +68,14 @@ export interface MessageSnapshot {
 }
 
 export function snapshotOf(msg: Message): MessageSnapshot {
+  const meta = msg.metaObject();
+  const metaBoxed = needsBoxing(meta);
   return {
     id: msg.id,
     sender: msg.sender,
     recipients: msg.recipients,
-    meta: toWire(msg.metaObject()),
+    meta: metaBoxed ? toWire(meta) : meta,
+    metaBoxed,
     data: msg.getData(),
     due: msg.due,
     numAttempts: msg.numAttempts,
@@ -70,7 +88,7 @@ export function messageFromSnapshot(s: MessageSnapshot): Message {
     id: s.id,
     sender: s.sender,
     recipients: s.recipients,
-    meta: fromWire(s.meta) as JsonObject,
+    meta: (s.metaBoxed ? fromWire(s.meta) : s.meta) as JsonObject,
     data: s.data,
     due: s.due,
     numAttempts: s.numAttempts,

@@ -143,6 +143,19 @@ describe('wire', () => {
     expect(back).toEqual(v);
   });
 
+  it('a message snapshot keeps meta exactly, boxing only when a float is inside', () => {
+    const plain = new Message({ sender: 'a@b.c', recipients: ['d@e.f'], data: new Uint8Array([1, 2]), meta: { n: 1, o: { s: 'x', a: [1, 2] } } });
+    const withFloat = new Message({ sender: 'a@b.c', recipients: ['d@e.f'], data: new Uint8Array([3]), meta: { deep: { f: [new JsonFloat(2)] } } });
+    const s1 = snapshotOf(plain);
+    const s2 = snapshotOf(withFloat);
+    expect([s1.metaBoxed, s2.metaBoxed]).toEqual([false, true]);
+    const back1 = messageFromSnapshot(structuredClone(s1));
+    const back2 = messageFromSnapshot(structuredClone(s2));
+    expect(back1.metaObject()).toEqual(plain.metaObject());
+    expect((back2.metaObject().deep as { f: unknown[] }).f[0]).toBeInstanceOf(JsonFloat);
+    expect([back1.id, [...back1.getData()], back1.metaDirty]).toEqual([plain.id, [1, 2], false]);
+  });
+
   it('meta changes replace the engine message meta (added, changed and removed keys)', () => {
     const msg = new Message({ sender: 'a@b.c', recipients: ['d@e.f'], data: new Uint8Array(), meta: { keep: 1, gone: 2, change: 3 } });
     msg.metaDirty = false;
