@@ -104,8 +104,15 @@ class DaemonServices implements Services {
     const latency = new DeliveryLatencyTap(ctx.clock);
     this.records = new FanOutSink(this.logging, latency);
     this.metricsSources.push(latency);
+    const luaCallbacks = luaLoggingCallbacks(ctx, pushMessage);
     this.logging.setCallbacks({
-      ...luaLoggingCallbacks(ctx, pushMessage),
+      ...luaCallbacks,
+      // With --lua-threads, should_enqueue_log_record runs on a worker state (its meta changes, such as
+      // log_hooks' msg:set_meta('queue', ...), come back with the answer).
+      shouldEnqueue: (msg, hookName) =>
+        this.pool && !this.pool.closed && this.ctx.events.has('should_enqueue_log_record')
+          ? this.pool.fireMessageEvent('should_enqueue_log_record', msg, [hookName])
+          : luaCallbacks.shouldEnqueue(msg, hookName),
       // While stopping, the engine saves such messages for the next start. A
       // record of accepted mail is not dropped when the spool write fails: it
       // waits in memory until it can be saved (nothing can resend it).
@@ -215,12 +222,12 @@ class DaemonServices implements Services {
     this.stopEpochWatch();
     await this.ctx.optional(LISTENERS)?.closeAll();
     await this.manager?.shutdown();
-    // Every connection is closed by now: the worker states can go.
-    await this.pool?.close();
     await beforeLogClose();
     // Hooks drain into the (stopping) engine, which spools what they hand it,
     // so the spool closes only after logging has flushed.
     await this.logging.close();
+    // Every connection is closed and no record is left to filter: the worker states can go.
+    await this.pool?.close();
     await this.ctx.optional(ACCT_LOG)?.close();
     await this.spool?.flush();
     this.spool?.close();

@@ -11,7 +11,8 @@ import type { LuaRuntime } from '../lua/runtime.ts';
 import type { DiagnosticLog, LogLevel } from '../kumo/diagnostics.ts';
 import { SystemClock, type Clock } from '../util/clock.ts';
 import { MainCalls, type MainCallsOptions } from './main-calls.ts';
-import { errorFromWire, type FromWorker, type ToWorker, type WireJson, type WorkerInit } from './wire.ts';
+import type { Message } from '../message/message.ts';
+import { applyMetaChanges, errorFromWire, snapshotOf, type FromWorker, type MessageEventReply, type ToWorker, type WireJson, type WorkerInit } from './wire.ts';
 
 export interface LuaPoolOptions {
   threads: number;
@@ -244,9 +245,25 @@ export class LuaPool {
     return best;
   }
 
+  /**
+   * Fires an event that takes a message (plus string arguments) and answers a
+   * boolean on the least busy worker; meta the handlers set is applied to
+   * `msg` before this resolves. Used for should_enqueue_log_record.
+   */
+  async fireMessageEvent(name: string, msg: Message, args: string[]): Promise<boolean> {
+    const reply = (await this.leastBusy().request('message-event', { name, message: snapshotOf(msg), args })) as MessageEventReply;
+    applyMetaChanges([msg], reply.metaChanges);
+    return reply.value;
+  }
+
   /** A routed call from a worker (worker-surface.ts), answered on the main thread. */
   routed(fn: string, args: WireJson[]): Promise<WireJson[]> {
     return this.calls.routed(fn, args);
+  }
+
+  /** True once close() was called. */
+  get closed(): boolean {
+    return this.closing !== null;
   }
 
   /** Closes every worker (their connections first); safe to call more than once. */

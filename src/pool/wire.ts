@@ -161,9 +161,16 @@ export type ToWorker =
   | { t: 'connect'; id: number; name: string; domain: string; tenant: string | null; campaign: string | null; batchSize: number }
   | { t: 'send'; id: number; conn: number; messages: MessageSnapshot[] }
   | { t: 'close'; id: number; conn: number }
+  /** An event whose first argument is a message and whose answer is a boolean (should_enqueue_log_record). */
+  | { t: 'message-event'; id: number; name: string; message: MessageSnapshot; args: string[] }
   | { t: 'rpc-reply'; id: number; ok: true; values: WireJson[] }
   | { t: 'rpc-reply'; id: number; ok: false; error: string }
   | { t: 'shutdown' };
+
+export interface MessageEventReply {
+  value: boolean;
+  metaChanges: MetaChange[];
+}
 
 export interface SendReply {
   outcome: SendOutcome;

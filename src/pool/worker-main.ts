@@ -13,7 +13,9 @@ import type { DeliveryConnection } from '../delivery/types.ts';
 import type { DiagnosticLog, LogLevel } from '../kumo/diagnostics.ts';
 import { closeDefaultAmqpPool } from '../kumo/amqp.ts';
 import { restrictToWorkerSurface } from './worker-surface.ts';
-import { errorToWire, messageFromSnapshot, toWire, type FromWorker, type MetaChange, type ToWorker, type WireJson, type WorkerInit } from './wire.ts';
+import { pushMessage } from '../message/lua-binding.ts';
+import { pushText } from '../lua/strings.ts';
+import { errorToWire, messageFromSnapshot, toWire, type FromWorker, type MessageEventReply, type MetaChange, type ToWorker, type WireJson, type WorkerInit } from './wire.ts';
 
 const port = parentPort!;
 const init = workerData as WorkerInit & { logLevels: LogLevel[] };
@@ -70,6 +72,16 @@ async function handle(m: Exclude<ToWorker, { t: 'rpc-reply' } | { t: 'shutdown' 
         if (msg.metaDirty) metaChanges.push({ index, meta: toWire(msg.metaObject()) });
       });
       return { outcome, metaChanges };
+    }
+    case 'message-event': {
+      const msg = messageFromSnapshot(m.message);
+      const value = await ctx.events.fireBoolean(m.name, (co) => {
+        pushMessage(co, msg);
+        for (const a of m.args) pushText(co, a);
+        return 1 + m.args.length;
+      });
+      const reply: MessageEventReply = { value, metaChanges: msg.metaDirty ? [{ index: 0, meta: toWire(msg.metaObject()) }] : [] };
+      return reply;
     }
     case 'close': {
       const conn = connections.get(m.conn);

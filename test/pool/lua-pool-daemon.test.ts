@@ -3,7 +3,7 @@
  * whole daemon (real spool, HTTP listener, webhook sink on 127.0.0.1).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { injectHttp, maildirWebhookPolicy, startDaemon, type TestDaemon } from '../helpers/daemon.ts';
+import { injectHttp, luaPath, maildirWebhookPolicy, startDaemon, type TestDaemon } from '../helpers/daemon.ts';
 import { WebhookSink } from '../helpers/webhook-sink.ts';
 
 let sink: WebhookSink | null = null;
@@ -24,18 +24,24 @@ async function inject(d: TestDaemon, domain: string, n = 1): Promise<void> {
   expect(res.json).toMatchObject({ success_count: n });
 }
 
-/** A policy whose `<name>.example` domains are delivered by the custom_lua constructor `make.<name>`. */
+/**
+ * A policy whose `<name>.example` domains are delivered by the custom_lua
+ * constructor `make.<name>`: spool, HTTP listener, no log hooks (so no other
+ * event competes for the worker states).
+ */
 function customLuaPolicy(constructors: string): (dir: string) => string {
-  return maildirWebhookPolicy({
-    webhookUrl: 'http://127.0.0.1:9/unused',
-    hookExtra: `filter = function() return true end,`,
-    prelude: `
+  return (dir) => `
+local kumo = require 'kumo'
+kumo.on('init', function()
+  kumo.define_spool { name = 'data', path = ${luaPath(dir + '/spool/data')} }
+  kumo.define_spool { name = 'meta', path = ${luaPath(dir + '/spool/meta')} }
+  kumo.start_http_listener { listen = '127.0.0.1:0' }
+end)
 kumo.on('get_queue_config', function(domain)
   local name = domain:match('^(%w+)%.example$')
   if name then return kumo.make_queue_config { retry_interval = '1s', protocol = { custom_lua = { constructor = 'make.' .. name } } } end
 end)
-${constructors}`,
-  });
+${constructors}`;
 }
 
 function transientTexts(d: TestDaemon): string[] {
@@ -43,9 +49,13 @@ function transientTexts(d: TestDaemon): string[] {
 }
 
 describe('--lua-threads 2', () => {
-  it('log_hooks:new_json delivers every record through a connection built on a worker state', async () => {
+  it('log_hooks:new_json delivers every record through a connection built on a worker state; the filter runs on workers', async () => {
     sink = await WebhookSink.start();
-    const d = await startDaemon({ luaThreads: 2, policy: maildirWebhookPolicy({ webhookUrl: `${sink.url}/hook`, hookExtra: RECEPTIONS_ONLY }) });
+    const filter = `filter = function(msg)
+      print('filter on worker ' .. tostring(_KUMO_LUA_WORKER))
+      return msg:get_meta('log_record').type ~= 'Reception'
+    end,`;
+    const d = await startDaemon({ luaThreads: 2, policy: maildirWebhookPolicy({ webhookUrl: `${sink.url}/hook`, hookExtra: filter }) });
     daemons.push(d);
     await inject(d, 'example.net', 3);
     await d.waitFor(() => d.recordsOf('Delivery').filter((r) => r.queue === 'webhook.log_hook').length === 3, 'three hook deliveries');
@@ -53,6 +63,9 @@ describe('--lua-threads 2', () => {
     const pool = d.kumod.services.pool!;
     expect(pool.workers).toHaveLength(2);
     expect(pool.workers.reduce((n, w) => n + w.connects, 0)).toBeGreaterThanOrEqual(1);
+    // should_enqueue_log_record (log_hooks' filter) ran on worker states; the queue it set came back.
+    expect(d.printed.length).toBeGreaterThanOrEqual(6);
+    expect(d.printed.every((l) => /^filter on worker [01]$/.test(l))).toBe(true);
   });
 
   it('the constructor runs on a worker (_KUMO_LUA_WORKER) and meta set by send travels back to the message', async () => {
