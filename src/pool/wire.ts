@@ -100,21 +100,53 @@ export function messageFromSnapshot(s: MessageSnapshot): Message {
   return msg;
 }
 
-/** The whole meta of a message whose meta Lua changed (index into the batch). */
+/** What Lua changed in the meta of a message (index into the batch): keys set (new values) and keys removed. */
 export interface MetaChange {
   index: number;
-  meta: WireJson;
+  set: WireJson;
+  removed: string[];
+}
+
+/** A message built from a snapshot, with what its meta held before Lua ran (to send back only the changes). */
+export interface SnapshotMessage {
+  msg: Message;
+  before: JsonObject;
+}
+
+export function openSnapshot(s: MessageSnapshot): SnapshotMessage {
+  const msg = messageFromSnapshot(s);
+  return { msg, before: { ...msg.metaObject() } };
+}
+
+/**
+ * The keys whose value Lua replaced (set_meta stores a new value; untouched
+ * keys keep the very object they had) or removed; null when nothing changed.
+ */
+export function metaChangeOf(index: number, { msg, before }: SnapshotMessage): MetaChange | null {
+  if (!msg.metaDirty) return null;
+  const now = msg.metaObject();
+  const set: JsonObject = {};
+  let any = false;
+  for (const key of Object.keys(now)) {
+    if (now[key] !== before[key]) {
+      set[key] = now[key]!;
+      any = true;
+    }
+  }
+  const removed = Object.keys(before).filter((key) => !(key in now));
+  if (!any && removed.length === 0) return null;
+  return { index, set: toWire(set), removed };
 }
 
 /** Applies a worker's meta changes to the engine's messages. */
 export function applyMetaChanges(batch: readonly Message[], changes: readonly MetaChange[]): void {
-  for (const { index, meta } of changes) {
+  for (const { index, set, removed } of changes) {
     const msg = batch[index];
     if (!msg) continue;
-    const now = fromWire(meta) as JsonObject;
-    const before = msg.metaObject();
-    for (const key of Object.keys(before)) if (!(key in now)) delete before[key];
-    for (const key of Object.keys(now)) msg.setMeta(key, now[key]);
+    const meta = msg.metaObject();
+    for (const key of removed) delete meta[key];
+    const values = fromWire(set) as JsonObject;
+    for (const key of Object.keys(values)) msg.setMeta(key, values[key]);
     msg.metaDirty = true;
   }
 }

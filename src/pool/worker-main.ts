@@ -15,7 +15,7 @@ import { closeDefaultAmqpPool } from '../kumo/amqp.ts';
 import { restrictToWorkerSurface } from './worker-surface.ts';
 import { pushMessage } from '../message/lua-binding.ts';
 import { pushText } from '../lua/strings.ts';
-import { errorToWire, messageFromSnapshot, toWire, type FromWorker, type MessageEventReply, type MetaChange, type ToWorker, type WireJson, type WorkerInit } from './wire.ts';
+import { errorToWire, metaChangeOf, openSnapshot, type FromWorker, type MessageEventReply, type MetaChange, type ToWorker, type WireJson, type WorkerInit } from './wire.ts';
 
 const port = parentPort!;
 const init = workerData as WorkerInit & { logLevels: LogLevel[] };
@@ -65,22 +65,24 @@ async function handle(m: Exclude<ToWorker, { t: 'rpc-reply' } | { t: 'shutdown' 
     case 'send': {
       const conn = connections.get(m.conn);
       if (!conn) throw new Error(`internal: no connection ${m.conn} on Lua worker ${init.index}`);
-      const batch = m.messages.map(messageFromSnapshot);
-      const outcome = await conn.send(batch);
+      const opened = m.messages.map(openSnapshot);
+      const outcome = await conn.send(opened.map((o) => o.msg));
       const metaChanges: MetaChange[] = [];
-      batch.forEach((msg, index) => {
-        if (msg.metaDirty) metaChanges.push({ index, meta: toWire(msg.metaObject()) });
+      opened.forEach((o, index) => {
+        const change = metaChangeOf(index, o);
+        if (change) metaChanges.push(change);
       });
       return { outcome, metaChanges };
     }
     case 'message-event': {
-      const msg = messageFromSnapshot(m.message);
+      const opened = openSnapshot(m.message);
       const value = await ctx.events.fireBoolean(m.name, (co) => {
-        pushMessage(co, msg);
+        pushMessage(co, opened.msg);
         for (const a of m.args) pushText(co, a);
         return 1 + m.args.length;
       });
-      const reply: MessageEventReply = { value, metaChanges: msg.metaDirty ? [{ index: 0, meta: toWire(msg.metaObject()) }] : [] };
+      const change = metaChangeOf(0, opened);
+      const reply: MessageEventReply = { value, metaChanges: change ? [change] : [] };
       return reply;
     }
     case 'close': {

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { newLua, errorOf } from '../helpers/lua.ts';
 import { placementOf, restrictToWorkerSurface, ROUTED, unavailableMessage } from '../../src/pool/worker-surface.ts';
-import { fromWire, messageFromSnapshot, snapshotOf, toWire, applyMetaChanges, type WireJson } from '../../src/pool/wire.ts';
+import { fromWire, messageFromSnapshot, metaChangeOf, openSnapshot, snapshotOf, toWire, applyMetaChanges, type WireJson } from '../../src/pool/wire.ts';
 import { JsonFloat } from '../../src/util/json.ts';
 import { SystemClock } from '../../src/util/clock.ts';
 import { MainCalls } from '../../src/pool/main-calls.ts';
@@ -156,11 +156,20 @@ describe('wire', () => {
     expect([back1.id, [...back1.getData()], back1.metaDirty]).toEqual([plain.id, [1, 2], false]);
   });
 
-  it('meta changes replace the engine message meta (added, changed and removed keys)', () => {
-    const msg = new Message({ sender: 'a@b.c', recipients: ['d@e.f'], data: new Uint8Array(), meta: { keep: 1, gone: 2, change: 3 } });
-    msg.metaDirty = false;
-    applyMetaChanges([msg], [{ index: 0, meta: toWire({ keep: 1, change: new JsonFloat(4), added: 'x' }) }]);
-    expect(msg.metaObject()).toEqual({ keep: 1, change: new JsonFloat(4), added: 'x' });
-    expect(msg.metaDirty).toBe(true);
+  it('only the meta keys Lua set or removed travel back, and replace those of the engine message', async () => {
+    const engineMsg = new Message({ sender: 'a@b.c', recipients: ['d@e.f'], data: new Uint8Array(), meta: { keep: { big: 'x' }, gone: 2, change: 3 } });
+    engineMsg.metaDirty = false;
+    const opened = openSnapshot(structuredClone(snapshotOf(engineMsg)));
+    const t = newLua();
+    await t.load(`function touch(m) m:set_meta('change', 4.0) m:set_meta('added', 'x') end`);
+    await t.ctx.runtime.call('t', (co) => void lua.lua_getglobal(co, 'touch'), (co) => (pushMessage(co, opened.msg), 1), () => undefined);
+    delete opened.msg.metaObject().gone; // no Lua call removes a key; a host-side removal must still travel
+    const change = metaChangeOf(0, opened)!;
+    expect(change.removed).toEqual(['gone']);
+    expect(Object.keys(fromWire(change.set) as object).sort()).toEqual(['added', 'change']);
+    applyMetaChanges([engineMsg], [change]);
+    expect(engineMsg.metaObject()).toEqual({ keep: { big: 'x' }, change: new JsonFloat(4), added: 'x' });
+    expect(engineMsg.metaDirty).toBe(true);
+    expect(metaChangeOf(0, openSnapshot(snapshotOf(engineMsg)))).toBeNull();
   });
 });
