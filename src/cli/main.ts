@@ -31,7 +31,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--script', 'load the policy, fire `main`, exit when it returns')
     .option('--validate', 'load the policy and run pre_init, init and validate_config without starting anything')
     .option('--strict', 'turn off file and process access from Lua (io.open, io.popen, os.execute, ...); same as KUMO_LUA_STRICT=1')
-    .option('--lua-threads <n>', 'run custom_lua connections (log hooks, webhooks) on N Lua states on worker threads (default 0: all Lua on the main thread)', '0')
+    .option('--lua-threads <n>', 'run custom_lua connections and the log-hook filter on N more Lua states on worker threads (default 0: all Lua on the main thread); with --validate, check that each loads the policy', '0')
     .argument('[args...]', 'arguments passed to `main` in --script mode (after --)')
     .action(async (policy: string | undefined, args: string[], opts: { policy?: string; luaPath: string[]; script?: boolean; validate?: boolean; strict?: boolean; luaThreads: string }) => {
       if (opts.strict) process.env[STRICT_ENV] = '1';

@@ -60,6 +60,7 @@ export class Kumod {
     await this.ctx.events.fire('init');
     if (this.mode === 'validate') {
       await this.ctx.events.fire('validate_config');
+      await this.services.checkWorkerStates();
       return;
     }
     await this.services.start();

@@ -40,6 +40,8 @@ export interface Services {
   start(): Promise<void>;
   /** Stops intake, drains delivery within its bound, then runs `beforeLogClose` and closes logs. */
   stop(beforeLogClose: () => Promise<void>): Promise<void>;
+  /** --validate with --lua-threads: loads the policy in each worker state, then stops them. */
+  checkWorkerStates(): Promise<void>;
   readonly logging: Logging;
   /** Every record (engine, listeners, logging) passes through here; taps may be added. */
   readonly records: FanOutSink;
@@ -167,28 +169,37 @@ class DaemonServices implements Services {
     return this.manager;
   }
 
+  private startPool(threads: number): Promise<LuaPool> {
+    if (!this.options.policyFile) throw new Error('--lua-threads needs the policy file (each worker state loads it)');
+    return LuaPool.start({
+      threads,
+      policyFile: this.options.policyFile,
+      luaPaths: this.options.luaPaths,
+      cpuLimitMs: this.options.cpuLimitMs,
+      nodeId: this.ctx.nodeId,
+      runtime: this.ctx.runtime,
+      log: this.ctx.log,
+      print: this.options.print,
+      onCpuStop: this.options.onCpuStop,
+      clock: this.ctx.clock,
+      onConfigEpoch: (bumped) => configEpochOf(this.ctx).subscribe(bumped),
+      inject: (msg, opts) => this.ctx.require(MESSAGE_INJECTOR, 'kumo.inject_message')(msg, opts),
+      observeLatency: (label, seconds) => this.ctx.optional(LUA_LATENCY)?.observe(label, seconds),
+    });
+  }
+
+  /** --validate with --lua-threads: every worker state must load the policy too; then they stop. */
+  async checkWorkerStates(): Promise<void> {
+    if (!this.options.luaThreads) return;
+    const pool = await this.startPool(this.options.luaThreads);
+    await pool.close();
+  }
+
   async start(): Promise<void> {
     if (this.manager) return;
     const params = this.spools.primary();
     const path = this.options.statePath?.('spool', params.path) ?? params.path;
-    if (this.options.luaThreads) {
-      if (!this.options.policyFile) throw new Error('--lua-threads needs the policy file (each worker state loads it)');
-      this.pool = await LuaPool.start({
-        threads: this.options.luaThreads,
-        policyFile: this.options.policyFile,
-        luaPaths: this.options.luaPaths,
-        cpuLimitMs: this.options.cpuLimitMs,
-        nodeId: this.ctx.nodeId,
-        runtime: this.ctx.runtime,
-        log: this.ctx.log,
-        print: this.options.print,
-        onCpuStop: this.options.onCpuStop,
-        clock: this.ctx.clock,
-        onConfigEpoch: (bumped) => configEpochOf(this.ctx).subscribe(bumped),
-        inject: (msg, opts) => this.ctx.require(MESSAGE_INJECTOR, 'kumo.inject_message')(msg, opts),
-        observeLatency: (label, seconds) => this.ctx.optional(LUA_LATENCY)?.observe(label, seconds),
-      });
-    }
+    if (this.options.luaThreads) this.pool = await this.startPool(this.options.luaThreads);
     this.spool = new SqliteSpool({ path, flush: params.flush, minFreeSpace: params.minFreeSpace, minFreeInodes: params.minFreeInodes, ...this.options.spoolWrites });
     this.manager = new QueueManager({
       clock: this.ctx.clock,

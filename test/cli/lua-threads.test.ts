@@ -34,6 +34,15 @@ describe('kumo-lua --lua-threads', () => {
     expect(r.stderr).toMatch(/b\.lua:\d+: in main chunk/);
   });
 
+  it('--validate --lua-threads also loads the policy in each worker state', async () => {
+    const file = dir.policyFile('v.lua', servePolicy(`if _KUMO_LUA_WORKER then kumo.set_diagnostic_log_filter('info') end`));
+    const plain = await runCli(['--validate', file]);
+    expect(plain.code).toBe(0);
+    const withThreads = await runCli(['--validate', '--lua-threads', '1', file]);
+    expect(withThreads.code).toBe(1);
+    expect(withThreads.stderr).toMatch(/Validation failed: Lua worker 0 \(--lua-threads\) could not load the policy: kumo\.set_diagnostic_log_filter is not available/);
+  });
+
   it('serves with worker states and exits cleanly on SIGTERM', async () => {
     const p = spawnCli(['--lua-threads', '2', dir.policyFile('c.lua', servePolicy(''))]);
     await p.waitForOutput(/spool .*requeued/);
