@@ -212,6 +212,35 @@ end)`),
     expect(sink.requests.map((r) => r.path)).toEqual(['/slow-started', '/fast', '/slow']);
   });
 
+  it('time slicing works in a worker: a busy send (yieldable loop) lets another send on the same state run', async () => {
+    sink = await WebhookSink.start();
+    const d = await startDaemon({
+      luaThreads: 1,
+      policy: customLuaPolicy(`
+local function post(path)
+  kumo.http.build_client({}):post('${sink.url}' .. path):send()
+end
+kumo.on('make.busy', function()
+  return { send = function(self, msg)
+    post('/busy-started')
+    local t0 = os.clock()
+    while os.clock() - t0 < 1.5 do end
+    post('/busy')
+    return 'busy'
+  end }
+end)
+kumo.on('make.quick', function()
+  return { send = function(self, msg) post('/quick') return 'quick' end }
+end)`),
+    });
+    daemons.push(d);
+    await inject(d, 'busy.example');
+    await sink.waitForRequests(1);
+    await inject(d, 'quick.example');
+    await d.waitFor(() => d.recordsOf('Delivery').length === 2, 'both deliveries', 20_000);
+    expect(sink.requests.map((r) => r.path)).toEqual(['/busy-started', '/quick', '/busy']);
+  });
+
   it('a worker thread that dies is replaced; its messages are retried and delivered', async () => {
     const d = await startDaemon({ luaThreads: 1, policy: customLuaPolicy(`kumo.on('make.ok', function() return { send = function() return 'ok on a new state' end } end)`) });
     daemons.push(d);
