@@ -5,7 +5,9 @@
  * message carries), each timed over a Lua loop, against V8's JSON.parse /
  * JSON.stringify of the same text in the same process.
  *
- *   node --import tsx bench/serde-json.ts [--iterations 2000]
+ *   node --import tsx bench/serde-json.ts [--iterations 2000] [--only parse|encode|get_meta|chain]
+ *
+ * `--only` runs one figure (for profiling one conversion with --cpu-prof).
  */
 import { lua } from '../src/lua/fengari.ts';
 import { keyBytes, pushText } from '../src/lua/strings.ts';
@@ -53,12 +55,13 @@ function v8Us(fn: () => void): number {
 }
 
 const parsed = JSON.parse(RECORD_570) as unknown;
-const figures = [
-  { name: 'kumo.serde.json_parse, 570-byte record', ours: await perIterationUs('local text = RECORD_TEXT', 'local v = kumo.serde.json_parse(text)'), baseline: v8Us(() => JSON.parse(RECORD_570)), target: 20 },
-  { name: 'kumo.serde.json_encode, 570-byte record', ours: await perIterationUs('local v = kumo.serde.json_parse(RECORD_TEXT)', 'local s = kumo.serde.json_encode(v)'), baseline: v8Us(() => JSON.stringify(parsed)), target: 15 },
-  { name: "msg:get_meta('log_record'), 570-byte record", ours: await perIterationUs('local m = the_msg()', "local r = m:get_meta('log_record')"), baseline: v8Us(() => JSON.parse(RECORD_570)), target: 20 },
-  { name: "get_meta('log_record') → json_encode", ours: await perIterationUs('local m = the_msg()', "local s = kumo.serde.json_encode(m:get_meta('log_record'))"), baseline: v8Us(() => JSON.stringify(JSON.parse(RECORD_570))), target: 35 },
-];
+const onlyAt = process.argv.indexOf('--only');
+const only = onlyAt >= 0 ? process.argv[onlyAt + 1] : undefined;
+const figures = [];
+if (!only || only === 'parse') figures.push({ name: 'kumo.serde.json_parse, 570-byte record', ours: await perIterationUs('local text = RECORD_TEXT', 'local v = kumo.serde.json_parse(text)'), baseline: v8Us(() => JSON.parse(RECORD_570)), target: 20 });
+if (!only || only === 'encode') figures.push({ name: 'kumo.serde.json_encode, 570-byte record', ours: await perIterationUs('local v = kumo.serde.json_parse(RECORD_TEXT)', 'local s = kumo.serde.json_encode(v)'), baseline: v8Us(() => JSON.stringify(parsed)), target: 15 });
+if (!only || only === 'get_meta') figures.push({ name: "msg:get_meta('log_record'), 570-byte record", ours: await perIterationUs('local m = the_msg()', "local r = m:get_meta('log_record')"), baseline: v8Us(() => JSON.parse(RECORD_570)), target: 20 });
+if (!only || only === 'chain') figures.push({ name: "get_meta('log_record') → json_encode", ours: await perIterationUs('local m = the_msg()', "local s = kumo.serde.json_encode(m:get_meta('log_record'))"), baseline: v8Us(() => JSON.stringify(JSON.parse(RECORD_570))), target: 35 });
 console.log(`record ${Buffer.byteLength(RECORD_570)} bytes, ${N} iterations each`);
 for (const f of figures) {
   console.log(`${f.name}: ${f.ours.toFixed(1)} µs (V8: ${f.baseline.toFixed(2)} µs)`);

@@ -302,6 +302,7 @@ module.exports.luaH_getstr  = luaH_getstr;
 module.exports.luaH_setfrom = luaH_setfrom;
 module.exports.luaH_setint  = luaH_setint;
 module.exports.luaH_new     = luaH_new;
+module.exports.luaH_add     = add;  /* kumo-lua: lhost.js builds fresh tables */
 module.exports.luaH_removehash = mark_dead;  /* kumo-lua: lgc.js clears weak entries */
 module.exports.luaH_next    = luaH_next;
 module.exports.Table        = Table;
