@@ -3,7 +3,9 @@
  * plus the legacy `kumo.json_*` / `kumo.toml_*` aliases.
  */
 import { readFile } from 'node:fs/promises';
-import type { LuaState } from '../lua/fengari.ts';
+import { lua, type LuaState } from '../lua/fengari.ts';
+import { hostIndex } from '../lua/host-values.ts';
+import { compactJsonOf } from '../lua/json-writer.ts';
 import { asyncFunction } from '../lua/host-function.ts';
 import { argString } from '../lua/args.ts';
 import { pushJsonArrays } from './support/push-json.ts';
@@ -71,6 +73,13 @@ function loader(format: keyof typeof FORMATS, name: string) {
   });
 }
 
+/** json_encode: written straight from the Lua value when it can be (json-writer.ts), else through the serde tree. */
+function jsonEncode(L: LuaState): number {
+  const text = lua.lua_gettop(L) >= 1 ? compactJsonOf(hostIndex(L, 1)) : undefined;
+  pushText(L, text ?? writeJson(materialized(L), false));
+  return 1;
+}
+
 function encoder(encode: (v: SerdeValue) => string) {
   return (L: LuaState): number => {
     pushText(L, encode(materialized(L)));
@@ -83,7 +92,7 @@ export function register(kumo: ModuleTable, _ctx: KumoContext): void {
   serde.fns({
     json_parse: parser('json'),
     json_load: loader('json', 'kumo.serde.json_load'),
-    json_encode: encoder((v) => writeJson(v, false)),
+    json_encode: jsonEncode,
     json_encode_pretty: encoder((v) => writeJson(v, true)),
     toml_parse: parser('toml'),
     toml_load: loader('toml', 'kumo.serde.toml_load'),

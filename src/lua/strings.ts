@@ -5,6 +5,7 @@
  * through TextEncoder/TextDecoder.
  */
 import { lua, type LuaState } from './fengari.ts';
+import { hostPush, hostString } from './host-values.ts';
 
 const encoder = new TextEncoder();
 // ignoreBOM: a leading U+FEFF is data, not a byte-order mark, in Lua strings.
@@ -66,9 +67,9 @@ export function keyBytes(name: string): Uint8Array {
   return b;
 }
 
+/** Pushes the UTF-8 bytes of s (a fresh array, so the Lua string takes it without a copy). */
 export function pushText(L: LuaState, s: string): void {
-  const b = encodeText(s);
-  lua.lua_pushlstring(L, b, b.length);
+  hostPush(L, hostString(encodeText(s)));
 }
 
 /** Fengari keeps the array it is given, so pooled Node Buffers are copied first. */
