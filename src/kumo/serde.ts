@@ -3,8 +3,10 @@
  * plus the legacy `kumo.json_*` / `kumo.toml_*` aliases.
  */
 import { readFile } from 'node:fs/promises';
-import { lua, type LuaState } from '../lua/fengari.ts';
-import { hostIndex } from '../lua/host-values.ts';
+import { lauxlib, lua, type LuaState } from '../lua/fengari.ts';
+import { hostIndex, hostPush } from '../lua/host-values.ts';
+import { luaFromJsonText } from '../lua/json-reader.ts';
+import { arrayMarkerTable } from '../lua/marshal.ts';
 import { compactJsonOf } from '../lua/json-writer.ts';
 import { asyncFunction } from '../lua/host-function.ts';
 import { argString } from '../lua/args.ts';
@@ -49,9 +51,30 @@ function materialized(L: LuaState): SerdeValue {
 function parser(format: keyof typeof FORMATS) {
   return (L: LuaState): number => {
     const text = argString(L, 1);
-    pushJsonArrays(L, parseFormat(format, text, text));
+    if (format !== 'json' || !pushParsedJson(L, text)) pushJsonArrays(L, parseFormat(format, text, text));
     return 1;
   };
+}
+
+/**
+ * json_parse straight to Lua tables (json-reader.ts); false when the general
+ * parser must run (unusual key order, duplicate keys, errors).
+ */
+function pushParsedJson(L: LuaState, text: string): boolean {
+  let source = text;
+  if (/[#/]/.test(text)) {
+    try {
+      source = stripJsonComments(text);
+    } catch {
+      return false;
+    }
+  }
+  lauxlib.luaL_checkstack(L, 3, null);
+  const v = luaFromJsonText(L, source, arrayMarkerTable(L));
+  if (v === false) return false;
+  if (v === undefined) lua.lua_pushnil(L);
+  else hostPush(L, v);
+  return true;
 }
 
 function loader(format: keyof typeof FORMATS, name: string) {

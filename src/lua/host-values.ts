@@ -51,6 +51,7 @@ export const hostLightUserdata: (p: unknown) => TValue = lhost.host_lightuserdat
 export const hostNewTable: (L: LuaState) => HostTable = lhost.host_newtable;
 export const hostTableValue: (t: HostTable) => TValue = lhost.host_tablevalue;
 export const hostSetKey: (t: HostTable, key: TString, v: TValue) => void = lhost.host_setkey;
+export const hostHasKey: (t: HostTable, key: TString) => boolean = lhost.host_haskey;
 export const hostSetI: (t: HostTable, i: number, v: TValue) => void = lhost.host_seti;
 export const hostSetMetatable: (t: HostTable, mt: HostTable | null) => void = lhost.host_setmetatable;
 export const hostPush: (L: LuaState, v: TValue) => void = lhost.host_push;

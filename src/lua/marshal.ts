@@ -126,13 +126,16 @@ export function pushJson(L: LuaState, v: JsonValue | undefined, options: PushJso
   else hostPush(L, tv);
 }
 
+/** The array marker metatable itself (created on first use; needs 3 free stack slots). */
+export function arrayMarkerTable(L: LuaState): HostTable {
+  pushArrayMarker(L);
+  const marker = hostIndex(L, -1).value as HostTable;
+  lua.lua_pop(L, 1);
+  return marker;
+}
+
 function markerOf(build: Build): HostTable {
-  if (build.marker === undefined) {
-    pushArrayMarker(build.L);
-    build.marker = hostIndex(build.L, -1).value as HostTable;
-    lua.lua_pop(build.L, 1);
-  }
-  return build.marker;
+  return (build.marker ??= arrayMarkerTable(build.L));
 }
 
 /** The Lua value for v, or undefined for nil. */

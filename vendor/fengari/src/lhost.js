@@ -88,6 +88,11 @@ const host_setkey = function(t, ts, value) {
     else ltable.luaH_add(t, hash, new TValue(LUA_TLNGSTR, ts), value);
 };
 
+/* whether t has a (live) entry for the TString key */
+const host_haskey = function(t, ts) {
+    return t.strong.has(luaS_hashlongstr(ts));
+};
+
 /* raw t[i] = value for a safe integer i; value must not be nil */
 const host_seti = function(t, i, value) {
     let e = t.strong.get(i);
@@ -129,6 +134,7 @@ module.exports.host_first         = host_first;
 module.exports.host_float         = host_float;
 module.exports.host_geti          = host_geti;
 module.exports.host_getn          = host_getn;
+module.exports.host_haskey        = host_haskey;
 module.exports.host_index         = host_index;
 module.exports.host_int           = host_int;
 module.exports.host_key           = host_key;
