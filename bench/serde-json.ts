@@ -5,7 +5,7 @@
  * message carries), each timed over a Lua loop, against V8's JSON.parse /
  * JSON.stringify of the same text in the same process.
  *
- *   node --import tsx bench/serde-json.ts [--iterations 2000] [--rounds 7] [--only parse|encode|get_meta|chain]
+ *   node --import tsx bench/serde-json.ts [--iterations 2000] [--rounds 7] [--cpu] [--only parse|encode|get_meta|chain]
  *
  * `--only` runs one figure (for profiling one conversion with --cpu-prof).
  */
@@ -37,13 +37,22 @@ lua.lua_setglobal(L, keyBytes('the_msg'));
 
 const ROUNDS = numberFlag('--rounds', 7);
 
+/** --cpu: time by the process's CPU use (user + system) instead of the wall clock; steadier on a loaded machine. */
+const CPU = process.argv.includes('--cpu');
+const nowMs = CPU
+  ? () => {
+      const u = process.cpuUsage();
+      return (u.user + u.system) / 1000;
+    }
+  : () => performance.now();
+
 /** Median of `rounds` timings of fn (ms). */
 async function medianMs(rounds: number, fn: () => unknown): Promise<number> {
   const times: number[] = [];
   for (let r = 0; r < rounds; r++) {
-    const t0 = performance.now();
+    const t0 = nowMs();
     await fn();
-    times.push(performance.now() - t0);
+    times.push(nowMs() - t0);
   }
   return median(times);
 }
@@ -76,7 +85,7 @@ if (!only || only === 'parse') figures.push({ name: 'kumo.serde.json_parse, 570-
 if (!only || only === 'encode') figures.push({ name: 'kumo.serde.json_encode, 570-byte record', ours: await perIterationUs('local v = kumo.serde.json_parse(RECORD_TEXT)', 'local s = kumo.serde.json_encode(v)'), baseline: await v8Us(() => JSON.stringify(parsed)), target: 15 });
 if (!only || only === 'get_meta') figures.push({ name: "msg:get_meta('log_record'), 570-byte record", ours: await perIterationUs('local m = the_msg()', "local r = m:get_meta('log_record')"), baseline: await v8Us(() => JSON.parse(RECORD_570)), target: 20 });
 if (!only || only === 'chain') figures.push({ name: "get_meta('log_record') → json_encode", ours: await perIterationUs('local m = the_msg()', "local s = kumo.serde.json_encode(m:get_meta('log_record'))"), baseline: await v8Us(() => JSON.stringify(JSON.parse(RECORD_570))), target: 35 });
-console.log(`record ${Buffer.byteLength(RECORD_570)} bytes, median of ${ROUNDS} rounds of ${N} iterations each`);
+console.log(`record ${Buffer.byteLength(RECORD_570)} bytes, median of ${ROUNDS} rounds of ${N} iterations each${CPU ? ', CPU time' : ''}`);
 for (const f of figures) {
   console.log(`${f.name}: ${f.ours.toFixed(1)} µs (V8: ${f.baseline.toFixed(2)} µs)`);
   reportFigure({ ...f, unit: 'µs', higherIsBetter: false });

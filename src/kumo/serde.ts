@@ -11,7 +11,7 @@ import { compactJsonOf } from '../lua/json-writer.ts';
 import { asyncFunction } from '../lua/host-function.ts';
 import { argString } from '../lua/args.ts';
 import { pushJsonArrays } from './support/push-json.ts';
-import { decodeUtf8Strict, pushText } from '../lua/strings.ts';
+import { decodeUtf8Strict, pushText, toBytes } from '../lua/strings.ts';
 import type { JsonValue } from '../util/json.ts';
 import type { ModuleTable } from './module-table.ts';
 import type { KumoContext } from './context.ts';
@@ -70,7 +70,7 @@ function pushParsedJson(L: LuaState, text: string): boolean {
     }
   }
   lauxlib.luaL_checkstack(L, 3, null);
-  const v = luaFromJsonText(L, source, arrayMarkerTable(L));
+  const v = luaFromJsonText(L, source, arrayMarkerTable(L), toBytes(L, 1));
   if (v === false) return false;
   if (v === undefined) lua.lua_pushnil(L);
   else hostPush(L, v);

@@ -50,7 +50,8 @@ export const hostBool: (b: boolean) => TValue = lhost.host_bool;
 export const hostLightUserdata: (p: unknown) => TValue = lhost.host_lightuserdata;
 export const hostNewTable: (L: LuaState) => HostTable = lhost.host_newtable;
 export const hostTableValue: (t: HostTable) => TValue = lhost.host_tablevalue;
-export const hostSetKey: (t: HostTable, key: TString, v: TValue) => void = lhost.host_setkey;
+/** Raw t[key] = v (v not nil); true when it replaced a value. */
+export const hostSetKey: (t: HostTable, key: TString, v: TValue) => boolean = lhost.host_setkey;
 export const hostHasKey: (t: HostTable, key: TString) => boolean = lhost.host_haskey;
 export const hostSetI: (t: HostTable, i: number, v: TValue) => void = lhost.host_seti;
 export const hostSetMetatable: (t: HostTable, mt: HostTable | null) => void = lhost.host_setmetatable;

@@ -41,10 +41,12 @@ const NIL = undefined;
 /**
  * Parses `text` into a Lua value (undefined for a top-level null), arrays
  * marked with `marker`; GIVE_UP (returned as `false`) when the general
- * parser must run instead.
+ * parser must run instead. `bytes`, when given, are the UTF-8 bytes the text
+ * was decoded from (or any with the same bytes at the same offsets, such as
+ * the text before comments were blanked out).
  */
-export function luaFromJsonText(L: LuaState, text: string, marker: HostTable): TValue | undefined | false {
-  const r = new Reader(L, text, marker);
+export function luaFromJsonText(L: LuaState, text: string, marker: HostTable, bytes?: Uint8Array): TValue | undefined | false {
+  const r = new Reader(L, text, marker, bytes !== undefined && bytes.length === text.length ? bytes : undefined);
   try {
     r.ws();
     const v = r.value(0);
@@ -63,6 +65,8 @@ class Reader {
     private readonly L: LuaState,
     private readonly s: string,
     private readonly marker: HostTable,
+    /** The UTF-8 bytes of s when s is all ASCII. */
+    private readonly bytes: Uint8Array | undefined,
   ) {}
 
   ws(): void {
@@ -84,7 +88,7 @@ class Reader {
       case 0x5b: // [
         return this.array(depth + 1);
       case 0x22: // "
-        return hostString(encodeText(this.string()));
+        return this.stringValue();
       case 0x74: // t
         return this.word('true') ? hostBool(true) : NIL;
       case 0x66: // f
@@ -151,9 +155,11 @@ class Reader {
       const v = this.value(depth);
       const key = internedKey(k);
       // A repeated key keeps its first position in a JS object: give up.
-      if (hostHasKey(t, key) || nulls?.includes(k)) throw GIVE_UP;
-      if (v === NIL) (nulls ??= []).push(k);
-      else hostSetKey(t, key, v);
+      if (nulls !== undefined && nulls.includes(k)) throw GIVE_UP;
+      if (v === NIL) {
+        if (hostHasKey(t, key)) throw GIVE_UP;
+        (nulls ??= []).push(k);
+      } else if (hostSetKey(t, key, v)) throw GIVE_UP;
       this.ws();
       const c = s.charCodeAt(this.i++);
       if (c === 0x7d) break;
@@ -161,6 +167,24 @@ class Reader {
       this.ws();
     }
     return hostTableValue(t);
+  }
+
+  /**
+   * A string value: without escapes, its bytes are copied straight from the
+   * Lua string being parsed when that is all ASCII (offsets are byte offsets).
+   */
+  private stringValue(): TValue {
+    const s = this.s;
+    const start = this.i + 1;
+    for (let i = start; ; i++) {
+      const c = s.charCodeAt(i);
+      if (c === 0x22) {
+        this.i = i + 1;
+        return hostString(this.bytes !== undefined ? this.bytes.slice(start, i) : encodeText(s.slice(start, i)));
+      }
+      if (c === 0x5c || c !== c || c < 0x20) break;
+    }
+    return hostString(encodeText(this.string()));
   }
 
   /** A string starting at the opening quote; escapes as serde_json reads them. */

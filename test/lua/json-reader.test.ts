@@ -10,7 +10,7 @@ import { luaFromJsonText } from '../../src/lua/json-reader.ts';
 import { hostPush } from '../../src/lua/host-values.ts';
 import { parseJson } from '../../src/kumo/support/json-text.ts';
 import { argString } from '../../src/lua/args.ts';
-import { keyBytes } from '../../src/lua/strings.ts';
+import { keyBytes, toBytes } from '../../src/lua/strings.ts';
 import { newLua } from '../helpers/lua.ts';
 
 function setup() {
@@ -21,7 +21,8 @@ function setup() {
     lua.lua_setglobal(L, keyBytes(name));
   };
   fn('direct', (Ls) => {
-    const v = luaFromJsonText(Ls, argString(Ls, 1), arrayMarkerTable(Ls));
+    // With the Lua string's bytes (used when the text is all ASCII) unless the second argument is true.
+    const v = luaFromJsonText(Ls, argString(Ls, 1), arrayMarkerTable(Ls), lua.lua_toboolean(Ls, 2) ? undefined : toBytes(Ls, 1));
     if (v === false) lua.lua_pushstring(Ls, keyBytes('gave up'));
     else if (v === undefined) lua.lua_pushnil(Ls);
     else hostPush(Ls, v);
@@ -49,6 +50,7 @@ const SAME = [
   '{"s":"h\\u00e9llo \\ud83d\\ude00 \\"q\\" \\\\ \\/ \\b\\f\\n\\r\\t","u":"héllo ✓","empty":"","n":null,"t":true,"f":false}',
   '  {  "a" : [ [ [ ] ] , { } ] , "b" : null , "c" : [ null , null ] }  ',
   '"top"',
+  '{"s":"caf\\u00e9 \\n \\"x\\"","p":"plain","e":"","l":"' + 'x'.repeat(100) + '"}',
   '42',
   '-7.25',
   'null',
@@ -92,9 +94,10 @@ describe('luaFromJsonText', () => {
   it('builds what the general path builds', async () => {
     const t = setup();
     for (const text of SAME) {
-      const r = await t.eval(`${DUMP}\nlocal text = ${JSON.stringify(text)}\nlocal d = direct(text)\nassert(d ~= 'gave up', 'gave up')\nreturn { dump(d), dump(general(text)) }`);
-      const [d, g] = r as [string, string];
+      const r = await t.eval(`${DUMP}\nlocal text = ${JSON.stringify(text)}\nlocal d, dt = direct(text), direct(text, true)\nassert(d ~= 'gave up' and dt ~= 'gave up', 'gave up')\nreturn { dump(d), dump(dt), dump(general(text)) }`);
+      const [d, dt, g] = r as [string, string, string];
       expect(d, text).toBe(g);
+      expect(dt, text).toBe(g);
     }
   });
 

@@ -80,12 +80,16 @@ const host_tablevalue = function(t) {
     return new TValue(LUA_TTABLE, t);
 };
 
-/* raw t[key] = value for a TString key; value must not be nil */
+/* raw t[key] = value for a TString key; value must not be nil; true when it replaced a value */
 const host_setkey = function(t, ts, value) {
     let hash = luaS_hashlongstr(ts);
     let e = t.strong.get(hash);
-    if (e) e.value.setfrom(value);
-    else ltable.luaH_add(t, hash, new TValue(LUA_TLNGSTR, ts), value);
+    if (e) {
+        e.value.setfrom(value);
+        return true;
+    }
+    ltable.luaH_add(t, hash, new TValue(LUA_TLNGSTR, ts), value);
+    return false;
 };
 
 /* whether t has a (live) entry for the TString key */
