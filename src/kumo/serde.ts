@@ -61,16 +61,20 @@ function parser(format: keyof typeof FORMATS) {
  * parser must run (unusual key order, duplicate keys, errors).
  */
 function pushParsedJson(L: LuaState, text: string): boolean {
-  let source = text;
-  if (/[#/]/.test(text)) {
+  lauxlib.luaL_checkstack(L, 3, null);
+  const marker = arrayMarkerTable(L);
+  const bytes = toBytes(L, 1);
+  // A comment is a syntax error to the reader: only then is the text stripped and read again.
+  let v = luaFromJsonText(L, text, marker, bytes);
+  if (v === false && /[#/]/.test(text)) {
+    let stripped: string;
     try {
-      source = stripJsonComments(text);
+      stripped = stripJsonComments(text);
     } catch {
       return false;
     }
+    v = luaFromJsonText(L, stripped, marker, bytes);
   }
-  lauxlib.luaL_checkstack(L, 3, null);
-  const v = luaFromJsonText(L, source, arrayMarkerTable(L), toBytes(L, 1));
   if (v === false) return false;
   if (v === undefined) lua.lua_pushnil(L);
   else hostPush(L, v);

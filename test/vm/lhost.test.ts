@@ -63,6 +63,25 @@ describe('lhost', () => {
     lua.lua_pop(L, 1);
   });
 
+  it('tables keep their dead-key bookkeeping: clearing fields while iterating, next after a removed key', async () => {
+    const t = newLua();
+    expect(
+      await t.eval(`
+        local tab = {}
+        for i = 1, 50 do tab['k' .. i] = i end
+        local seen = 0
+        for k, v in pairs(tab) do seen = seen + 1 tab[k] = nil end
+        local left = next(tab)
+        tab.a = 1 tab.b = 2 tab.c = 3
+        local k1 = next(tab)
+        tab[k1] = nil
+        local k2 = next(tab, k1)
+        tab.a = 9
+        local ok, err = pcall(next, tab, 'never')
+        return { seen, left == nil, k2 ~= nil and k2 ~= k1, ok, tostring(err):match("invalid key to 'next'") ~= nil }`),
+    ).toEqual([50, true, true, false, true]);
+  });
+
   it('lua_pushlstring copies the bytes it is given', async () => {
     const t = newLua();
     const L = t.ctx.runtime.L;
