@@ -126,11 +126,19 @@ export function pushJson(L: LuaState, v: JsonValue | undefined, options: PushJso
   else hostPush(L, tv);
 }
 
+/** Each state's marker table, by its global state (the registry entry never changes once made). */
+const markers = new WeakMap<object, HostTable>();
+
 /** The array marker metatable itself (created on first use; needs 3 free stack slots). */
 export function arrayMarkerTable(L: LuaState): HostTable {
-  pushArrayMarker(L);
-  const marker = hostIndex(L, -1).value as HostTable;
-  lua.lua_pop(L, 1);
+  const G = (L as unknown as { l_G: object }).l_G;
+  let marker = markers.get(G);
+  if (marker === undefined) {
+    pushArrayMarker(L);
+    marker = hostIndex(L, -1).value as HostTable;
+    lua.lua_pop(L, 1);
+    markers.set(G, marker);
+  }
   return marker;
 }
 

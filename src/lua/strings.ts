@@ -4,6 +4,7 @@
  * (fengari-notes.md Q4): short ASCII goes through a tight loop, the rest
  * through TextEncoder/TextDecoder.
  */
+import { isAscii } from 'node:buffer';
 import { lua, type LuaState } from './fengari.ts';
 import { hostPush, hostString } from './host-values.ts';
 
@@ -45,6 +46,7 @@ export function decodeText(bytes: Uint8Array): string {
 
 /** Strict decode: undefined when the bytes are not valid UTF-8. */
 export function decodeUtf8Strict(bytes: Uint8Array): string | undefined {
+  if (bytes.length > SHORT && isAscii(bytes)) return utf8.decode(bytes);
   for (let i = 0; i < bytes.length; i++) {
     if (bytes[i]! > 0x7f) {
       try {

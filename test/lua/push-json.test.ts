@@ -55,6 +55,17 @@ describe('pushJson through lhost', () => {
     expect(await t.eval('return getmetatable(plain) == nil and #plain')).toBe(2);
   });
 
+  it("each state's arrays carry that state's own marker (empty arrays stay arrays on marker-keeping paths)", async () => {
+    const a = newLua();
+    const b = newLua();
+    setGlobal(a, 'v', { e: [] });
+    setGlobal(b, 'v', { e: [] });
+    setGlobal(a, 'w', []);
+    expect(await a.eval('return v.e')).toEqual([]);
+    expect(await b.eval('return v.e')).toEqual([]);
+    expect(await a.eval('return w')).toEqual([]);
+  });
+
   it('null: absent members and holes by default, the sentinel when asked, nil at the top', async () => {
     const t = newLua();
     setGlobal(t, 'v', { a: null, b: [null, 1], c: undefined } as unknown as JsonValue);
