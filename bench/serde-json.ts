@@ -5,9 +5,9 @@
  * message carries), each timed over a Lua loop, against V8's JSON.parse /
  * JSON.stringify of the same text in the same process.
  *
- *   node --import tsx bench/serde-json.ts [--iterations 2000] [--rounds 7] [--cpu] [--only parse|encode|get_meta|chain]
+ *   node --import tsx bench/serde-json.ts [--iterations 2000] [--rounds 7] [--warmup 5] [--cpu] [--only parse|encode|get_meta|chain]
  *
- * Each figure is the median of `--rounds` timed loops after a warm-up (wall
+ * Each figure is the median of `--rounds` timed loops after `--warmup` untimed ones (wall
  * clock, or process CPU time with `--cpu`); `--only` runs one figure (for
  * profiling one conversion with --cpu-prof). The record is 650 bytes of
  * JSON text (the "570-byte" name is the issue's).
@@ -39,6 +39,8 @@ lua.lua_pushcfunction(L, (Ls: never) => (pushMessage(Ls, msg), 1));
 lua.lua_setglobal(L, keyBytes('the_msg'));
 
 const ROUNDS = numberFlag('--rounds', 7);
+/** Untimed rounds first: the JIT needs some 10,000 calls before the per-record cost settles. */
+const WARMUP = numberFlag('--warmup', 5);
 
 /** --cpu: time by the process's CPU use (user + system) instead of the wall clock; steadier on a loaded machine. */
 const CPU = process.argv.includes('--cpu');
@@ -61,20 +63,20 @@ async function medianMs(rounds: number, fn: () => unknown): Promise<number> {
 }
 
 /**
- * µs per iteration of `body` run n times in one Lua loop: after a warm-up of
- * the same size, the median of ROUNDS timed loops (a busy shared machine
+ * µs per iteration of `body` run n times in one Lua loop: after WARMUP untimed
+ * loops of the same size, the median of ROUNDS timed loops (a busy shared machine
  * makes single runs noisy), less the median of an empty loop's.
  */
 async function perIterationUs(setup: string, body: string): Promise<number> {
   const chunk = (n: number) => `${setup}\nfor i = 1, ${n} do ${body} end\nreturn 0`;
-  await t.eval(chunk(N));
+  for (let w = 0; w < WARMUP; w++) await t.eval(chunk(N));
   const loop = await medianMs(ROUNDS, () => t.eval(chunk(N)));
   const empty = await medianMs(3, () => t.eval(chunk(0)));
   return ((loop - empty) * 1000) / N;
 }
 
 async function v8Us(fn: () => void): Promise<number> {
-  for (let i = 0; i < N; i++) fn();
+  for (let i = 0; i < N * WARMUP; i++) fn();
   return ((await medianMs(ROUNDS, () => {
     for (let i = 0; i < N; i++) fn();
   })) * 1000) / N;
