@@ -3,11 +3,15 @@
  * plus the legacy `kumo.json_*` / `kumo.toml_*` aliases.
  */
 import { readFile } from 'node:fs/promises';
-import type { LuaState } from '../lua/fengari.ts';
+import { lauxlib, lua, type LuaState } from '../lua/fengari.ts';
+import { hostIndex, hostPush } from '../lua/host-values.ts';
+import { luaFromJsonText } from '../lua/json-reader.ts';
+import { arrayMarkerTable } from '../lua/marshal.ts';
+import { compactJsonOf } from '../lua/json-writer.ts';
 import { asyncFunction } from '../lua/host-function.ts';
 import { argString } from '../lua/args.ts';
 import { pushJsonArrays } from './support/push-json.ts';
-import { decodeUtf8Strict, pushText } from '../lua/strings.ts';
+import { decodeUtf8Strict, pushText, toBytes } from '../lua/strings.ts';
 import type { JsonValue } from '../util/json.ts';
 import type { ModuleTable } from './module-table.ts';
 import type { KumoContext } from './context.ts';
@@ -47,9 +51,34 @@ function materialized(L: LuaState): SerdeValue {
 function parser(format: keyof typeof FORMATS) {
   return (L: LuaState): number => {
     const text = argString(L, 1);
-    pushJsonArrays(L, parseFormat(format, text, text));
+    if (format !== 'json' || !pushParsedJson(L, text)) pushJsonArrays(L, parseFormat(format, text, text));
     return 1;
   };
+}
+
+/**
+ * json_parse straight to Lua tables (json-reader.ts); false when the general
+ * parser must run (unusual key order, duplicate keys, errors).
+ */
+function pushParsedJson(L: LuaState, text: string): boolean {
+  lauxlib.luaL_checkstack(L, 3, null);
+  const marker = arrayMarkerTable(L);
+  const bytes = toBytes(L, 1);
+  // A comment is a syntax error to the reader: only then is the text stripped and read again.
+  let v = luaFromJsonText(L, text, marker, bytes);
+  if (v === false && /[#/]/.test(text)) {
+    let stripped: string;
+    try {
+      stripped = stripJsonComments(text);
+    } catch {
+      return false;
+    }
+    v = luaFromJsonText(L, stripped, marker, bytes);
+  }
+  if (v === false) return false;
+  if (v === undefined) lua.lua_pushnil(L);
+  else hostPush(L, v);
+  return true;
 }
 
 function loader(format: keyof typeof FORMATS, name: string) {
@@ -71,6 +100,13 @@ function loader(format: keyof typeof FORMATS, name: string) {
   });
 }
 
+/** json_encode: written straight from the Lua value when it can be (json-writer.ts), else through the serde tree. */
+function jsonEncode(L: LuaState): number {
+  const text = lua.lua_gettop(L) >= 1 ? compactJsonOf(hostIndex(L, 1)) : undefined;
+  pushText(L, text ?? writeJson(materialized(L), false));
+  return 1;
+}
+
 function encoder(encode: (v: SerdeValue) => string) {
   return (L: LuaState): number => {
     pushText(L, encode(materialized(L)));
@@ -83,7 +119,7 @@ export function register(kumo: ModuleTable, _ctx: KumoContext): void {
   serde.fns({
     json_parse: parser('json'),
     json_load: loader('json', 'kumo.serde.json_load'),
-    json_encode: encoder((v) => writeJson(v, false)),
+    json_encode: jsonEncode,
     json_encode_pretty: encoder((v) => writeJson(v, true)),
     toml_parse: parser('toml'),
     toml_load: loader('toml', 'kumo.serde.toml_load'),

@@ -22,6 +22,8 @@ type Api = Record<string, any>;
 export const lua: Api = (fengari as Api).lua;
 export const lauxlib: Api = (fengari as Api).lauxlib;
 export const lualib: Api = (fengari as Api).lualib;
+/** The fork's host-side table building/reading (vendor/fengari/src/lhost.js); typed in host-values.ts. */
+export const lhost: Api = (fengari as Api).lhost;
 export const to_luastring: (s: string, cache?: boolean) => Uint8Array = (fengari as Api).to_luastring;
 export const to_jsstring: (u: Uint8Array, from?: number, to?: number, replacement?: boolean) => string = (fengari as Api).to_jsstring;
 

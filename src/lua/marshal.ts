@@ -27,8 +27,24 @@ import {
   LUA_TTABLE,
   LUA_TUSERDATA,
 } from './fengari.ts';
-import { decodeUtf8Strict, keyBytes, pushBytes, pushText, toBytes } from './strings.ts';
-import { setFieldInterned } from './interned-keys.ts';
+import { decodeUtf8Strict, encodeText, keyBytes, toBytes } from './strings.ts';
+import { internedKey } from './interned-keys.ts';
+import {
+  hostBool,
+  hostFloat,
+  hostIndex,
+  hostInt,
+  hostLightUserdata,
+  hostNewTable,
+  hostPush,
+  hostSetI,
+  hostSetKey,
+  hostSetMetatable,
+  hostString,
+  hostTableValue,
+  type HostTable,
+  type TValue,
+} from './host-values.ts';
 
 /** KumoMTA's null sentinel: a light userdata that stands for JSON null. */
 export const LUA_NULL: object = Object.freeze({ kumoLuaNull: true });
@@ -88,52 +104,76 @@ export function floatJsonForm(n: number): number | JsonFloat {
   return a > Number.MAX_SAFE_INTEGER && a < INT64_LIMIT ? n : new JsonFloat(n);
 }
 
-/** Pushes a JSON value as a Lua value. */
+/** What one pushJson call needs while it builds tables. */
+interface Build {
+  L: LuaState;
+  nullSentinel: boolean;
+  arrayMarker: boolean;
+  /** The marker metatable, fetched at the first array. */
+  marker: HostTable | undefined;
+}
+
+/**
+ * Pushes a JSON value as a Lua value. Tables are built directly (the fork's
+ * lhost API), not through the API stack: same values, same iteration order.
+ */
 export function pushJson(L: LuaState, v: JsonValue | undefined, options: PushJsonOptions = {}): void {
-  if (v === null || v === undefined) {
-    if (options.nullSentinel && v === null) lua.lua_pushlightuserdata(L, LUA_NULL);
-    else lua.lua_pushnil(L);
-    return;
+  // The first array in a state also creates the marker table: 3 slots.
+  lauxlib.luaL_checkstack(L, 3, null);
+  const build: Build = { L, nullSentinel: options.nullSentinel === true, arrayMarker: options.arrayMarker !== false, marker: undefined };
+  const tv = jsonToLua(build, v);
+  if (tv === undefined) lua.lua_pushnil(L);
+  else hostPush(L, tv);
+}
+
+/** Each state's marker table, by its global state (the registry entry never changes once made). */
+const markers = new WeakMap<object, HostTable>();
+
+/** The array marker metatable itself (created on first use; needs 3 free stack slots). */
+export function arrayMarkerTable(L: LuaState): HostTable {
+  const G = (L as unknown as { l_G: object }).l_G;
+  let marker = markers.get(G);
+  if (marker === undefined) {
+    pushArrayMarker(L);
+    marker = hostIndex(L, -1).value as HostTable;
+    lua.lua_pop(L, 1);
+    markers.set(G, marker);
   }
+  return marker;
+}
+
+function markerOf(build: Build): HostTable {
+  return (build.marker ??= arrayMarkerTable(build.L));
+}
+
+/** The Lua value for v, or undefined for nil. */
+function jsonToLua(build: Build, v: JsonValue | undefined): TValue | undefined {
+  if (v === null || v === undefined) return build.nullSentinel && v === null ? hostLightUserdata(LUA_NULL) : undefined;
   switch (typeof v) {
     case 'boolean':
-      lua.lua_pushboolean(L, v);
-      return;
+      return hostBool(v);
     case 'number':
-      pushNumber(L, v);
-      return;
+      return Number.isSafeInteger(v) ? hostInt(v) : hostFloat(v);
     case 'string':
-      pushText(L, v);
-      return;
+      return hostString(encodeText(v));
   }
-  if (v instanceof JsonFloat) {
-    lua.lua_pushnumber(L, v.value);
-    return;
-  }
-  // The first array in a state also creates the marker table: 4 slots.
-  lauxlib.luaL_checkstack(L, 4, null);
+  if (v instanceof JsonFloat) return hostFloat(v.value);
+  const t = hostNewTable(build.L);
   if (Array.isArray(v)) {
-    lua.lua_createtable(L, v.length, 0);
     for (let i = 0; i < v.length; i++) {
-      const item = v[i];
-      if (item === null && !options.nullSentinel) continue;
-      pushJson(L, item, options);
-      lua.lua_rawseti(L, -2, i + 1);
+      const item = jsonToLua(build, v[i]);
+      if (item !== undefined) hostSetI(t, i + 1, item);
     }
-    if (options.arrayMarker !== false) {
-      pushArrayMarker(L);
-      lua.lua_setmetatable(L, -2);
-    }
-    return;
+    if (build.arrayMarker) hostSetMetatable(t, markerOf(build));
+    return hostTableValue(t);
   }
   const keys = Object.keys(v);
-  lua.lua_createtable(L, 0, keys.length);
-  for (const k of keys) {
-    const item = (v as JsonObject)[k];
-    if ((item === null && !options.nullSentinel) || item === undefined) continue;
-    pushJson(L, item, options);
-    setFieldInterned(L, k);
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    const item = jsonToLua(build, (v as JsonObject)[k]);
+    if (item !== undefined) hostSetKey(t, internedKey(k), item);
   }
+  return hostTableValue(t);
 }
 
 export interface ToJsonOptions {

@@ -4,7 +4,9 @@
  * (fengari-notes.md Q4): short ASCII goes through a tight loop, the rest
  * through TextEncoder/TextDecoder.
  */
+import { isAscii } from 'node:buffer';
 import { lua, type LuaState } from './fengari.ts';
+import { hostPush, hostString } from './host-values.ts';
 
 const encoder = new TextEncoder();
 // ignoreBOM: a leading U+FEFF is data, not a byte-order mark, in Lua strings.
@@ -44,6 +46,7 @@ export function decodeText(bytes: Uint8Array): string {
 
 /** Strict decode: undefined when the bytes are not valid UTF-8. */
 export function decodeUtf8Strict(bytes: Uint8Array): string | undefined {
+  if (bytes.length > SHORT && isAscii(bytes)) return utf8.decode(bytes);
   for (let i = 0; i < bytes.length; i++) {
     if (bytes[i]! > 0x7f) {
       try {
@@ -66,9 +69,9 @@ export function keyBytes(name: string): Uint8Array {
   return b;
 }
 
+/** Pushes the UTF-8 bytes of s (a fresh array, so the Lua string takes it without a copy). */
 export function pushText(L: LuaState, s: string): void {
-  const b = encodeText(s);
-  lua.lua_pushlstring(L, b, b.length);
+  hostPush(L, hostString(encodeText(s)));
 }
 
 /** Fengari keeps the array it is given, so pooled Node Buffers are copied first. */

@@ -1,10 +1,10 @@
 /**
- * pushJson with the array marker, safe for deep values.
+ * pushJson with the array marker (json_load, toml/yaml parse, json_parse's
+ * general path).
  *
- * Works around a bridge limit: marshal.pushJson reserves 3 stack slots per
- * level, but the first pushArrayMarker in a state needs 3 on top of the array
- * being built, so deeply nested arrays overflow the C stack (an api_check
- * error that escapes pcall). Creating the marker up front avoids it.
+ * Creating the marker up front once worked around pushJson reserving stack
+ * per nesting level; pushJson now builds tables off the stack (lhost), so
+ * this is only the shared spelling of "parse result with markers".
  */
 import { lua, lauxlib, type LuaState } from '../../lua/fengari.ts';
 import { pushArrayMarker, pushJson } from '../../lua/marshal.ts';

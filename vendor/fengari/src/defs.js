@@ -4,18 +4,11 @@
  * Fengari specific string conversion functions
  */
 
-let luastring_from;
-if (typeof Uint8Array.from === "function") {
-    luastring_from = Uint8Array.from.bind(Uint8Array);
-} else {
-    luastring_from = function(a) {
-        let i = 0;
-        let len = a.length;
-        let r = new Uint8Array(len);
-        while (len > i) r[i] = a[i++];
-        return r;
-    };
-}
+/* kumo-lua: a copy through the typed-array constructor; Uint8Array.from goes
+   through the iterator protocol and was ~3x slower on every lua_pushlstring */
+const luastring_from = function(a) {
+    return new Uint8Array(a);
+};
 
 let luastring_indexOf;
 if (typeof (new Uint8Array().indexOf) === "function") {

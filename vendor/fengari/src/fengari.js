@@ -35,3 +35,4 @@ module.exports.luaconf = luaconf;
 module.exports.lua     = lua;
 module.exports.lauxlib = lauxlib;
 module.exports.lualib  = lualib;
+module.exports.lhost   = require('./lhost.js');  /* kumo-lua */

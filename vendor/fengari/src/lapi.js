@@ -1221,6 +1221,7 @@ module.exports.lua_pushliteral       = lua_pushliteral;
 module.exports.lua_pushlstring       = lua_pushlstring;
 module.exports.lua_pushnil           = lua_pushnil;
 module.exports.lua_pushnumber        = lua_pushnumber;
+module.exports.index2addr            = index2addr;  /* kumo-lua: lhost.js reads values in place */
 module.exports.lua_pushstring        = lua_pushstring;
 module.exports.lua_pushthread        = lua_pushthread;
 module.exports.lua_pushvalue         = lua_pushvalue;
