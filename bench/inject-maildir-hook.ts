@@ -168,8 +168,14 @@ async function runOurs(sink: Sink): Promise<number> {
   const started = Date.now();
   await postAll(`http://${address}/api/inject/v1`, bodies);
   if (WITH_HOOK) await waitFor(() => sink.records >= 2 * MESSAGES, `${2 * MESSAGES} records at the sink (have ${sink.records})`);
-  else await waitFor(() => maildirCount(dir) >= MESSAGES, `${MESSAGES} Maildir files`);
+  else {
+    // The engine's delivered counter moves once a message's files are renamed into new/;
+    // polling it costs nothing, where a readdir of new/ every 5 ms took ~13 % of the CPU.
+    const delivered = () => kumod.services.manager!.metrics.deliveredByQueue.entries().reduce((n, [, v]) => n + v, 0);
+    await waitFor(() => delivered() >= MESSAGES, `${MESSAGES} Maildir deliveries (have ${delivered()})`);
+  }
   const elapsed = Date.now() - started;
+  if (!WITH_HOOK && maildirCount(dir) !== MESSAGES) throw new Error(`expected ${MESSAGES} Maildir files, found ${maildirCount(dir)}`);
   await kumod.shutdown();
   fs.rmSync(dir, { recursive: true, force: true });
   return elapsed;

@@ -88,8 +88,9 @@ export class SqliteSpool implements MessageStore {
       CREATE TABLE IF NOT EXISTS data (id TEXT PRIMARY KEY, body BLOB NOT NULL);
     `);
     this.stmts = {
+      // Positional parameters: binding from an object costs a property lookup per name.
       envelope: this.db.prepare(`INSERT INTO messages (id, queue, sender, recipients, meta, schedule, due, attempts)
-        VALUES (@id, @queue, @sender, @recipients, @meta, @schedule, @due, @attempts)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT(id) DO UPDATE SET queue=excluded.queue, sender=excluded.sender, recipients=excluded.recipients,
         meta=excluded.meta, schedule=excluded.schedule, due=excluded.due, attempts=excluded.attempts`),
       state: this.db.prepare('UPDATE messages SET due = ?, attempts = ? WHERE id = ?'),
@@ -300,7 +301,7 @@ export class SqliteSpool implements MessageStore {
   private apply(op: Op): void {
     switch (op.kind) {
       case 'envelope':
-        this.stmts.envelope.run(op);
+        this.stmts.envelope.run(op.id, op.queue, op.sender, op.recipients, op.meta, op.schedule, op.due, op.attempts);
         break;
       case 'state':
         this.stmts.state.run(op.due, op.attempts, op.id);
