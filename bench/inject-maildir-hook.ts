@@ -175,6 +175,8 @@ async function runOurs(sink: Sink): Promise<number> {
     await waitFor(() => delivered() >= MESSAGES, `${MESSAGES} Maildir deliveries (have ${delivered()})`);
   }
   const elapsed = Date.now() - started;
+  const spool = kumod.services.manager!.spool.stats;
+  console.log(`spool: ${spool.commits} commits, ${(spool.ops / Math.max(1, spool.commits)).toFixed(1)} writes per commit`);
   if (!WITH_HOOK && maildirCount(dir) !== MESSAGES) throw new Error(`expected ${MESSAGES} Maildir files, found ${maildirCount(dir)}`);
   await kumod.shutdown();
   fs.rmSync(dir, { recursive: true, force: true });
