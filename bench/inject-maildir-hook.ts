@@ -166,6 +166,7 @@ async function runOurs(sink: Sink): Promise<number> {
   const address = kumod.ctx.optional(LISTENERS)?.all.find((l) => l.kind === 'http')?.address;
   const bodies = injectBodies();
   const started = Date.now();
+  const cpu0 = process.cpuUsage();
   await postAll(`http://${address}/api/inject/v1`, bodies);
   if (WITH_HOOK) await waitFor(() => sink.records >= 2 * MESSAGES, `${2 * MESSAGES} records at the sink (have ${sink.records})`);
   else {
@@ -175,6 +176,9 @@ async function runOurs(sink: Sink): Promise<number> {
     await waitFor(() => delivered() >= MESSAGES, `${MESSAGES} Maildir deliveries (have ${delivered()})`);
   }
   const elapsed = Date.now() - started;
+  const cpu = process.cpuUsage(cpu0);
+  // Process CPU (main thread, libuv pool, SQLite, the in-process sink and client): steadier than wall time on a busy machine.
+  console.log(`cpu: ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms for ${MESSAGES} messages (${((cpu.user + cpu.system) / MESSAGES).toFixed(0)} µs per message, load ${os.loadavg()[0]!.toFixed(2)})`);
   const spool = kumod.services.manager!.spool.stats;
   console.log(`spool: ${spool.commits} commits, ${(spool.ops / Math.max(1, spool.commits)).toFixed(1)} writes per commit`);
   if (!WITH_HOOK && maildirCount(dir) !== MESSAGES) throw new Error(`expected ${MESSAGES} Maildir files, found ${maildirCount(dir)}`);
