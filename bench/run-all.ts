@@ -36,6 +36,8 @@ export const BENCHES: BenchEntry[] = [
   { file: 'webhook-pipeline.ts', args: ['--batch', '100'] },
   { file: 'webhook-pipeline.ts', args: ['--rate', '1000'] },
   { file: 'engine.ts', args: ['--million', '--backlog-only'] },
+  { file: 'engine.ts', args: ['--million', '--backlog-only', '--hook'] },
+  { file: 'spool.ts' },
 ];
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));

@@ -1,4 +1,5 @@
-import { mkdir, open, rename, unlink } from 'node:fs/promises';
+import fs from 'node:fs';
+import { mkdir, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Environment } from 'minijinja-js';
@@ -12,12 +13,34 @@ const minijinja = lazyRequire<typeof import('minijinja-js')>('minijinja-js');
 export type TemplateRenderer = (template: string, vars: Record<string, unknown>) => string;
 
 let env: Environment | null = null;
+/** Template source → its registered name: renderStr parsed the template again for every recipient. */
+const registered = new Map<string, string>();
+const MAX_REGISTERED = 256;
 
-/** Default maildir_path renderer: the Jinja-compatible minijinja engine. */
+/** Default maildir_path renderer: the Jinja-compatible minijinja engine; each template is parsed once. */
 export const renderWithMinijinja: TemplateRenderer = (template, vars) => {
   env ??= new (minijinja().Environment)();
-  return env.renderStr(template, vars);
+  let name = registered.get(template);
+  if (name === undefined) {
+    if (registered.size >= MAX_REGISTERED) {
+      env.clearTemplates();
+      registered.clear();
+    }
+    // No file extension in the name: no auto-escaping, as with renderStr.
+    name = `maildir_path_${registered.size}`;
+    env.addTemplate(name, template); // a syntax error throws here, and nothing is cached
+    registered.set(template, name);
+  }
+  return env.renderTemplate(name, vars);
 };
+
+/**
+ * A maildir_path with no `{` has no tag, expression or comment, and renders
+ * as itself unless it ends in a newline (Jinja drops one trailing newline).
+ */
+function isConstantTemplate(template: string): boolean {
+  return !template.includes('{') && !template.endsWith('\n');
+}
 
 function splitAddress(addr: string): { local: string; domain: string } {
   const at = addr.lastIndexOf('@');
@@ -61,35 +84,58 @@ function isMissing(err: unknown): boolean {
   return (err as NodeJS.ErrnoException).code === 'ENOENT';
 }
 
+/** fs calls with callbacks: one promise per file instead of a FileHandle and a promise per call. */
+function openExclusive(path: string, mode: number): Promise<number> {
+  return new Promise((resolve, reject) => fs.open(path, 'wx', mode, (err, fd) => (err ? reject(err) : resolve(fd))));
+}
+
+/** Writes all of `data`, syncs and closes `fd` (closed on failure too). */
+function writeSyncClose(fd: number, data: Uint8Array): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const fail = (err: Error) => fs.close(fd, () => reject(err));
+    const writeFrom = (offset: number) => {
+      if (offset >= data.byteLength) {
+        fs.fsync(fd, (err) => (err ? fail(err) : fs.close(fd, (cerr) => (cerr ? reject(cerr) : resolve()))));
+        return;
+      }
+      fs.write(fd, data, offset, data.byteLength - offset, null, (err, written) => (err ? fail(err) : writeFrom(offset + written)));
+    };
+    writeFrom(0);
+  });
+}
+
+function renameFile(from: string, to: string): Promise<void> {
+  return new Promise((resolve, reject) => fs.rename(from, to, (err) => (err ? reject(err) : resolve())));
+}
+
 /**
- * Writes the message into `<dir>/tmp/` and renames it into `<dir>/new/`
- * (creating tmp/new/cur as needed); returns the maildir id.
+ * Writes the message into `<dir>/tmp/`, fsyncs it and renames it into
+ * `<dir>/new/` (creating tmp/new/cur as needed); returns the maildir id.
  */
 export async function writeToMaildir(dir: string, data: Uint8Array, protocol: MaildirProtocol, nowMs: number): Promise<string> {
   await ensureMaildir(dir, protocol);
   const id = uniqueName(nowMs);
   const tmpPath = join(dir, 'tmp', id);
-  const fh = await open(tmpPath, 'wx', protocol.fileMode ?? 0o666).catch(async (err: unknown) => {
+  const mode = protocol.fileMode ?? 0o666;
+  const fd = await openExclusive(tmpPath, mode).catch(async (err: unknown) => {
     if (!isMissing(err)) throw err;
     // Removed since we created it: make it again.
     createdMaildirs.delete(dir);
     await ensureMaildir(dir, protocol);
-    return open(tmpPath, 'wx', protocol.fileMode ?? 0o666);
+    return openExclusive(tmpPath, mode);
   });
   try {
-    await fh.writeFile(data);
-    await fh.sync();
+    await writeSyncClose(fd, data);
   } catch (err) {
-    await fh.close();
     await unlink(tmpPath).catch(() => {});
     throw err;
   }
-  await fh.close();
-  await rename(tmpPath, join(dir, 'new', id)).catch(async (err: unknown) => {
+  const newPath = join(dir, 'new', id);
+  await renameFile(tmpPath, newPath).catch(async (err: unknown) => {
     if (!isMissing(err)) throw err;
     createdMaildirs.delete(dir);
     await ensureMaildir(dir, protocol);
-    await rename(tmpPath, join(dir, 'new', id));
+    await renameFile(tmpPath, newPath);
   });
   return id;
 }
@@ -102,9 +148,10 @@ export interface MaildirResult {
 /** Delivers `msg` to every recipient's rendered maildir; reports per recipient. */
 export async function deliverToMaildir(msg: Message, queue: string, c: QueueNameComponents, protocol: MaildirProtocol, nowMs: number, render: TemplateRenderer): Promise<MaildirResult> {
   const result: MaildirResult = { delivered: [], failed: [] };
+  const constant = isConstantTemplate(protocol.maildirPath);
   for (const recipient of msg.recipients) {
     try {
-      const dir = render(protocol.maildirPath, maildirVars(msg, recipient, queue, c));
+      const dir = constant ? protocol.maildirPath : render(protocol.maildirPath, maildirVars(msg, recipient, queue, c));
       const id = await writeToMaildir(dir, msg.getData(), protocol, nowMs);
       result.delivered.push({ recipient, id });
     } catch (err) {

@@ -114,6 +114,9 @@ export class Logging implements RecordSink {
   async log(event: RecordEvent): Promise<void> {
     this.counts[event.type] = (this.counts[event.type] ?? 0) + 1;
     if (this.localLogs.length === 0 && this.hooks.length === 0 && this.dispositionHooks.length === 0) return;
+    // A record about a log-hook message goes to local logs only (the loop guard
+    // below): with no local log taking it, nothing would use the built record.
+    if (event.type !== 'Rejection' && event.message && !this.localLogs.some((l) => l.wants(event.type)) && event.message.getMeta('reception_protocol') === 'LogRecord') return;
     const prepared = this.builder.prepare(event);
     const msg = prepared.message;
 

@@ -67,6 +67,8 @@ export class SqliteSpool implements MessageStore {
   private pendingMeta = new Map<string, Op & { kind: 'envelope' }>();
   private pendingData = new Map<string, Op & { kind: 'data' }>();
   private stmts;
+  /** The commit transaction, made once (better-sqlite3 wraps a function per `transaction` call). */
+  private readonly commitOps: (ops: Op[]) => void;
   private readonly limits: { space: FreeSpaceLimit; inodes: FreeSpaceLimit };
   /** Transactions committed and writes applied: how well group commit batches. */
   readonly stats = { commits: 0, ops: 0 };
@@ -79,17 +81,29 @@ export class SqliteSpool implements MessageStore {
     this.beforeWrite = opts.beforeWrite;
     this.limits = { space: opts.minFreeSpace ?? { percent: 10 }, inodes: opts.minFreeInodes ?? { percent: 10 } };
     this.db = new Database(this.file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma(`synchronous = ${opts.flush ? 'FULL' : 'NORMAL'}`);
-    this.db.exec(`
-      CREATE TABLE IF NOT EXISTS messages (
-        id TEXT PRIMARY KEY, queue TEXT NOT NULL, sender TEXT NOT NULL, recipients TEXT NOT NULL,
-        meta TEXT NOT NULL, schedule TEXT, due INTEGER, attempts INTEGER NOT NULL DEFAULT 0);
-      CREATE TABLE IF NOT EXISTS data (id TEXT PRIMARY KEY, body BLOB NOT NULL);
-    `);
+    // One process owns a spool (as KumoMTA's spool is locked by its process):
+    // exclusive locking keeps the WAL index in memory and skips the file-lock
+    // calls of every transaction, about a quarter of a small commit's cost.
+    // Set before the first access, so no shared-memory index is ever made.
+    try {
+      this.db.pragma('locking_mode = EXCLUSIVE');
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma(`synchronous = ${opts.flush ? 'FULL' : 'NORMAL'}`);
+      this.db.exec(`
+        CREATE TABLE IF NOT EXISTS messages (
+          id TEXT PRIMARY KEY, queue TEXT NOT NULL, sender TEXT NOT NULL, recipients TEXT NOT NULL,
+          meta TEXT NOT NULL, schedule TEXT, due INTEGER, attempts INTEGER NOT NULL DEFAULT 0);
+        CREATE TABLE IF NOT EXISTS data (id TEXT PRIMARY KEY, body BLOB NOT NULL);
+      `);
+    } catch (err) {
+      this.db.close();
+      const busy = (err as { code?: string }).code === 'SQLITE_BUSY';
+      throw new SpoolError(busy ? `spool ${this.file} is locked: another process has it open` : `cannot open spool ${this.file}: ${(err as Error).message}`);
+    }
     this.stmts = {
+      // Positional parameters: binding from an object costs a property lookup per name.
       envelope: this.db.prepare(`INSERT INTO messages (id, queue, sender, recipients, meta, schedule, due, attempts)
-        VALUES (@id, @queue, @sender, @recipients, @meta, @schedule, @due, @attempts)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT(id) DO UPDATE SET queue=excluded.queue, sender=excluded.sender, recipients=excluded.recipients,
         meta=excluded.meta, schedule=excluded.schedule, due=excluded.due, attempts=excluded.attempts`),
       state: this.db.prepare('UPDATE messages SET due = ?, attempts = ? WHERE id = ?'),
@@ -103,6 +117,10 @@ export class SqliteSpool implements MessageStore {
       maxRowid: this.db.prepare('SELECT coalesce(max(rowid), 0) FROM messages').pluck(),
       count: this.db.prepare('SELECT count(*) FROM messages').pluck(),
     };
+    this.commitOps = this.db.transaction((ops: Op[]) => {
+      this.beforeWrite?.();
+      for (const op of ops) this.apply(op);
+    });
   }
 
   /**
@@ -274,10 +292,7 @@ export class SqliteSpool implements MessageStore {
     this.ops = [];
     this.waiters = [];
     try {
-      this.db.transaction(() => {
-        this.beforeWrite?.();
-        for (const op of ops) this.apply(op);
-      })();
+      this.commitOps(ops);
     } catch (err) {
       const failure = new SpoolError(`spool write failed: ${(err as Error).message}`);
       this.onWriteError?.(failure);
@@ -300,7 +315,7 @@ export class SqliteSpool implements MessageStore {
   private apply(op: Op): void {
     switch (op.kind) {
       case 'envelope':
-        this.stmts.envelope.run(op);
+        this.stmts.envelope.run(op.id, op.queue, op.sender, op.recipients, op.meta, op.schedule, op.due, op.attempts);
         break;
       case 'state':
         this.stmts.state.run(op.due, op.attempts, op.id);

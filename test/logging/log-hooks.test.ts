@@ -189,6 +189,23 @@ describe('loop guard', () => {
     expect(lines.map((l) => l.reception_protocol)).toEqual(['ESMTP', 'LogRecord']);
     expect(lines[1]!.queue).toBe('hooky.log_hook');
   });
+
+  it('without a local log, a record about a log-hook message is not even built', async () => {
+    const { logging, asked } = setup();
+    logging.configureLogHook({ name: 'h' });
+    await logging.log(delivery());
+    await logging.flush();
+    const hookMsg = asked[0]!.msg;
+    let prepared = 0;
+    const prepare = logging.builder.prepare.bind(logging.builder);
+    logging.builder.prepare = (event) => (prepared++, prepare(event));
+    await logging.log({ type: 'Delivery', message: hookMsg, queue: 'hooky.log_hook', response: { code: 200, enhanced_code: null, content: '200 OK', command: null } });
+    await logging.flush();
+    expect(prepared).toBe(0);
+    expect(asked).toHaveLength(1);
+    await logging.log(delivery());
+    expect(prepared).toBe(1);
+  });
 });
 
 describe('back_pressure', () => {

@@ -20,6 +20,17 @@ function message(i: number, meta = {}) {
 }
 
 describe('SqliteSpool', () => {
+  it('is owned by one process at a time: a second open of the same spool fails while the first is open', async () => {
+    const path = spoolDir();
+    const spool = new SqliteSpool({ path });
+    await spool.save(message(1));
+    expect(() => new SqliteSpool({ path })).toThrow(/locked/);
+    spool.close();
+    const reopened = new SqliteSpool({ path });
+    expect(reopened.count()).toBe(1);
+    reopened.close();
+  });
+
   it('makes a message durable when save resolves, with lossless meta', async () => {
     const path = spoolDir();
     const spool = new SqliteSpool({ path });
