@@ -180,6 +180,14 @@ describe('log_hooks:new_json redirects and idempotency keys (issue 14 finding 1)
     expect(sink.requests[0]!.json()).toEqual([{ webhook_id: id3, record: [1, 2] }, { webhook_id: id4 }]);
   });
 
+  it('a batch body trims only trailing CR/LF of each record and keeps a leading-space object an object', async () => {
+    const t = await connect(`url = '${sink.url}/', batch_size = 10`);
+    await t.eval(`MSG5 = make_msg('  {"a":"x\\\\n"}\\r\\n\\n') MSG6 = make_msg('"s"')`);
+    await attempt(t, 'send_batch({ MSG5, MSG6 })');
+    const [id5, id6] = (await t.eval('return { MSG5:id(), MSG6:id() }')) as string[];
+    expect(sink.requests[0]!.text()).toBe(`[{"webhook_id":"${id5}","a":"x\\n"},{"webhook_id":"${id6}","record":"s"}]`);
+  });
+
   it('an oversized answer is not read: the status still decides', async () => {
     sink.respondWith({ status: 200, body: 'y'.repeat(2 * 1024 * 1024) });
     const t = await connect(`url = '${sink.url}/'`);
