@@ -6,7 +6,7 @@
  * addressparser would let through — and decodes RFC 2047 display names.
  */
 import addressparser from 'nodemailer/lib/addressparser';
-import libmime from 'libmime';
+import { libmime } from './libmime.ts';
 
 export interface Mailbox {
   /** Display name, decoded; undefined when there is none. */
@@ -33,7 +33,7 @@ function decodeName(raw: string | undefined): string | undefined {
   const text = (raw ?? '').trim();
   if (text === '') return undefined;
   try {
-    return libmime.decodeWords(text);
+    return libmime().decodeWords(text);
   } catch {
     return text;
   }

@@ -3,7 +3,7 @@
  * folding are libmime's job (the mail stack nodemailer and mailparser are built
  * on); this file only decides when to call it.
  */
-import libmime from 'libmime';
+import { libmime } from './libmime.ts';
 import { decodeText, encodeText } from '../lua/strings.ts';
 import { parseHeaderBlock, rawHeaderValue, headersNamed, type HeaderBlock, type RawHeader } from './headers.ts';
 
@@ -21,7 +21,7 @@ function unfold(text: string): string {
 export function decodeHeaderValue(raw: Uint8Array): string {
   const text = unfold(decodeText(raw));
   try {
-    return libmime.decodeWords(text).trimEnd();
+    return libmime().decodeWords(text).trimEnd();
   } catch {
     return text.trimEnd();
   }
@@ -48,12 +48,12 @@ const ENCODED_WORD_CHUNK = 52;
  */
 export function headerLine(name: string, value: string, encode: boolean): Uint8Array {
   if (!encode) return encodeText(`${name}: ${value}\r\n`);
-  const encoded = libmime.encodeWords(value, 'Q', ENCODED_WORD_CHUNK);
-  const folded = libmime.foldLines(`${name}: ${encoded}`, FOLD_WIDTH);
+  const encoded = libmime().encodeWords(value, 'Q', ENCODED_WORD_CHUNK);
+  const folded = libmime().foldLines(`${name}: ${encoded}`, FOLD_WIDTH);
   return encodeText(`${folded}\r\n`);
 }
 
 /** Folds an ASCII header line that is too long (used by the LINE_TOO_LONG fix). */
 export function foldHeaderText(line: string): string {
-  return libmime.foldLines(line, FOLD_WIDTH);
+  return libmime().foldLines(line, FOLD_WIDTH);
 }

@@ -10,7 +10,7 @@ import { concatBytes, headersNamed, rawHeaderValue } from './headers.ts';
 import { decodeHeaderValue } from './header-codec.ts';
 import { parseMimePart, type MimePart } from './mime-tree.ts';
 import { decodedBodyText, partWithBinary, partWithHeader, partWithText, transferDecoded } from './part-body.ts';
-import libmime from 'libmime';
+import { libmime } from './libmime.ts';
 
 export class MimePartError extends Error {}
 
@@ -106,7 +106,7 @@ export class MimeNode {
   disposition(): { value: string; params: Record<string, string> } | undefined {
     const text = this.header('Content-Disposition');
     if (text === undefined) return undefined;
-    const parsed = libmime.parseHeaderValue(text);
+    const parsed = libmime().parseHeaderValue(text);
     return { value: parsed.value.toLowerCase(), params: parsed.params };
   }
 

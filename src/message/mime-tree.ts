@@ -3,7 +3,7 @@
  * header block and leaf bodies (for check_fix_conformance). Content-Type
  * parameters are parsed by libmime; part bodies are never decoded here.
  */
-import libmime from 'libmime';
+import { libmime } from './libmime.ts';
 import { decodeText } from '../lua/strings.ts';
 import { headersNamed, parseHeaderBlock, rawHeaderValue, type HeaderBlock } from './headers.ts';
 
@@ -67,7 +67,7 @@ function matchesDelimiter(data: Uint8Array, line: Line, delimiter: Uint8Array): 
 export function parseMimePart(data: Uint8Array, start: number, end: number, depth = 0): MimePart {
   const view = data.subarray(start, end);
   const block = parseHeaderBlock(view);
-  const ct = libmime.parseHeaderValue(headerText(view, block, 'Content-Type') ?? 'text/plain');
+  const ct = libmime().parseHeaderValue(headerText(view, block, 'Content-Type') ?? 'text/plain');
   const part: MimePart = {
     start,
     block,

@@ -4,7 +4,7 @@
  * same part — keeping its transfer encoding and charset where they can carry
  * the text, switching to quoted-printable / UTF-8 where they cannot.
  */
-import libmime from 'libmime';
+import { libmime } from './libmime.ts';
 import libqp from 'libqp';
 import { decodeText, encodeText } from '../lua/strings.ts';
 import { charsetDecode, charsetEncode } from '../kumo/support/charsets.ts';
@@ -109,9 +109,9 @@ export function partWithText(data: Uint8Array, part: MimePart, text: string): Ui
     bytes = charsetEncode(charsetOf(part), text, false);
   } catch {
     bytes = encodeText(text);
-    const ct = libmime.parseHeaderValue(headerValue(partHeaders, 'Content-Type') ?? part.contentType);
+    const ct = libmime().parseHeaderValue(headerValue(partHeaders, 'Content-Type') ?? part.contentType);
     ct.params.charset = 'utf-8';
-    partHeaders = withHeader(partHeaders, 'Content-Type', libmime.buildHeaderValue(ct));
+    partHeaders = withHeader(partHeaders, 'Content-Type', libmime().buildHeaderValue(ct));
   }
   return partWithBytes(partHeaders, part.transferEncoding, bytes, 'quoted-printable');
 }

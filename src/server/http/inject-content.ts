@@ -6,13 +6,14 @@
  */
 import type { Environment } from 'minijinja-js';
 import { lazyRequire } from '../../util/lazy-require.ts';
-import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import type Mail from 'nodemailer/lib/mailer/index.js';
 import { HttpError } from './reply.ts';
 import { compileHandlebars } from '../../kumo/support/handlebars-template.ts';
 import { templateValue, type ContentBuilder, type InjectRecipient, type InjectRequest, type NamedAddress } from './inject-request.ts';
 
 const minijinja = lazyRequire<typeof import('minijinja-js')>('minijinja-js');
+// nodemailer's MIME builder is needed only by builder-form injections.
+const MailComposer = lazyRequire<typeof import('nodemailer/lib/mail-composer/index.js').default>('nodemailer/lib/mail-composer/index.js');
 
 /** First line of a minijinja error (its debug rendering is many lines). */
 function shortError(e: unknown): string {
@@ -152,7 +153,7 @@ export class CompiledContent {
         filename: a.fileName ?? false,
       })),
     };
-    const node = new MailComposer(options).compile();
+    const node = new (MailComposer())(options).compile();
     // nodemailer adds a Bcc-free envelope; keep the headers it would otherwise strip.
     node.keepBcc = true;
     const built = await new Promise<Buffer>((resolve, reject) => node.build((err, out) => (err ? reject(err) : resolve(out))));
