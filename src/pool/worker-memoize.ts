@@ -15,17 +15,12 @@ import { pushText, toText } from '../lua/strings.ts';
 import { parseDuration } from '../util/duration.ts';
 import { luaToSerde } from '../kumo/support/lua-value.ts';
 import { writeJson } from '../kumo/support/json-text.ts';
+import type { MemoOptions } from '../kumo/support/memo-cache.ts';
 import { fromWire, toWire, type WireJson } from './wire.ts';
 import type { RoutedCall } from './worker-surface.ts';
 
 /** What the main thread needs to create the shared cache on first use. */
-export interface SharedMemoOptions {
-  name: string;
-  ttlMs: number;
-  capacity: number;
-  populateTimeoutMs?: number;
-  retryOnPopulateTimeout: boolean;
-  allowStaleReads: boolean;
+export interface SharedMemoOptions extends MemoOptions {
   invalidateWithEpoch: boolean;
 }
 
