@@ -38,6 +38,7 @@ export const BENCHES: BenchEntry[] = [
   { file: 'engine.ts', args: ['--million', '--backlog-only'] },
   { file: 'engine.ts', args: ['--million', '--backlog-only', '--hook'] },
   { file: 'spool.ts' },
+  { file: 'smtp-delivery.ts', args: ['--runs', '1'] },
 ];
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
