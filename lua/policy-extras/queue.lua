@@ -20,6 +20,10 @@ local TOP_LEVEL = {
   scheduling_header = 'string', tenant_header = 'string', remove_tenant_header = 'boolean',
   campaign_header = 'string', remove_campaign_header = 'boolean', default_tenant = 'string',
   tenant = 'table', queue = 'table',
+  -- The helper's parsed form, which KumoMTA also takes at the top level (its
+  -- own ndr/dmarc test policies pass `{ queues = { default = {...} } }`):
+  -- a domain's tenants sit under `tenants`, a tenant's campaigns under `campaigns`.
+  tenants = 'table', queues = 'table',
 }
 
 --- True when `key = value` is a queue option (make_queue_config accepts it);
@@ -91,6 +95,32 @@ local function parse_queue_entry(tbl, where)
   end)
 end
 
+--- A `queues` entry: options, routing_domain and overall_max_message_rate,
+--- with tenants (and their campaigns) named explicitly rather than implied by
+--- a non-option key.
+local function parse_parsed_queue_entry(tbl, where)
+  local entry = parse_level(tbl, where, {
+    routing_domain = string_check, overall_max_message_rate = string_check,
+    tenants = function(v, w) expect_type(v, 'table', w) end,
+  }, nil)
+  entry.children = {}
+  for name, tenant in pairs(entry.tenants or {}) do
+    local tw = where .. '.tenants.' .. name
+    local t = parse_level(tenant, tw, {
+      routing_domain = string_check, overall_max_message_rate = string_check,
+      campaigns = function(v, w) expect_type(v, 'table', w) end,
+    }, nil)
+    t.children = {}
+    for cname, campaign in pairs(t.campaigns or {}) do
+      t.children[cname] = parse_level(campaign, tw .. '.campaigns.' .. cname, { overall_max_message_rate = string_check }, nil)
+    end
+    t.campaigns = nil
+    entry.children[name] = t
+  end
+  entry.tenants = nil
+  return entry
+end
+
 --- Parses one file (or inline table) into the normalised shape:
 --- { <headers...>, tenant = { T = { options, require_authz, overall_max_message_rate, campaigns } },
 ---   queue = { D = { options, routing_domain, children = { T = { options, children = { C = { options } } } } } } }
@@ -103,11 +133,16 @@ function mod.parse_file(source)
     if not expected then error(string.format('%s: unknown top-level key %q', where, tostring(k)), 0) end
     expect_type(v, expected, where .. ': ' .. k)
   end
-  for k in pairs(TOP_LEVEL) do
-    if k ~= 'tenant' and k ~= 'queue' then out[k] = raw[k] end
+  for k, expected in pairs(TOP_LEVEL) do
+    if expected ~= 'table' then out[k] = raw[k] end
   end
+  for name, t in pairs(raw.tenants or {}) do out.tenant[name] = parse_tenant(t, where .. ': tenants.' .. name) end
   for name, t in pairs(raw.tenant or {}) do out.tenant[name] = parse_tenant(t, where .. ': tenant.' .. name) end
-  for domain, q in pairs(raw.queue or {}) do out.queue[domain] = parse_queue_entry(q, where .. ': queue.' .. domain) end
+  for domain, q in pairs(raw.queues or {}) do out.queue[domain] = parse_parsed_queue_entry(q, where .. ': queues.' .. domain) end
+  for domain, q in pairs(raw.queue or {}) do
+    local parsed = parse_queue_entry(q, where .. ': queue.' .. domain)
+    out.queue[domain] = out.queue[domain] and utils.recursive_merge_into(parsed, out.queue[domain]) or parsed
+  end
   return out
 end
 

@@ -32,6 +32,8 @@ export interface Provider {
   options: JsonObject;
   sources: Map<string, JsonObject>;
   match: ProviderMatch[];
+  /** KumoMTA's stock shaping.toml puts TSA rules on providers too (`[[provider."yahoo".automation]]`). */
+  automation: AutomationRule[];
 }
 
 export function emptyBlock(): Block {
@@ -89,6 +91,12 @@ export interface ParsedDomainBlock {
   replaceBase: boolean;
 }
 
+/** A block's `[[...automation]]` array of TSA rules. */
+function parseAutomation(value: JsonValue, where: string): AutomationRule[] {
+  if (!Array.isArray(value)) throw new Error(`${where}.automation must be an array of rules ([[...automation]])`);
+  return value.map((rule, i) => parseAutomationRule(rule, `${where}.automation[${i + 1}]`));
+}
+
 /** A `default` or domain block as written in a file. */
 export function parseDomainBlock(raw: JsonValue, where: string): ParsedDomainBlock {
   const obj = objectAt(raw, where);
@@ -102,8 +110,7 @@ export function parseDomainBlock(raw: JsonValue, where: string): ParsedDomainBlo
       if (key === 'mx_rollup') mxRollup = value;
       else replaceBase = value;
     } else if (key === 'automation') {
-      if (!Array.isArray(value)) throw new Error(`${where}.automation must be an array of rules ([[...automation]])`);
-      automation = value.map((rule, i) => parseAutomationRule(rule, `${where}.automation[${i + 1}]`));
+      automation = parseAutomation(value, where);
     } else if (key !== 'sources') {
       options[key] = value;
     }
@@ -133,15 +140,18 @@ export function parseProvider(raw: JsonValue, where: string): { provider: Provid
   const obj = objectAt(raw, where);
   const options: JsonObject = {};
   let replaceBase = false;
+  let automation: AutomationRule[] = [];
   for (const [key, value] of Object.entries(obj)) {
     if (key === 'replace_base') {
       if (typeof value !== 'boolean') throw new Error(`${where}.replace_base must be a boolean`);
       replaceBase = value;
+    } else if (key === 'automation') {
+      automation = parseAutomation(value, where);
     } else if (key !== 'match' && key !== 'sources') {
       options[key] = value;
     }
   }
   const pathOptions = Object.fromEntries(Object.entries(options).filter(([k]) => !isProviderKey(k)));
   checkPathOptions(pathOptions, where);
-  return { provider: { options, sources: parseSources(obj.sources, where, isProviderKey), match: parseMatch(obj.match, where) }, replaceBase };
+  return { provider: { options, sources: parseSources(obj.sources, where, isProviderKey), match: parseMatch(obj.match, where), automation }, replaceBase };
 }

@@ -40,12 +40,13 @@ export class ShapingData {
   mergeProvider(name: string, provider: Provider, replaceBase: boolean): void {
     const prior = this.providers.get(name);
     if (!prior || replaceBase) {
-      this.providers.set(name, { options: { ...provider.options }, sources: new Map(provider.sources), match: [...provider.match] });
+      this.providers.set(name, { options: { ...provider.options }, sources: new Map(provider.sources), match: [...provider.match], automation: [...provider.automation] });
       return;
     }
     mergeOptions(prior.options, provider.options);
     mergeSources(prior.sources, provider.sources);
     prior.match.push(...provider.match);
+    prior.automation.push(...provider.automation);
   }
 
   /** Providers whose rules match `domain`, in definition order. */
@@ -92,7 +93,11 @@ export class ShapingData {
     return out;
   }
 
-  /** Automation rules of the blocks that shape a record's destination whose regex matches its response. */
+  /**
+   * Automation rules whose regex matches a record's response, from what shapes
+   * its destination, in lookup order: `default`, the providers matching the
+   * recipient's domain, the site block, the domain block.
+   */
   async matchRules(record: JsonObject): Promise<JsonObject[]> {
     const response = isJsonObject(record.response) ? record.response : {};
     const text = typeof response.content === 'string' ? response.content : '';
@@ -100,7 +105,8 @@ export class ShapingData {
     const recipient = Array.isArray(record.recipient) ? record.recipient[0] : record.recipient;
     const domain = typeof recipient === 'string' ? recipient.slice(recipient.lastIndexOf('@') + 1) : '';
     const blocks = [this.blocks.get('default'), site ? this.blocks.get(site) : undefined, domain && domain !== site ? this.blocks.get(domain) : undefined];
-    const rules = blocks.flatMap((b) => (b ? b.automation : []));
+    const providers = domain && isDnsName(domain) && this.providers.size > 0 ? await this.matchingProviders(domain) : [];
+    const rules = [blocks[0], ...providers.map(([, p]) => p), blocks[1], blocks[2]].flatMap((b) => (b ? b.automation : []));
     return rules.filter((rule) => ruleMatches(rule, text)).map((rule) => rule.raw);
   }
 
@@ -117,7 +123,7 @@ export class ShapingData {
     const asJson = (sources: Map<string, JsonObject>): JsonObject => Object.fromEntries(sources);
     const doc: JsonObject = {
       blocks: Object.fromEntries([...this.blocks].map(([k, b]) => [k, { options: b.options, sources: asJson(b.sources), automation: b.automation.map((r) => r.raw) }])),
-      providers: Object.fromEntries([...this.providers].map(([k, p]) => [k, { options: p.options, sources: asJson(p.sources), match: p.match.map((m) => ({ [m.kind]: m.value })) }])),
+      providers: Object.fromEntries([...this.providers].map(([k, p]) => [k, { options: p.options, sources: asJson(p.sources), match: p.match.map((m) => ({ [m.kind]: m.value })), automation: p.automation.map((r) => r.raw) }])),
     };
     return createHash('sha256').update(toJsonText(doc as JsonValue)).digest('hex');
   }

@@ -113,9 +113,27 @@ describe('policy-extras.queue', () => {
 
   it('a bad option value, an unknown top-level key or a non-option at campaign level fail the load', async () => {
     expect(await errorOf(withHelper('[tenant.t]\nmax_age = true\n'))).toMatch(/tenant\.t\.max_age: .*invalid type: boolean/);
-    expect(await errorOf(withHelper('tenants = 1\n'))).toMatch(/unknown top-level key "tenants"/);
+    expect(await errorOf(withHelper('bogus = 1\n'))).toMatch(/unknown top-level key "bogus"/);
+    expect(await errorOf(withHelper('tenants = 1\n'))).toMatch(/tenants must be a table, got number/);
     expect(await errorOf(withHelper('[queue."a.com".t.c]\nbogus = 1\n'))).toMatch(/queue\.a\.com\.t\.c: unknown key "bogus"/);
     expect(await errorOf(withHelper('[tenant.t]\nbogus = 1\n'))).toMatch(/tenant\.t: unknown key "bogus"/);
+  });
+
+  it('takes the parsed form at the top level too: queues with explicit tenants/campaigns, tenants (as KumoMTA\'s ndr/dmarc test policies pass it)', async () => {
+    const t = newLua();
+    await t.load(MISSING_APIS_PRELUDE);
+    await t.load(`Q = require('policy-extras.queue'):setup { {
+      tenants = { acme = { max_age = '3h', campaigns = { spring = { max_message_rate = '2/s' } } } },
+      queues = {
+        default = { retry_interval = '2m' },
+        ['a.com'] = { max_age = '1h', routing_domain = 'a.rollup', tenants = { acme = { max_message_rate = '9/s', campaigns = { spring = { max_message_rate = '1/s' } } } } },
+      },
+    } }`);
+    expect(await t.eval(resolve('b.com'))).toEqual({ refresh_strategy: 'Epoch', retry_interval: '2m' });
+    expect(await t.eval(resolve('a.com', "'acme'"))).toEqual({ refresh_strategy: 'Epoch', retry_interval: '2m', max_age: '3h', max_message_rate: '9/s' });
+    expect(await t.eval(resolve('a.com', "'acme'", "'spring'"))).toMatchObject({ max_message_rate: '1/s' });
+    // In the parsed form a tenant is named under `tenants`: any other non-option key is an error.
+    expect(await errorOf(t.eval(`require('policy-extras.queue').parse_file { queues = { ['a.com'] = { acme = {} } } }`))).toMatch(/queues\.a\.com: unknown key "acme"/);
   });
 
   it('files merge recursively (later wins) and inline tables count as files', async () => {

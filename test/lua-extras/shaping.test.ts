@@ -155,6 +155,39 @@ max_deliveries_per_connection = 9
     `)).toEqual([2, 'Suspend', '3/10m', 0]);
   });
 
+  it('providers hold automation rules too (KumoMTA\'s stock shaping.toml has one for yahoo): parsed, concatenated, matched for their domains', async () => {
+    const { t } = await shaped({
+      'one.toml': `
+[provider."p"]
+match = [ { DomainSuffix = ".test" } ]
+max_deliveries_per_connection = 20
+[[provider."p".automation]]
+regex = "TS04"
+action = "Suspend"
+duration = "2 hours"
+`,
+      'two.toml': `
+[provider."p"]
+[[provider."p".automation]]
+regex = "later"
+action = "Bounce"
+duration = "1h"
+`,
+    });
+    expect(await t.eval(cfg('a.test', 'x', 'mx.other.test'))).toMatchObject({ max_deliveries_per_connection: 20, provider_name: 'p' });
+    expect(await t.eval(`
+      local data = HELPER.load_shaping_data()
+      local function actions(domain, text)
+        local out = {}
+        for _, r in ipairs(data:match_rules { recipient = 'u@' .. domain, response = { content = text } }) do out[#out + 1] = r.action end
+        return table.concat(out, ',')
+      end
+      return { actions('a.test', '421 [TS04] deferred'), actions('a.test', 'later TS04'), actions('example.com', '421 [TS04]') }
+    `)).toEqual(['Suspend', 'Suspend,Bounce', '']);
+    const bad = (await shaped({ 's.toml': '[provider."p"]\nmatch = [ { DomainSuffix = ".test" } ]\n[[provider."p".automation]]\nregex = "x"\naction = "Suspend"\n' })).t;
+    expect(await errorOf(bad.eval(`return GET('a.test', 's', 'x')`))).toMatch(/provider.*automation\[1\]: missing field `duration`/);
+  });
+
   it('a bad option fails the load naming the block; bad automation rules too', async () => {
     const t1 = (await shaped({ 's.toml': '["a.test"]\nconection_limit = 3\n' })).t;
     expect(await errorOf(t1.eval(`return GET('a.test', 's', 'x')`))).toMatch(/"a\.test": unknown field `conection_limit`/);
