@@ -255,10 +255,13 @@ local function quoted_list(names)
   return table.concat(parts, ', ')
 end
 
---- One of a fixed set of strings: enum('Strategy', {'Ttl', 'Epoch'}).
-function mod.enum(name, variants)
+--- One of a fixed set of strings: enum('Strategy', 'Ttl', 'Epoch') as in
+--- KumoMTA's helper, or with the variants in a list: enum('Strategy', {'Ttl', 'Epoch'}).
+function mod.enum(name, variants, ...)
   if type(name) == 'table' and variants == nil then
     variants, name = name, 'enum'
+  elseif type(variants) == 'string' then
+    variants = { variants, ... }
   end
   if type(variants) ~= 'table' or #variants == 0 then
     error('enum: expected a non-empty list of variant names', 2)
@@ -295,6 +298,15 @@ function mod.union(...)
   end, { members = types })
 end
 mod.one_of = mod.union
+
+--- KumoMTA's name for a union; like KumoMTA's, it needs at least two types.
+function mod.variant(...)
+  local n = select('#', ...)
+  if n < 2 then
+    error(string.format('typing.variant: must have a list of 2 or more variants, %d were provided', n), 2)
+  end
+  return mod.union(...)
+end
 
 --- `t` narrowed by `predicate(value)`, which returns nil/true when the value
 --- is fine, or false / a message describing the problem.

@@ -17,7 +17,7 @@ const NOT_PROVIDED_FUNCTIONS = [
 ];
 
 /** Sub-modules of KumoMTA that kumo-lua does not provide at all. */
-const NOT_PROVIDED_MODULES = ['nats', 'redis', 'memcache', 'mongodb'];
+const NOT_PROVIDED_MODULES = ['nats', 'redis', 'memcache', 'mongodb', 'rspamd'];
 
 /** Sub-modules kumo-lua provides in part: the functions listed here are not provided. */
 const PARTLY_PROVIDED_MODULES: Record<string, readonly string[]> = {

@@ -5,6 +5,8 @@ describe('what kumo-lua does not provide fails with one clear sentence', () => {
   it('a whole module: any function of kumo.nats names itself', async () => {
     const t = newLua();
     expect(await errorOf(t.eval("kumo.nats.connect { servers = { '127.0.0.1:4222' } }"))).toMatch(/^kumo\.nats\.connect is not provided by kumo-lua/);
+    // KumoMTA's rspamd integration test policy calls this from smtp_server_data.
+    expect(await errorOf(t.eval("kumo.rspamd.scan_message({ base_url = 'http://127.0.0.1:11333' }, nil)"))).toMatch(/^kumo\.rspamd\.scan_message is not provided by kumo-lua/);
   });
 
   it('part of a module: kumo.aaa ACL functions and kumo.api.inject', async () => {

@@ -66,6 +66,15 @@ describe('policy-extras.typing constructors', () => {
   it('enum lists the variants like serde', async () => {
     expect(await errorOf(`local S = typing.enum('Strategy', { 'Ttl', 'Epoch' })`, `S, 'ttl'`)).toBe('Strategy: unknown variant `ttl`, expected one of `Ttl`, `Epoch`');
     expect(await run(`return typing.enum('Strategy', { 'Ttl', 'Epoch' })('Epoch')`)).toBe('Epoch');
+    // KumoMTA's helper takes the variants as arguments.
+    expect(await run(`return typing.enum('Strategy', 'Ttl', 'Epoch')('Ttl')`)).toBe('Ttl');
+    expect(await errorOf(`local S = typing.enum('Strategy', 'Ttl', 'Epoch')`, `S, 'ttl'`)).toBe('Strategy: unknown variant `ttl`, expected one of `Ttl`, `Epoch`');
+  });
+
+  it('variant is a union of two or more types (KumoMTA\'s name)', async () => {
+    expect(await run(`return typing.variant(typing.number, typing.string)('x')`)).toBe('x');
+    expect(await run(`return (pcall(typing.variant, typing.number))`)).toBe(false);
+    expect(await run(`return select(2, pcall(typing.variant, typing.number))`)).toMatch(/must have a list of 2 or more variants, 1 were provided/);
   });
 
   it('union takes the first member that matches and explains a miss', async () => {
