@@ -91,4 +91,12 @@ describe('lhost', () => {
     lua.lua_setglobal(L, keyBytes('copied'));
     expect(await t.eval('return copied')).toBe('ab');
   });
+
+  it('string keys and comparisons follow the bytes (lstring.js luaS_hash)', async () => {
+    const t = newLua();
+    // Unpadded hex made these two strings one table key, and ordered "\x0f" after "\x10".
+    expect(await t.eval(String.raw`local k = { ['\1#'] = 'a', ['\18\3'] = 'b' } return { k['\1#'], k['\18\3'] }`)).toEqual(['a', 'b']);
+    expect(await t.eval(String.raw`return { '\15' < '\16', '\255' > '\128', 'a\0b' < 'a\1', 'ab' < 'abc', '\200x' == '\200' .. 'x' }`)).toEqual([true, true, true, true, true]);
+    expect(await t.eval(String.raw`local s = {} for i = 0, 255 do s[#s + 1] = string.char(255 - i) end table.sort(s) local ok = true for i = 1, 256 do ok = ok and s[i]:byte() == i - 1 end return ok`)).toBe(true);
+  });
 });
