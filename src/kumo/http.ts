@@ -73,6 +73,14 @@ const boolMethod = (fn: (r: HttpResponse) => boolean) => (L: LuaState) => {
   return 1;
 };
 
+const textAsync = asyncFunction('HttpResponse:text', async (L) => {
+  const text = await ResponseClass.check(L, 1).text();
+  return (Lr) => {
+    pushText(Lr, text);
+    return 1;
+  };
+});
+
 export const ResponseClass = new LuaClass<HttpResponse>({
   name: 'HttpResponse',
   methods: {
@@ -101,13 +109,19 @@ export const ResponseClass = new LuaClass<HttpResponse>({
       else pushNumber(L, n);
       return 1;
     },
-    text: asyncFunction('HttpResponse:text', async (L) => {
-      const text = await ResponseClass.check(L, 1).text();
-      return (Lr) => {
-        pushText(Lr, text);
-        return 1;
-      };
-    }),
+    text: (L) => {
+      // The client has read the body before send() returned: hand it over
+      // without suspending the coroutine. Still async for Lua (raises where
+      // Lua cannot yield), and waits (or raises) through textAsync otherwise.
+      if (lua.lua_isyieldable(L)) {
+        const text = ResponseClass.check(L, 1).textNow();
+        if (text !== undefined) {
+          pushText(L, text);
+          return 1;
+        }
+      }
+      return textAsync(L);
+    },
     bytes: asyncFunction('HttpResponse:bytes', async (L) => {
       const bytes = await ResponseClass.check(L, 1).bytes();
       return (Lr) => {

@@ -153,9 +153,11 @@ export class HttpClient implements RequestExecutor {
           continue;
         }
         const url = hop.url;
+        let arrived: Buffer | undefined;
         const body = readBody(res.body, res.headers['content-length'], this.maxResponseBytes).then(
           (bytes) => {
             timer.cancel();
+            arrived = bytes;
             return bytes;
           },
           (err) => {
@@ -169,7 +171,7 @@ export class HttpClient implements RequestExecutor {
         await body.catch(() => undefined);
         // undici marks the connection free (its 'drain') a tick after the body ends.
         await new Promise<void>((resolve) => setImmediate(resolve));
-        const response = new HttpResponse(res.statusCode, HeaderMap.fromUndici(res.headers), body, url);
+        const response = new HttpResponse(res.statusCode, HeaderMap.fromUndici(res.headers), body, url, arrived);
         return { response, bodyDone: body };
       }
     } catch (err) {
@@ -226,15 +228,31 @@ async function readBody(body: Dispatcher.ResponseData['body'], contentLength: st
     discard();
     throw new ResponseTooLargeError(limit, declared);
   }
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of body) {
-    total += (chunk as Buffer).length;
-    if (total > limit) {
-      discard();
-      throw new ResponseTooLargeError(limit);
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  // Stream events rather than `for await`: an async iterator costs a promise per chunk.
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    let done = false;
+    const finish = (err: unknown, value?: Buffer) => {
+      if (done) return;
+      done = true;
+      body.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
+      if (err === undefined) resolve(value!);
+      else reject(err);
+    };
+    const onData = (chunk: Buffer) => {
+      total += chunk.length;
+      if (total > limit) {
+        finish(new ResponseTooLargeError(limit));
+        discard();
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => finish(undefined, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+    const onError = (err: Error) => finish(err);
+    // Destroyed without an error (aborted elsewhere): what `for await` reports as a premature close.
+    const onClose = () => finish(Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+    body.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
+  });
 }

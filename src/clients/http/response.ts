@@ -37,6 +37,9 @@ export class HeaderMap {
   }
 }
 
+/** Stateless between calls (decode without `stream`), so one serves every response. */
+const UTF8 = new TextDecoder('utf-8', { ignoreBOM: true });
+
 export class HttpResponse {
   private consumed = false;
 
@@ -46,6 +49,8 @@ export class HttpResponse {
     /** Settles when the body has been read completely (or failed). */
     private readonly body: Promise<Buffer>,
     readonly url: URL,
+    /** The body, when the client already holds all of it (`body` has resolved to it). */
+    private readonly arrived?: Buffer,
   ) {
     // A failure nobody asks about must not become an unhandled rejection.
     body.catch(() => undefined);
@@ -83,7 +88,18 @@ export class HttpResponse {
   /** The body decoded as lossy UTF-8 (no charset handling, BOM kept); consumes the response. */
   async text(): Promise<string> {
     const bytes = await this.bytes();
-    return new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes);
+    return UTF8.decode(bytes);
+  }
+
+  /**
+   * text() without waiting, when the whole body has already arrived; consumes
+   * the response. undefined (and nothing consumed) when text() would have to
+   * wait or would fail, so the caller falls back to text().
+   */
+  textNow(): string | undefined {
+    if (this.consumed || this.arrived === undefined) return undefined;
+    this.consumed = true;
+    return UTF8.decode(this.arrived);
   }
 
   private assertUnconsumed(): void {
