@@ -120,10 +120,12 @@ local function status_text(resp, body)
   if #body > mod.MAX_BODY_IN_DISPOSITION then
     body = body:sub(1, mod.MAX_BODY_IN_DISPOSITION) .. '...'
   end
+  -- Concatenation, not string.format: the same text ('%d' of an integer
+  -- status, '%s' of strings) at a fraction of the cost per record.
   if reason then
-    return string.format('%d %s: %s', resp:status_code(), reason, body)
+    return resp:status_code() .. ' ' .. reason .. ': ' .. body
   end
-  return string.format('%d: %s', resp:status_code(), body)
+  return resp:status_code() .. ': ' .. body
 end
 
 --- True for statuses worth trying again later.
