@@ -11,7 +11,26 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /** Response headers: lowercase names in order of first appearance, repeated names adjacent. */
 export class HeaderMap {
-  constructor(readonly entries: ReadonlyArray<readonly [string, Uint8Array]>) {}
+  private list: ReadonlyArray<readonly [string, Uint8Array]> | undefined;
+  private source: Record<string, string | string[] | undefined> | undefined;
+
+  constructor(entries: ReadonlyArray<readonly [string, Uint8Array]>) {
+    this.list = entries;
+  }
+
+  /** (name, value) pairs in order; from undici's headers they are made on first use (most responses are never asked). */
+  get entries(): ReadonlyArray<readonly [string, Uint8Array]> {
+    if (this.list === undefined) {
+      const entries: [string, Uint8Array][] = [];
+      for (const [name, value] of Object.entries(this.source!)) {
+        if (value === undefined) continue;
+        for (const v of Array.isArray(value) ? value : [value]) entries.push([name.toLowerCase(), new Uint8Array(Buffer.from(v, 'latin1'))]);
+      }
+      this.list = entries;
+      this.source = undefined;
+    }
+    return this.list;
+  }
 
   /** First value for `name` (case-insensitive), or undefined; an invalid name is just absent. */
   get(name: string): Uint8Array | undefined {
@@ -28,12 +47,10 @@ export class HeaderMap {
 
   /** From undici's parsed headers (lowercase keys, latin1 strings, arrays for repeats). */
   static fromUndici(headers: Record<string, string | string[] | undefined>): HeaderMap {
-    const entries: [string, Uint8Array][] = [];
-    for (const [name, value] of Object.entries(headers)) {
-      if (value === undefined) continue;
-      for (const v of Array.isArray(value) ? value : [value]) entries.push([name.toLowerCase(), new Uint8Array(Buffer.from(v, 'latin1'))]);
-    }
-    return new HeaderMap(entries);
+    const map = new HeaderMap([]);
+    map.list = undefined;
+    map.source = headers;
+    return map;
   }
 }
 
