@@ -188,7 +188,11 @@ const RequestClass = new LuaClass<HttpRequest>({
     basic_auth: builder((req, L) => req.basicAuth(argString(L, 2), optString(L, 3))),
     bearer_auth: builder((req, L) => req.bearerAuth(argString(L, 2))),
     // Binary-safe, a superset of upstream, which only takes UTF-8 text here.
-    body: builder((req, L) => req.body(argBytes(L, 2))),
+    // A view of the Lua string's bytes, not a copy: Lua strings never change.
+    body: builder((req, L) => {
+      const bytes = argBytes(L, 2);
+      req.body(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    }),
     form_url_encoded: builder((req, L) => req.formUrlEncoded(readTextMap(L, 2, 'bad argument #1 to `Request.form_url_encoded`'))),
     form_multipart_data: builder((req, L) => req.formMultipart(multipartParts(L))),
     timeout: builder((req, L) => req.timeout(timeoutArg(L))),
