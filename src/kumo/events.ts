@@ -5,6 +5,8 @@
  * and a second registration is an error; handlers may only be registered
  * while the policy loads or inside `main`.
  */
+import { internedKey } from '../lua/interned-keys.ts';
+import { hostPush, hostStrValue } from '../lua/host-values.ts';
 import { lua, type LuaState } from '../lua/fengari.ts';
 import type { LuaRuntime, PushArgs, ReadResults } from '../lua/runtime.ts';
 import { argString, checkFunction } from '../lua/args.ts';
@@ -117,8 +119,10 @@ export class EventRegistry {
     const list = this.handlers.get(name);
     if (!list || list.length === 0) return { handled: false };
     const label = `event:${name}`;
+    // The event name as a Lua string is made once per process (Lua strings are immutable and shareable).
+    const nameValue = internedKey(name);
     const pushFn = (ref: number) => (co: LuaState) => {
-      pushText(co, name);
+      hostPush(co, hostStrValue(nameValue));
       lua.lua_setglobal(co, keyBytes('_KUMO_CURRENT_EVENT'));
       this.runtime.pushRef(co, ref);
     };
