@@ -99,6 +99,13 @@ export class LuaClass<T> {
       lua.lua_setfield(L, -2, keyBytes(name));
     }
     const fieldMap = new Map(Object.entries(fields));
+    if (fieldMap.size === 0) {
+      // No computed fields: the methods table itself is __index, so the VM
+      // looks methods up without calling into JavaScript (same results: a
+      // method, or nil for any other key).
+      lua.lua_setfield(L, -2, keyBytes('__index'));
+      return;
+    }
     const cls = this;
     lua.lua_pushcclosure(
       L,
