@@ -5,6 +5,8 @@
  * and a second registration is an error; handlers may only be registered
  * while the policy loads or inside `main`.
  */
+import { internedKey } from '../lua/interned-keys.ts';
+import { hostPush, hostStrValue, type TString } from '../lua/host-values.ts';
 import { lua, type LuaState } from '../lua/fengari.ts';
 import type { LuaRuntime, PushArgs, ReadResults } from '../lua/runtime.ts';
 import { argString, checkFunction } from '../lua/args.ts';
@@ -117,22 +119,27 @@ export class EventRegistry {
     const list = this.handlers.get(name);
     if (!list || list.length === 0) return { handled: false };
     const label = `event:${name}`;
-    const pushFn = (ref: number) => (co: LuaState) => {
-      pushText(co, name);
-      lua.lua_setglobal(co, keyBytes('_KUMO_CURRENT_EVENT'));
-      this.runtime.pushRef(co, ref);
-    };
+    // The event name as a Lua string is made once per process (Lua strings are immutable and shareable).
+    const nameValue = internedKey(name);
     if (!MULTI_HANDLER_EVENTS.has(name)) {
-      const value = await this.runtime.call(label, pushFn(list[0]!.ref), pushArgs, read);
+      const ref = list[0]!.ref;
+      const value = await this.runtime.call(label, (co) => this.pushHandler(co, nameValue, ref), pushArgs, read);
       return { handled: true, value };
     }
     for (const handler of [...list]) {
-      const outcome = await this.runtime.call(label, pushFn(handler.ref), pushArgs, (co, n): DispatchResult<R> =>
+      const outcome = await this.runtime.call(label, (co) => this.pushHandler(co, nameValue, handler.ref), pushArgs, (co, n): DispatchResult<R> =>
         n === 0 ? { handled: false } : { handled: true, value: read(co, n) },
       );
       if (outcome.handled) return outcome;
     }
     return { handled: false };
+  }
+
+  /** Sets _KUMO_CURRENT_EVENT in the handler's thread and pushes the handler. */
+  private pushHandler(co: LuaState, nameValue: TString, ref: number): void {
+    hostPush(co, hostStrValue(nameValue));
+    lua.lua_setglobal(co, keyBytes('_KUMO_CURRENT_EVENT'));
+    this.runtime.pushRef(co, ref);
   }
 
   /** Fires an event whose result is ignored. */

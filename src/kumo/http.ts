@@ -73,6 +73,14 @@ const boolMethod = (fn: (r: HttpResponse) => boolean) => (L: LuaState) => {
   return 1;
 };
 
+const textAsync = asyncFunction('HttpResponse:text', async (L) => {
+  const text = await ResponseClass.check(L, 1).text();
+  return (Lr) => {
+    pushText(Lr, text);
+    return 1;
+  };
+});
+
 export const ResponseClass = new LuaClass<HttpResponse>({
   name: 'HttpResponse',
   methods: {
@@ -101,13 +109,19 @@ export const ResponseClass = new LuaClass<HttpResponse>({
       else pushNumber(L, n);
       return 1;
     },
-    text: asyncFunction('HttpResponse:text', async (L) => {
-      const text = await ResponseClass.check(L, 1).text();
-      return (Lr) => {
-        pushText(Lr, text);
-        return 1;
-      };
-    }),
+    text: (L) => {
+      // The client has read the body before send() returned: hand it over
+      // without suspending the coroutine. Still async for Lua (raises where
+      // Lua cannot yield), and waits (or raises) through textAsync otherwise.
+      if (lua.lua_isyieldable(L)) {
+        const text = ResponseClass.check(L, 1).textNow();
+        if (text !== undefined) {
+          pushText(L, text);
+          return 1;
+        }
+      }
+      return textAsync(L);
+    },
     bytes: asyncFunction('HttpResponse:bytes', async (L) => {
       const bytes = await ResponseClass.check(L, 1).bytes();
       return (Lr) => {
@@ -174,7 +188,11 @@ const RequestClass = new LuaClass<HttpRequest>({
     basic_auth: builder((req, L) => req.basicAuth(argString(L, 2), optString(L, 3))),
     bearer_auth: builder((req, L) => req.bearerAuth(argString(L, 2))),
     // Binary-safe, a superset of upstream, which only takes UTF-8 text here.
-    body: builder((req, L) => req.body(argBytes(L, 2))),
+    // A view of the Lua string's bytes, not a copy: Lua strings never change.
+    body: builder((req, L) => {
+      const bytes = argBytes(L, 2);
+      req.body(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    }),
     form_url_encoded: builder((req, L) => req.formUrlEncoded(readTextMap(L, 2, 'bad argument #1 to `Request.form_url_encoded`'))),
     form_multipart_data: builder((req, L) => req.formMultipart(multipartParts(L))),
     timeout: builder((req, L) => req.timeout(timeoutArg(L))),

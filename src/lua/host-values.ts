@@ -59,6 +59,8 @@ export const hostPush: (L: LuaState, v: TValue) => void = lhost.host_push;
 export const hostIndex: (L: LuaState, idx: number) => TValue = lhost.host_index;
 export const hostGetN: (t: HostTable) => number = lhost.host_getn;
 export const hostGetI: (t: HostTable, i: number) => TValue = lhost.host_geti;
+/** luaL_testudata against a metatable held by the host: the userdata's block when its metatable is `mt`, else null. */
+export const hostTestUdata: (L: LuaState, idx: number, mt: HostTable) => unknown = lhost.host_testudata;
 export const hostFirst: (t: HostTable) => TableEntry | undefined = lhost.host_first;
 
 /** The bytes of a string TValue (type T_SHRSTR or T_LNGSTR). */

@@ -48,6 +48,8 @@ const DEFAULT_SLICE_MS = 25;
 /** One entry into Lua (a handler call) and the running time it has used. */
 interface Entry {
   readonly co: LuaState;
+  /** What it runs (the event name...), for messages. */
+  readonly label: string;
   /** When the runner last resumed it. */
   resumedAt: number;
   /** Running time before `resumedAt` since its last real wait (I/O or coroutine.yield). */
@@ -60,7 +62,6 @@ export class LuaRuntime {
   readonly sliceMs: number;
   /** The handler coroutine currently executing, and the event it serves. */
   private active: Entry | null = null;
-  private readonly threadLabels = new WeakMap<LuaState, string>();
   /** When Lua was last entered; the guard's start when no entry is active (Lua run straight on the main thread). */
   private lastResumedAt = 0;
   private closed = false;
@@ -86,7 +87,7 @@ export class LuaRuntime {
 
   /** Label (event name) of the handler running right now, if any. */
   get activeLabel(): string | undefined {
-    return this.active ? this.threadLabels.get(this.active.co) : undefined;
+    return this.active?.label;
   }
 
   /**
@@ -152,11 +153,10 @@ export class LuaRuntime {
     const L = this.L;
     const co = lua.lua_newthread(L) as LuaState;
     const threadRef = this.ref();
-    this.threadLabels.set(co, label);
     try {
       pushFn(co);
       let nargs = pushArgs(co);
-      const entry: Entry = { co, resumedAt: 0, ranMs: 0 };
+      const entry: Entry = { co, label, resumedAt: 0, ranMs: 0 };
       for (;;) {
         const previous = this.active;
         this.active = entry;

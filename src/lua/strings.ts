@@ -74,10 +74,13 @@ export function pushText(L: LuaState, s: string): void {
   hostPush(L, hostString(encodeText(s)));
 }
 
-/** Fengari keeps the array it is given, so pooled Node Buffers are copied first. */
+/**
+ * Pushes a copy of `bytes` (the Lua string owns it; the caller's array, a
+ * pooled Node Buffer included, may change later). One copy: lua_pushlstring
+ * would copy again what a Buffer had to be copied out of first.
+ */
 export function pushBytes(L: LuaState, bytes: Uint8Array): void {
-  const owned = Buffer.isBuffer(bytes) ? new Uint8Array(bytes) : bytes;
-  lua.lua_pushlstring(L, owned, owned.length);
+  hostPush(L, hostString(new Uint8Array(bytes)));
 }
 
 /** Bytes of the string (or number, converted) at idx; Fengari's buffer, do not mutate. */

@@ -1,9 +1,10 @@
 /**
  * The Message object as Lua sees it (lua-api.md §11). Sync/async split per
  * §16: id, num_attempts, increment_num_attempts, set_data and set_force_sync
- * are plain functions; every other method yields (even when its work is
- * synchronous) so it behaves like KumoMTA's async methods, e.g. it cannot be
- * called from a table.sort comparator.
+ * are plain functions; every other method is async like KumoMTA's: it cannot
+ * be called from a table.sort comparator. get_meta, set_meta and get_data
+ * answer without suspending the coroutine when the meta/data is in memory
+ * (a yield and resume per call cost more than the work); the others yield.
  *
  * Methods that need the engine (save/shrink) or the clock find the
  * KumoContext through the registry (lua-context.ts).
@@ -141,6 +142,19 @@ const getMetaAfterLoad: LuaCFunction = asyncMethod('get_meta', (L, msg) => {
   };
 });
 
+/** set_meta of a shrunk message: the meta comes back from the spool first. */
+const setMetaAfterLoad: LuaCFunction = asyncMethod('set_meta', (L, msg) => {
+  const key = argString(L, 2);
+  const value: JsonValue = toJson(L, 3, { keepArrayMarker: true });
+  return () => msg.setMeta(key, value);
+});
+
+/** get_data of a message whose data was shrunk away: it comes back from the spool first. */
+const getDataAfterLoad: LuaCFunction = asyncMethod('get_data', (_L, msg) => () => {
+  const data = msg.getData();
+  return one((L) => pushBytes(L, data));
+});
+
 const methods: Record<string, LuaCFunction> = {
   id: (L) => (pushText(L, MessageClass.check(L, 1).id), 1),
   num_attempts: (L) => (pushNumber(L, MessageClass.check(L, 1).numAttempts), 1),
@@ -200,16 +214,23 @@ const methods: Record<string, LuaCFunction> = {
     pushJson(L, msg.getMeta(argString(L, 2)), { arrayMarker: true });
     return 1;
   },
-  set_meta: asyncMethod('set_meta', (L, msg) => {
+  set_meta: (L) => {
+    const msg = MessageClass.check(L, 1);
+    // As get_meta: meta in memory is changed without suspending the coroutine.
+    if (!msg.metaInMemory || !lua.lua_isyieldable(L)) return setMetaAfterLoad(L);
     const key = argString(L, 2);
     const value: JsonValue = toJson(L, 3, { keepArrayMarker: true });
-    return () => msg.setMeta(key, value);
-  }),
+    msg.setMeta(key, value);
+    return 0;
+  },
 
-  get_data: asyncMethod('get_data', (_L, msg) => () => {
-    const data = msg.getData();
-    return one((L) => pushBytes(L, data));
-  }),
+  get_data: (L) => {
+    const msg = MessageClass.check(L, 1);
+    // As get_meta: data in memory is answered without suspending the coroutine.
+    if (!msg.isDataLoaded() || !lua.lua_isyieldable(L)) return getDataAfterLoad(L);
+    pushBytes(L, msg.getData());
+    return 1;
+  },
   get_first_named_header_value: asyncMethod('get_first_named_header_value', (L, msg) => {
     const name = argString(L, 2);
     return () => {

@@ -3,6 +3,7 @@
  * Dispatcher, keep-alive by default) and the request loop with the total
  * deadline and manual redirects.
  */
+import { EventEmitter } from 'node:events';
 import type { Dispatcher } from 'undici';
 import { SystemClock, type Clock } from '../../util/clock.ts';
 import { HttpClientError, HttpTimeoutError, ResponseTooLargeError, bodyError, redirectError, sendError } from './errors.ts';
@@ -121,7 +122,7 @@ export class HttpClient implements RequestExecutor {
   }
 
   private async run(first: Hop, timeoutMs: number): Promise<{ response: HttpResponse; bodyDone: Promise<unknown> }> {
-    const controller = new AbortController();
+    const controller = new TimeoutSignal();
     let timedOut = false;
     const timer = this.clock.setTimer(timeoutMs, () => {
       timedOut = true;
@@ -139,7 +140,7 @@ export class HttpClient implements RequestExecutor {
             method: hop.method as Dispatcher.HttpMethod,
             headers: this.wireHeaders(hop.headers),
             body: hop.body,
-            signal: controller.signal,
+            signal: controller,
           });
         } catch (err) {
           throw sendError(hop.url, why(err));
@@ -153,9 +154,11 @@ export class HttpClient implements RequestExecutor {
           continue;
         }
         const url = hop.url;
+        let arrived: Buffer | undefined;
         const body = readBody(res.body, res.headers['content-length'], this.maxResponseBytes).then(
           (bytes) => {
             timer.cancel();
+            arrived = bytes;
             return bytes;
           },
           (err) => {
@@ -169,7 +172,7 @@ export class HttpClient implements RequestExecutor {
         await body.catch(() => undefined);
         // undici marks the connection free (its 'drain') a tick after the body ends.
         await new Promise<void>((resolve) => setImmediate(resolve));
-        const response = new HttpResponse(res.statusCode, HeaderMap.fromUndici(res.headers), body, url);
+        const response = new HttpResponse(res.statusCode, HeaderMap.fromUndici(res.headers), body, url, arrived);
         return { response, bodyDone: body };
       }
     } catch (err) {
@@ -186,8 +189,8 @@ export class HttpClient implements RequestExecutor {
     for (const [name, value] of headers) {
       if (name === 'accept') hasAccept = true;
       else if (name === 'user-agent') hasAgent = true;
-      // undici writes header strings as latin1; this keeps UTF-8 values byte-exact.
-      flat.push(name, Buffer.from(value, 'utf8').toString('latin1'));
+      // undici writes header strings as latin1; this keeps UTF-8 values byte-exact (ASCII is the same either way).
+      flat.push(name, NON_ASCII.test(value) ? Buffer.from(value, 'utf8').toString('latin1') : value);
     }
     if (!hasAccept) flat.push('accept', '*/*');
     if (!hasAgent && this.options.userAgent !== undefined) flat.push('user-agent', Buffer.from(this.options.userAgent, 'utf8').toString('latin1'));
@@ -209,6 +212,25 @@ export class HttpClient implements RequestExecutor {
   }
 }
 
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/**
+ * The abort signal of one request, for undici (which takes an EventEmitter
+ * with `aborted` and `reason` as well as an AbortSignal): an AbortController
+ * per request cost ~6 µs of main-thread time, this a fraction of it.
+ */
+class TimeoutSignal extends EventEmitter {
+  aborted = false;
+  reason: unknown = undefined;
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.emit('abort');
+  }
+}
+
 function firstHeader(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
@@ -226,15 +248,31 @@ async function readBody(body: Dispatcher.ResponseData['body'], contentLength: st
     discard();
     throw new ResponseTooLargeError(limit, declared);
   }
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of body) {
-    total += (chunk as Buffer).length;
-    if (total > limit) {
-      discard();
-      throw new ResponseTooLargeError(limit);
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  // Stream events rather than `for await`: an async iterator costs a promise per chunk.
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    let done = false;
+    const finish = (err: unknown, value?: Buffer) => {
+      if (done) return;
+      done = true;
+      body.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
+      if (err === undefined) resolve(value!);
+      else reject(err);
+    };
+    const onData = (chunk: Buffer) => {
+      total += chunk.length;
+      if (total > limit) {
+        finish(new ResponseTooLargeError(limit));
+        discard();
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => finish(undefined, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+    const onError = (err: Error) => finish(err);
+    // Destroyed without an error (aborted elsewhere): what `for await` reports as a premature close.
+    const onClose = () => finish(Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+    body.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
+  });
 }

@@ -64,8 +64,9 @@ export class HttpRequest {
     return this.header('Authorization', `Bearer ${token}`);
   }
 
+  /** A Buffer is kept as given (not copied): the caller must not change it afterwards. */
   body(data: string | Uint8Array): this {
-    this.state.body = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data);
+    this.state.body = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.isBuffer(data) ? data : Buffer.from(data);
     return this;
   }
 

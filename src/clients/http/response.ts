@@ -11,7 +11,26 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /** Response headers: lowercase names in order of first appearance, repeated names adjacent. */
 export class HeaderMap {
-  constructor(readonly entries: ReadonlyArray<readonly [string, Uint8Array]>) {}
+  private list: ReadonlyArray<readonly [string, Uint8Array]> | undefined;
+  private source: Record<string, string | string[] | undefined> | undefined;
+
+  constructor(entries: ReadonlyArray<readonly [string, Uint8Array]>) {
+    this.list = entries;
+  }
+
+  /** (name, value) pairs in order; from undici's headers they are made on first use (most responses are never asked). */
+  get entries(): ReadonlyArray<readonly [string, Uint8Array]> {
+    if (this.list === undefined) {
+      const entries: [string, Uint8Array][] = [];
+      for (const [name, value] of Object.entries(this.source!)) {
+        if (value === undefined) continue;
+        for (const v of Array.isArray(value) ? value : [value]) entries.push([name.toLowerCase(), new Uint8Array(Buffer.from(v, 'latin1'))]);
+      }
+      this.list = entries;
+      this.source = undefined;
+    }
+    return this.list;
+  }
 
   /** First value for `name` (case-insensitive), or undefined; an invalid name is just absent. */
   get(name: string): Uint8Array | undefined {
@@ -28,14 +47,15 @@ export class HeaderMap {
 
   /** From undici's parsed headers (lowercase keys, latin1 strings, arrays for repeats). */
   static fromUndici(headers: Record<string, string | string[] | undefined>): HeaderMap {
-    const entries: [string, Uint8Array][] = [];
-    for (const [name, value] of Object.entries(headers)) {
-      if (value === undefined) continue;
-      for (const v of Array.isArray(value) ? value : [value]) entries.push([name.toLowerCase(), new Uint8Array(Buffer.from(v, 'latin1'))]);
-    }
-    return new HeaderMap(entries);
+    const map = new HeaderMap([]);
+    map.list = undefined;
+    map.source = headers;
+    return map;
   }
 }
+
+/** Stateless between calls (decode without `stream`), so one serves every response. */
+const UTF8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
 export class HttpResponse {
   private consumed = false;
@@ -46,6 +66,8 @@ export class HttpResponse {
     /** Settles when the body has been read completely (or failed). */
     private readonly body: Promise<Buffer>,
     readonly url: URL,
+    /** The body, when the client already holds all of it (`body` has resolved to it). */
+    private readonly arrived?: Buffer,
   ) {
     // A failure nobody asks about must not become an unhandled rejection.
     body.catch(() => undefined);
@@ -83,7 +105,18 @@ export class HttpResponse {
   /** The body decoded as lossy UTF-8 (no charset handling, BOM kept); consumes the response. */
   async text(): Promise<string> {
     const bytes = await this.bytes();
-    return new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes);
+    return UTF8.decode(bytes);
+  }
+
+  /**
+   * text() without waiting, when the whole body has already arrived; consumes
+   * the response. undefined (and nothing consumed) when text() would have to
+   * wait or would fail, so the caller falls back to text().
+   */
+  textNow(): string | undefined {
+    if (this.consumed || this.arrived === undefined) return undefined;
+    this.consumed = true;
+    return UTF8.decode(this.arrived);
   }
 
   private assertUnconsumed(): void {

