@@ -95,6 +95,29 @@ local function parse_queue_entry(tbl, where)
   end)
 end
 
+--- Moves the named sub-tables under `key` (a parsed form's `tenants` or
+--- `campaigns`) into `entry.children`, each parsed by `parse_child`.
+local function adopt_children(entry, where, key, parse_child)
+  entry.children = {}
+  for name, child in pairs(entry[key] or {}) do
+    entry.children[name] = parse_child(child, where .. '.' .. key .. '.' .. name)
+  end
+  entry[key] = nil
+  return entry
+end
+
+local function parse_parsed_campaign(tbl, where)
+  return parse_level(tbl, where, { overall_max_message_rate = string_check }, nil)
+end
+
+local function parse_parsed_tenant(tbl, where)
+  local tenant = parse_level(tbl, where, {
+    routing_domain = string_check, overall_max_message_rate = string_check,
+    campaigns = function(v, w) expect_type(v, 'table', w) end,
+  }, nil)
+  return adopt_children(tenant, where, 'campaigns', parse_parsed_campaign)
+end
+
 --- A `queues` entry: options, routing_domain and overall_max_message_rate,
 --- with tenants (and their campaigns) named explicitly rather than implied by
 --- a non-option key.
@@ -103,22 +126,7 @@ local function parse_parsed_queue_entry(tbl, where)
     routing_domain = string_check, overall_max_message_rate = string_check,
     tenants = function(v, w) expect_type(v, 'table', w) end,
   }, nil)
-  entry.children = {}
-  for name, tenant in pairs(entry.tenants or {}) do
-    local tw = where .. '.tenants.' .. name
-    local t = parse_level(tenant, tw, {
-      routing_domain = string_check, overall_max_message_rate = string_check,
-      campaigns = function(v, w) expect_type(v, 'table', w) end,
-    }, nil)
-    t.children = {}
-    for cname, campaign in pairs(t.campaigns or {}) do
-      t.children[cname] = parse_level(campaign, tw .. '.campaigns.' .. cname, { overall_max_message_rate = string_check }, nil)
-    end
-    t.campaigns = nil
-    entry.children[name] = t
-  end
-  entry.tenants = nil
-  return entry
+  return adopt_children(entry, where, 'tenants', parse_parsed_tenant)
 end
 
 --- Parses one file (or inline table) into the normalised shape:
