@@ -95,39 +95,32 @@ local function parse_queue_entry(tbl, where)
   end)
 end
 
---- Moves the named sub-tables under `key` (a parsed form's `tenants` or
---- `campaigns`) into `entry.children`, each parsed by `parse_child`.
-local function adopt_children(entry, where, key, parse_child)
-  entry.children = {}
-  for name, child in pairs(entry[key] or {}) do
-    entry.children[name] = parse_child(child, where .. '.' .. key .. '.' .. name)
-  end
-  entry[key] = nil
-  return entry
-end
-
 local function parse_parsed_campaign(tbl, where)
   return parse_level(tbl, where, { overall_max_message_rate = string_check }, nil)
 end
 
-local function parse_parsed_tenant(tbl, where)
-  local tenant = parse_level(tbl, where, {
-    routing_domain = string_check, overall_max_message_rate = string_check,
-    campaigns = function(v, w) expect_type(v, 'table', w) end,
-  }, nil)
-  return adopt_children(tenant, where, 'campaigns', parse_parsed_campaign)
+--- A parser for one level of the parsed form: options, routing_domain and
+--- overall_max_message_rate, plus the named sub-tables under `child_key`
+--- (`tenants` of a queue, `campaigns` of a tenant), each parsed by
+--- `parse_child` into `children`.
+local function parsed_level_with(child_key, parse_child)
+  return function(tbl, where)
+    local entry = parse_level(tbl, where, {
+      routing_domain = string_check, overall_max_message_rate = string_check,
+      [child_key] = function(v, w) expect_type(v, 'table', w) end,
+    }, nil)
+    entry.children = {}
+    for name, child in pairs(entry[child_key] or {}) do
+      entry.children[name] = parse_child(child, where .. '.' .. child_key .. '.' .. name)
+    end
+    entry[child_key] = nil
+    return entry
+  end
 end
 
---- A `queues` entry: options, routing_domain and overall_max_message_rate,
---- with tenants (and their campaigns) named explicitly rather than implied by
---- a non-option key.
-local function parse_parsed_queue_entry(tbl, where)
-  local entry = parse_level(tbl, where, {
-    routing_domain = string_check, overall_max_message_rate = string_check,
-    tenants = function(v, w) expect_type(v, 'table', w) end,
-  }, nil)
-  return adopt_children(entry, where, 'tenants', parse_parsed_tenant)
-end
+--- A `queues` entry, with tenants (and their campaigns) named explicitly
+--- rather than implied by a non-option key.
+local parse_parsed_queue_entry = parsed_level_with('tenants', parsed_level_with('campaigns', parse_parsed_campaign))
 
 --- Parses one file (or inline table) into the normalised shape:
 --- { <headers...>, tenant = { T = { options, require_authz, overall_max_message_rate, campaigns } },
