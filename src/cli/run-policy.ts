@@ -55,6 +55,10 @@ export async function runPolicyCommand(args: RunPolicyArgs): Promise<number> {
   const luaPaths = [...args.luaPaths, ...luaPathsFromEnv()];
 
   const report = failureReporters((line) => process.stderr.write(line + '\n'));
+  // Listening from before start-up: a signal that lands while the policy and
+  // the worker states load (or the spool is requeued) still ends in a clean
+  // shutdown once start-up is done, instead of Node's default kill.
+  const stopSignals = mode === 'serve' ? new StopSignals() : null;
   let kumod: Kumod;
   try {
     kumod = await Kumod.start({
@@ -67,6 +71,7 @@ export async function runPolicyCommand(args: RunPolicyArgs): Promise<number> {
     });
     kumod.services.records.add(report.hookTap);
   } catch (e) {
+    stopSignals?.dispose();
     reportError(mode === 'validate' ? 'Validation failed: ' : 'kumo-lua: failed to start: ', e);
     return 1;
   }
@@ -106,7 +111,7 @@ export async function runPolicyCommand(args: RunPolicyArgs): Promise<number> {
     }
   }
 
-  return serveUntilSignalled(kumod);
+  return serveUntilSignalled(kumod, stopSignals!);
 }
 
 function problemOf(check: () => unknown): string | null {
@@ -131,23 +136,49 @@ function missingMainReason(ctx: KumoContext): string | null {
   return "the policy registers no 'main' handler: add kumo.on('main', function(...) ... end)";
 }
 
-/** Runs until SIGTERM, SIGINT or SIGHUP (KumoMTA shuts down on HUP too), then shuts down cleanly. */
-function serveUntilSignalled(kumod: Kumod): Promise<number> {
-  return new Promise((resolve) => {
-    // Keeps the process alive even when the policy starts no listener.
-    const keepAlive = setInterval(() => undefined, 1 << 30);
-    const onSignal = (signal: NodeJS.Signals) => {
-      process.stderr.write(`kumo-lua: ${signal} received, shutting down\n`);
-      for (const s of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.off(s, onSignal);
-      kumod
-        .shutdown()
-        .then(() => resolve(0))
-        .catch((e) => {
-          reportError('kumo-lua: shutdown failed: ', e);
-          resolve(1);
-        })
-        .finally(() => clearInterval(keepAlive));
-    };
-    for (const s of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(s, onSignal);
-  });
+const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
+
+/**
+ * The first SIGTERM, SIGINT or SIGHUP (KumoMTA shuts down on HUP too), kept
+ * until asked for. After it the handlers are gone, so a second Ctrl-C ends the
+ * process at once.
+ */
+class StopSignals {
+  private received: NodeJS.Signals | null = null;
+  private waiting: ((signal: NodeJS.Signals) => void) | null = null;
+  private readonly onSignal = (signal: NodeJS.Signals): void => {
+    this.dispose();
+    if (this.waiting) this.waiting(signal);
+    else this.received = signal;
+  };
+
+  constructor() {
+    for (const s of STOP_SIGNALS) process.on(s, this.onSignal);
+  }
+
+  next(): Promise<NodeJS.Signals> {
+    if (this.received) return Promise.resolve(this.received);
+    return new Promise((resolve) => (this.waiting = resolve));
+  }
+
+  dispose(): void {
+    for (const s of STOP_SIGNALS) process.off(s, this.onSignal);
+  }
+}
+
+/** Serves until a stop signal, then shuts down cleanly. */
+async function serveUntilSignalled(kumod: Kumod, signals: StopSignals): Promise<number> {
+  // Keeps the process alive even when the policy starts no listener.
+  const keepAlive = setInterval(() => undefined, 1 << 30);
+  try {
+    const signal = await signals.next();
+    process.stderr.write(`kumo-lua: ${signal} received, shutting down\n`);
+    await kumod.shutdown();
+    return 0;
+  } catch (e) {
+    reportError('kumo-lua: shutdown failed: ', e);
+    return 1;
+  } finally {
+    clearInterval(keepAlive);
+  }
 }

@@ -1,8 +1,9 @@
 /**
  * Operator rough edges of issue 14 finding 6, as a user meets them through
- * the spawned CLI: --validate without a spool, --script with a global main,
- * `sink` stopping on one signal, `demo` with its port taken, and the README's
- * "Writing a policy" example being a complete policy.
+ * the spawned CLI: a stop signal during start-up, --validate without a spool,
+ * --script with a global main, `sink` stopping on one signal, `demo` with its
+ * port taken, and the README's "Writing a policy" example being a complete
+ * policy.
  */
 import fs from 'node:fs';
 import net from 'node:net';
@@ -23,6 +24,28 @@ async function takenPort(): Promise<{ port: number; close: () => Promise<void> }
 }
 
 describe.concurrent('kumo-lua operator fixes', { timeout: 120_000 }, () => {
+  it('a SIGTERM that lands while the policy is still starting ends in a clean shutdown, not a kill', async () => {
+    const spool = JSON.stringify(path.join(policies.dir, 'early-signal-spool'));
+    const file = policyFile('early-signal.lua', [
+      "local kumo = require 'kumo'",
+      "kumo.on('init', function()",
+      `  kumo.define_spool { name = 'data', path = ${spool} }`,
+      `  kumo.define_spool { name = 'meta', path = ${spool} }`,
+      "  print('init running')",
+      // Start-up stays busy for a while after the marker, so the signal lands before serving begins.
+      '  local t0 = os.clock() while os.clock() - t0 < 1.5 do end',
+      'end)',
+    ]);
+    const p = spawnCli([file]);
+    await p.waitForOutput(/init running/, 'stdout', 80_000);
+    p.child.kill('SIGTERM');
+    const timer = setTimeout(() => p.child.kill('SIGKILL'), 60_000);
+    const { code, signal } = await p.exited;
+    clearTimeout(timer);
+    expect({ code, signal }).toEqual({ code: 0, signal: null });
+    expect(p.stderr()).toContain('kumo-lua: SIGTERM received, shutting down');
+  });
+
   it('--validate refuses a policy that defines no spool, as serving would', async () => {
     const file = policyFile('nospool.lua', ["local kumo = require 'kumo'", "kumo.on('init', function() end)"]);
     const r = await runCli(['--validate', file]);
